@@ -1,0 +1,580 @@
+// Package auth speaks OAuth 2.0 and OpenID Connect for oauthctl: the provider
+// catalogue and discovery, the loopback browser login, the device grant,
+// refresh and revocation. It knows nothing of cobra, files or keychains: the
+// cmd package reads files and stores tokens, and hands auth bytes and values.
+package auth
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Sources of a provider entry, as shown by `oauthctl providers`.
+const (
+	SourceBuiltin  = "built-in"
+	SourceUser     = "user"
+	SourceOverride = "built-in+user"
+)
+
+// Grant types a provider entry may select with `grant:`.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantClientCredentials = "client_credentials"
+)
+
+// Provider is one entry of the catalogue after loading and merging: the
+// built-in preset with the user's overrides applied, placeholders expanded and
+// the environment's client ID filled in.
+type Provider struct {
+	Name   string `json:"name"`
+	Source string `json:"source"`
+
+	Issuer             string `json:"issuer,omitempty"`
+	AuthURL            string `json:"auth_url,omitempty"`
+	TokenURL           string `json:"token_url,omitempty"`
+	DeviceAuthURL      string `json:"device_auth_url,omitempty"`
+	RevocationURL      string `json:"revocation_url,omitempty"`
+	GrantRevocationURL string `json:"grant_revocation_url,omitempty"`
+	UserinfoURL        string `json:"userinfo_url,omitempty"`
+	JWKSURL            string `json:"jwks_url,omitempty"`
+	ManageURL          string `json:"manage_url,omitempty"`
+	Tenant             string `json:"tenant,omitempty"`
+
+	ClientID string `json:"client_id,omitempty"`
+	// ClientIDSource says where ClientID came from: "config", "env" or ""
+	// when none is configured.
+	ClientIDSource       string            `json:"client_id_source,omitempty"`
+	ClientSecretRequired bool              `json:"client_secret_required,omitempty"`
+	Scopes               []string          `json:"scopes"`
+	AuthParams           map[string]string `json:"auth_params,omitempty"`
+	IncrementalParam     string            `json:"incremental_param,omitempty"`
+	RedirectURI          string            `json:"redirect_uri,omitempty"`
+	Grant                string            `json:"grant"`
+
+	// NeedsDiscovery is true for entries whose endpoints come from OIDC
+	// discovery of Issuer (a user entry that gives only an issuer).
+	NeedsDiscovery bool `json:"needs_discovery,omitempty"`
+}
+
+// IsOIDC reports whether the provider speaks OpenID Connect: it has an issuer
+// and the scopes ask for an ID token.
+func (p *Provider) IsOIDC() bool {
+	return p.Issuer != "" && slices.Contains(p.Scopes, "openid")
+}
+
+// HasDevice reports whether the provider offers the device authorization grant.
+func (p *Provider) HasDevice() bool { return p.DeviceAuthURL != "" }
+
+// EnvName is NAME in OAUTHCTL_<NAME>_CLIENT_ID: the provider name upper-cased
+// with every character other than A-Z and 0-9 replaced by '_'.
+func EnvName(provider string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(provider) {
+		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// ClientIDEnv is the environment variable that holds the provider's client ID.
+func ClientIDEnv(provider string) string { return "OAUTHCTL_" + EnvName(provider) + "_CLIENT_ID" }
+
+// ClientSecretEnv is the environment variable that holds the provider's client secret.
+func ClientSecretEnv(provider string) string {
+	return "OAUTHCTL_" + EnvName(provider) + "_CLIENT_SECRET"
+}
+
+// Catalogue is the set of known providers, built-in and user-defined.
+type Catalogue struct {
+	providers map[string]*Provider
+	// Warnings are non-fatal findings of loading (explicit overrides of a
+	// built-in preset's endpoints), for the caller to print.
+	Warnings []string
+}
+
+// Names lists the provider names in sorted order.
+func (c *Catalogue) Names() []string {
+	names := make([]string, 0, len(c.providers))
+	for n := range c.providers {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// All returns every provider, sorted by name. The values are copies.
+func (c *Catalogue) All() []*Provider {
+	out := make([]*Provider, 0, len(c.providers))
+	for _, n := range c.Names() {
+		p := *c.providers[n]
+		out = append(out, &p)
+	}
+	return out
+}
+
+// Get returns a copy of the named provider, or an *UnknownProviderError that
+// lists the known names.
+func (c *Catalogue) Get(name string) (*Provider, error) {
+	p, ok := c.providers[name]
+	if !ok {
+		return nil, &UnknownProviderError{Name: name, Known: c.Names()}
+	}
+	cp := *p
+	cp.Scopes = slices.Clone(p.Scopes)
+	return &cp, nil
+}
+
+// ConfigSource is one providers.yaml document to load.
+type ConfigSource struct {
+	Path string // shown in errors
+	Data []byte
+}
+
+// entry is the YAML schema of one provider. Pointers tell "not set" from
+// "set to empty" so that a user entry overrides only what it names.
+type entry struct {
+	Issuer               *string           `yaml:"issuer"`
+	AuthURL              *string           `yaml:"auth_url"`
+	TokenURL             *string           `yaml:"token_url"`
+	DeviceAuthURL        *string           `yaml:"device_auth_url"`
+	RevocationURL        *string           `yaml:"revocation_url"`
+	GrantRevocationURL   *string           `yaml:"grant_revocation_url"`
+	UserinfoURL          *string           `yaml:"userinfo_url"`
+	JWKSURL              *string           `yaml:"jwks_url"`
+	ManageURL            *string           `yaml:"manage_url"`
+	Tenant               *string           `yaml:"tenant"`
+	ClientID             *string           `yaml:"client_id"`
+	ClientSecretRequired *bool             `yaml:"client_secret_required"`
+	Scopes               []string          `yaml:"scopes"`
+	AuthParams           map[string]string `yaml:"auth_params"`
+	IncrementalParam     *string           `yaml:"incremental_param"`
+	RedirectURI          *string           `yaml:"redirect_uri"`
+	Grant                *string           `yaml:"grant"`
+	Override             bool              `yaml:"override"`
+
+	line  map[string]int // field -> line, for errors
+	path  string
+	start int
+}
+
+// endpointFields are the fields that decide where tokens and codes are sent.
+// A user file may change them for a built-in preset only with `override: true`.
+var endpointFields = []string{"issuer", "auth_url", "token_url", "device_auth_url",
+	"revocation_url", "grant_revocation_url", "userinfo_url", "jwks_url", "tenant"}
+
+var knownFields = []string{"issuer", "auth_url", "token_url", "device_auth_url",
+	"revocation_url", "grant_revocation_url", "userinfo_url", "jwks_url", "manage_url",
+	"tenant", "client_id", "client_secret_required", "scopes", "auth_params",
+	"incremental_param", "redirect_uri", "grant", "override"}
+
+// LoadCatalogue parses the built-in presets and then the user's file (either
+// may be empty), merges them by name and validates the result. getenv supplies
+// OAUTHCTL_<NAME>_CLIENT_ID. Every problem is a *ConfigError naming the file,
+// the line and the field.
+func LoadCatalogue(builtin, user ConfigSource, getenv func(string) string) (*Catalogue, error) {
+	base, err := parseEntries(builtin)
+	if err != nil {
+		return nil, err
+	}
+	over, err := parseEntries(user)
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalogue{providers: map[string]*Provider{}}
+	for name, e := range base {
+		p := &Provider{Name: name, Source: SourceBuiltin}
+		e.applyTo(p)
+		c.providers[name] = p
+	}
+	for name, e := range over {
+		p, ok := c.providers[name]
+		if !ok {
+			p = &Provider{Name: name, Source: SourceUser}
+			c.providers[name] = p
+		} else {
+			for _, f := range endpointFields {
+				if l, set := e.line[f]; set {
+					if !e.Override {
+						return nil, &ConfigError{Path: e.path, Line: l, Field: f,
+							Msg: fmt.Sprintf("changes where the built-in %q preset sends codes and tokens; add `override: true` to the entry if you mean it", name)}
+					}
+					c.Warnings = append(c.Warnings, fmt.Sprintf("%s:%d: %s overrides the built-in %s preset's %s", e.path, l, name, name, f))
+				}
+			}
+			p.Source = SourceOverride
+		}
+		e.applyTo(p)
+	}
+	for _, name := range c.Names() {
+		p := c.providers[name]
+		e := over[name]
+		if e == nil {
+			e = base[name]
+		}
+		if err := finish(p, e, getenv); err != nil {
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func (e *entry) applyTo(p *Provider) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&p.Issuer, e.Issuer)
+	set(&p.AuthURL, e.AuthURL)
+	set(&p.TokenURL, e.TokenURL)
+	set(&p.DeviceAuthURL, e.DeviceAuthURL)
+	set(&p.RevocationURL, e.RevocationURL)
+	set(&p.GrantRevocationURL, e.GrantRevocationURL)
+	set(&p.UserinfoURL, e.UserinfoURL)
+	set(&p.JWKSURL, e.JWKSURL)
+	set(&p.ManageURL, e.ManageURL)
+	set(&p.Tenant, e.Tenant)
+	set(&p.ClientID, e.ClientID)
+	set(&p.IncrementalParam, e.IncrementalParam)
+	set(&p.RedirectURI, e.RedirectURI)
+	set(&p.Grant, e.Grant)
+	if e.ClientSecretRequired != nil {
+		p.ClientSecretRequired = *e.ClientSecretRequired
+	}
+	if e.Scopes != nil {
+		p.Scopes = slices.Clone(e.Scopes)
+	}
+	if e.AuthParams != nil {
+		if p.AuthParams == nil {
+			p.AuthParams = map[string]string{}
+		}
+		for k, v := range e.AuthParams {
+			p.AuthParams[k] = v
+		}
+	}
+}
+
+// finish expands placeholders, fills the client ID from the environment and
+// validates the merged entry.
+func finish(p *Provider, e *entry, getenv func(string) string) error {
+	fail := func(field, msg string) error {
+		l := e.start
+		if fl, ok := e.line[field]; ok {
+			l = fl
+		}
+		return &ConfigError{Path: e.path, Line: l, Field: field, Msg: msg}
+	}
+	if p.Grant == "" {
+		p.Grant = GrantAuthorizationCode
+	}
+	if p.Grant != GrantAuthorizationCode && p.Grant != GrantClientCredentials {
+		return fail("grant", fmt.Sprintf("must be %s or %s", GrantAuthorizationCode, GrantClientCredentials))
+	}
+	if p.Scopes == nil {
+		p.Scopes = []string{}
+	}
+	if strings.Contains(p.AuthURL+p.TokenURL+p.DeviceAuthURL+p.JWKSURL, "{tenant}") && p.Tenant == "" {
+		return fail("tenant", "is required: the endpoints contain {tenant}")
+	}
+	for _, u := range []*string{&p.AuthURL, &p.TokenURL, &p.DeviceAuthURL, &p.RevocationURL,
+		&p.UserinfoURL, &p.JWKSURL, &p.Issuer} {
+		*u = strings.ReplaceAll(*u, "{tenant}", url.PathEscape(p.Tenant))
+	}
+	// Entra's multi-tenant issuer template names the tenant of the ID token;
+	// a specific tenant makes it concrete.
+	if p.Tenant != "" && p.Tenant != "common" && p.Tenant != "organizations" && p.Tenant != "consumers" {
+		p.Issuer = strings.ReplaceAll(p.Issuer, "{tenantid}", url.PathEscape(p.Tenant))
+	}
+	for _, f := range []struct {
+		name string
+		val  string
+	}{
+		{"issuer", strings.ReplaceAll(p.Issuer, "{tenantid}", "tenant")},
+		{"auth_url", p.AuthURL}, {"token_url", p.TokenURL}, {"device_auth_url", p.DeviceAuthURL},
+		{"revocation_url", p.RevocationURL},
+		{"grant_revocation_url", strings.ReplaceAll(p.GrantRevocationURL, "{client_id}", "id")},
+		{"userinfo_url", p.UserinfoURL}, {"jwks_url", p.JWKSURL}, {"manage_url", p.ManageURL},
+	} {
+		if f.val == "" {
+			continue
+		}
+		if err := CheckEndpointURL(f.val); err != nil {
+			return fail(f.name, err.Error())
+		}
+	}
+	if p.RedirectURI != "" {
+		if err := checkRedirectURI(p.RedirectURI); err != nil {
+			return fail("redirect_uri", err.Error())
+		}
+	}
+	switch {
+	case p.TokenURL == "" && p.Issuer == "":
+		return fail("token_url", "is missing: give token_url (and auth_url), or an issuer to discover them from")
+	case p.Grant == GrantAuthorizationCode && p.AuthURL == "" && p.Issuer == "":
+		return fail("auth_url", "is missing: give auth_url, or an issuer to discover it from")
+	}
+	p.NeedsDiscovery = p.TokenURL == "" || (p.Grant == GrantAuthorizationCode && p.AuthURL == "")
+	if p.NeedsDiscovery && strings.Contains(p.Issuer, "{tenantid}") {
+		return fail("issuer", "a multi-tenant issuer template cannot be discovered; give the endpoints")
+	}
+	if id := getenv(ClientIDEnv(p.Name)); id != "" {
+		p.ClientID, p.ClientIDSource = id, "env"
+	} else if p.ClientID != "" {
+		p.ClientIDSource = "config"
+	}
+	return nil
+}
+
+// CheckEndpointURL accepts https URLs, and plain http only for loopback hosts
+// (127.0.0.0/8, [::1], localhost): a token endpoint reached over plain http
+// anywhere else would expose codes and tokens (RFC 6749 §3.1, §3.2).
+func CheckEndpointURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("is not a valid URL")
+	}
+	switch {
+	case u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("must be an absolute https URL")
+	case u.User != nil:
+		return fmt.Errorf("must not carry user info")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && IsLoopbackHost(u.Hostname()):
+		return nil
+	case u.Scheme == "http":
+		return fmt.Errorf("must use https (plain http is allowed only for loopback hosts)")
+	default:
+		return fmt.Errorf("must use https, not %q", u.Scheme)
+	}
+}
+
+// IsLoopbackHost reports whether host is localhost or a loopback IP literal.
+func IsLoopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func checkRedirectURI(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || !IsLoopbackHost(u.Hostname()) {
+		return fmt.Errorf("must be an http loopback URI such as http://127.0.0.1:8085/callback")
+	}
+	if u.Port() == "" {
+		return fmt.Errorf("must name a port, e.g. http://127.0.0.1:8085/callback")
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("must not have a query or fragment")
+	}
+	return nil
+}
+
+// parseEntries decodes one providers.yaml document strictly: unknown keys,
+// a client_secret key and wrong types are errors with file:line.
+func parseEntries(src ConfigSource) (map[string]*entry, error) {
+	out := map[string]*entry{}
+	if len(strings.TrimSpace(string(src.Data))) == 0 {
+		return out, nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src.Data, &doc); err != nil {
+		return nil, yamlError(src.Path, err)
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return out, nil
+	}
+	root := doc.Content[0]
+	if root.Kind != yaml.MappingNode {
+		return nil, &ConfigError{Path: src.Path, Line: root.Line, Msg: "the file must be a mapping with a top-level `providers:` key"}
+	}
+	var providers *yaml.Node
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k, v := root.Content[i], root.Content[i+1]
+		if k.Value != "providers" {
+			return nil, &ConfigError{Path: src.Path, Line: k.Line, Field: k.Value, Msg: "unknown top-level key (want `providers:`)"}
+		}
+		providers = v
+	}
+	if providers == nil || providers.Kind == yaml.ScalarNode && providers.Tag == "!!null" {
+		return out, nil
+	}
+	if providers.Kind != yaml.MappingNode {
+		return nil, &ConfigError{Path: src.Path, Line: providers.Line, Field: "providers", Msg: "must be a map from provider name to entry"}
+	}
+	for i := 0; i+1 < len(providers.Content); i += 2 {
+		k, v := providers.Content[i], providers.Content[i+1]
+		name := k.Value
+		if !validName(name) {
+			return nil, &ConfigError{Path: src.Path, Line: k.Line, Msg: fmt.Sprintf("provider name %q: use letters, digits, '-', '_' and '.', starting with a letter", name)}
+		}
+		if _, dup := out[name]; dup {
+			return nil, &ConfigError{Path: src.Path, Line: k.Line, Msg: fmt.Sprintf("provider %q is defined twice", name)}
+		}
+		e, err := decodeEntry(src.Path, name, v)
+		if err != nil {
+			return nil, err
+		}
+		e.start = k.Line
+		out[name] = e
+	}
+	return out, nil
+}
+
+func decodeEntry(path, name string, n *yaml.Node) (*entry, error) {
+	e := &entry{line: map[string]int{}, path: path}
+	if n.Kind != yaml.MappingNode {
+		return nil, &ConfigError{Path: path, Line: n.Line, Field: name, Msg: "provider entry must be a map of fields"}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		f := k.Value
+		if f == "client_secret" {
+			return nil, &ConfigError{Path: path, Line: k.Line, Field: f, Msg: fmt.Sprintf(
+				"client secrets do not belong in providers.yaml: set %s or run `oauthctl client set %s`", ClientSecretEnv(name), name)}
+		}
+		if !slices.Contains(knownFields, f) {
+			return nil, &ConfigError{Path: path, Line: k.Line, Field: f, Msg: "unknown field (known: " + strings.Join(knownFields, ", ") + ")"}
+		}
+		if _, dup := e.line[f]; dup {
+			return nil, &ConfigError{Path: path, Line: k.Line, Field: f, Msg: "is set twice"}
+		}
+		e.line[f] = k.Line
+		var err error
+		switch f {
+		case "scopes":
+			var s []string
+			err = v.Decode(&s)
+			if s == nil {
+				s = []string{}
+			}
+			e.Scopes = s
+		case "auth_params":
+			var m map[string]string
+			err = v.Decode(&m)
+			for key := range m {
+				if reservedParam(key) {
+					return nil, &ConfigError{Path: path, Line: v.Line, Field: "auth_params." + key, Msg: "is set by oauthctl itself and cannot be configured"}
+				}
+			}
+			e.AuthParams = m
+		case "client_secret_required":
+			var b bool
+			err = v.Decode(&b)
+			e.ClientSecretRequired = &b
+		case "override":
+			err = v.Decode(&e.Override)
+		default:
+			var s string
+			if v.Kind != yaml.ScalarNode {
+				err = fmt.Errorf("must be a string")
+			} else {
+				err = v.Decode(&s)
+			}
+			e.setString(f, s)
+		}
+		if err != nil {
+			return nil, &ConfigError{Path: path, Line: v.Line, Field: f, Msg: cleanYAMLMsg(err)}
+		}
+	}
+	return e, nil
+}
+
+func (e *entry) setString(f, s string) {
+	p := &s
+	switch f {
+	case "issuer":
+		e.Issuer = p
+	case "auth_url":
+		e.AuthURL = p
+	case "token_url":
+		e.TokenURL = p
+	case "device_auth_url":
+		e.DeviceAuthURL = p
+	case "revocation_url":
+		e.RevocationURL = p
+	case "grant_revocation_url":
+		e.GrantRevocationURL = p
+	case "userinfo_url":
+		e.UserinfoURL = p
+	case "jwks_url":
+		e.JWKSURL = p
+	case "manage_url":
+		e.ManageURL = p
+	case "tenant":
+		e.Tenant = p
+	case "client_id":
+		e.ClientID = p
+	case "incremental_param":
+		e.IncrementalParam = p
+	case "redirect_uri":
+		e.RedirectURI = p
+	case "grant":
+		e.Grant = p
+	}
+}
+
+// reservedParam names authorization-request parameters that oauthctl sets and
+// checks itself; letting configuration set them would defeat the checks.
+func reservedParam(k string) bool {
+	switch k {
+	case "client_id", "redirect_uri", "response_type", "state", "nonce", "code_challenge",
+		"code_challenge_method", "scope", "client_secret":
+		return true
+	}
+	return false
+}
+
+func validName(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z':
+		case i > 0 && (r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// yamlError turns a yaml syntax error ("yaml: line 3: ...") into a ConfigError.
+func yamlError(path string, err error) error {
+	msg := err.Error()
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
+		if n, tail, ok := strings.Cut(rest, ":"); ok {
+			if _, scanErr := fmt.Sscanf(n, "%d", &line); scanErr == nil {
+				msg = strings.TrimSpace(tail)
+			}
+		}
+	}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	return &ConfigError{Path: path, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+func cleanYAMLMsg(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n")
+	msg = strings.TrimSpace(msg)
+	if _, rest, ok := strings.Cut(msg, ": "); ok && strings.HasPrefix(msg, "line ") {
+		msg = rest
+	}
+	if strings.Contains(msg, "cannot unmarshal") {
+		return "has the wrong type: " + msg
+	}
+	return msg
+}

@@ -1,0 +1,199 @@
+package auth
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Token is a token response as oauthctl keeps it. It never goes to a log or
+// an error; tests print it only through its fields.
+type Token struct {
+	AccessToken  string
+	RefreshToken string
+	IDToken      string
+	TokenType    string
+	// Expiry is the absolute expiry (receipt time + expires_in), zero when
+	// the provider did not say.
+	Expiry time.Time
+	// RefreshExpiry is receipt time + refresh_token_expires_in (Google,
+	// GitHub), zero when unknown.
+	RefreshExpiry time.Time
+	// Scopes are the granted scopes from the response's `scope`, or nil when
+	// the response did not list them (RFC 6749 §5.1: then they equal the
+	// requested ones).
+	Scopes []string
+}
+
+// FromOAuth2 converts an x/oauth2 token, reading the extra fields that
+// oauthctl keeps: id_token, scope, refresh_token_expires_in. It checks the
+// token type: only Bearer tokens are usable by `Authorization: Bearer`
+// (RFC 6749 §7.1); a DPoP or unknown type is rejected.
+func FromOAuth2(t *oauth2.Token, now time.Time) (*Token, error) {
+	if t == nil || t.AccessToken == "" {
+		return nil, fmt.Errorf("%w: malformed token response: no access_token", ErrUnavailable)
+	}
+	tt := t.TokenType
+	if tt == "" {
+		tt = "Bearer"
+	}
+	if !strings.EqualFold(tt, "bearer") {
+		return nil, fmt.Errorf("%w: unsupported token_type %q (only Bearer tokens are supported)", ErrUnavailable, Sanitize(tt, 40))
+	}
+	out := &Token{
+		AccessToken:  t.AccessToken,
+		RefreshToken: t.RefreshToken,
+		TokenType:    "Bearer",
+		Expiry:       t.Expiry.UTC(),
+	}
+	if id, ok := t.Extra("id_token").(string); ok {
+		out.IDToken = id
+	}
+	if s, ok := t.Extra("scope").(string); ok && strings.TrimSpace(s) != "" {
+		out.Scopes = splitScopes(s)
+	}
+	if rtx := numberExtra(t.Extra("refresh_token_expires_in")); rtx > 0 {
+		out.RefreshExpiry = now.Add(time.Duration(rtx) * time.Second).UTC()
+	}
+	return out, nil
+}
+
+// splitScopes splits a scope string on spaces; GitHub separates with commas.
+func splitScopes(s string) []string {
+	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
+}
+
+func numberExtra(v any) int64 {
+	switch n := v.(type) {
+	case float64:
+		return int64(n)
+	case string:
+		var i int64
+		if _, err := fmt.Sscanf(n, "%d", &i); err == nil {
+			return i
+		}
+	}
+	return 0
+}
+
+// ClassifyTokenError turns an error from a token-endpoint call into one that
+// is safe to print and that the cmd package can map to an exit code:
+//   - an OAuth error response becomes a *ProviderError (raw body dropped:
+//     x/oauth2's RetrieveError embeds up to 1 MiB of it);
+//   - 5xx, 429, timeouts, TLS and network failures match ErrUnavailable;
+//   - anything else (non-JSON 200, 3xx not followed) matches ErrUnavailable
+//     with a short, sanitized status line.
+func ClassifyTokenError(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		status := 0
+		if re.Response != nil {
+			status = re.Response.StatusCode
+		}
+		if re.ErrorCode != "" {
+			pe := &ProviderError{Code: Sanitize(re.ErrorCode, 64), Description: Sanitize(re.ErrorDescription, 200), Status: status}
+			if status >= 500 || status == http.StatusTooManyRequests || re.ErrorCode == "temporarily_unavailable" || re.ErrorCode == "server_error" {
+				return &UnavailableError{Msg: "token endpoint: " + pe.Error(), Err: pe, RetryAfter: retryAfter(re.Response)}
+			}
+			return pe
+		}
+		body := Sanitize(string(re.Body), 200)
+		msg := fmt.Sprintf("token endpoint answered HTTP %d", status)
+		if status >= 300 && status < 400 && re.Response != nil {
+			msg += " (redirect to " + Sanitize(re.Response.Header.Get("Location"), 100) + " not followed)"
+		} else if body != "" {
+			msg += ": " + body
+		}
+		return &UnavailableError{Msg: msg, RetryAfter: retryAfter(re.Response), Status: status}
+	}
+	return &UnavailableError{Msg: describeNetErr(err), Err: err}
+}
+
+// UnavailableError is a provider or network failure (exit 5), possibly
+// transient. RetryAfter is the provider's Retry-After, if it sent one.
+type UnavailableError struct {
+	Msg        string
+	Status     int
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *UnavailableError) Error() string { return e.Msg }
+
+// Unwrap returns the underlying error.
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// Is makes every UnavailableError match ErrUnavailable.
+func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailable }
+
+func retryAfter(resp *http.Response) time.Duration {
+	if resp == nil {
+		return 0
+	}
+	v := resp.Header.Get("Retry-After")
+	if v == "" {
+		return 0
+	}
+	var secs int
+	if _, err := fmt.Sscanf(v, "%d", &secs); err == nil && secs >= 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := time.Until(t); d > 0 {
+			return d
+		}
+	}
+	return 0
+}
+
+// describeNetErr names a transport failure without echoing URLs that could
+// carry proxy credentials.
+func describeNetErr(err error) string {
+	var (
+		ue      *url.Error
+		cve     *tls.CertificateVerificationError
+		uae     x509.UnknownAuthorityError
+		hostErr x509.HostnameError
+		ne      net.Error
+		dnsErr  *net.DNSError
+		opErr   *net.OpError
+	)
+	switch {
+	case errors.As(err, &cve), errors.As(err, &uae), errors.As(err, &hostErr):
+		return "TLS certificate not trusted (an intercepting proxy? set SSL_CERT_FILE to its CA): " + Sanitize(innermost(err).Error(), 200)
+	case errors.As(err, &dnsErr):
+		return "cannot resolve " + Sanitize(dnsErr.Name, 100) + " (offline?)"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "the provider did not answer in time"
+	case errors.As(err, &opErr):
+		return "cannot reach the provider: " + Sanitize(opErr.Err.Error(), 120)
+	case errors.As(err, &ue):
+		return "request to the provider failed: " + Sanitize(innermost(err).Error(), 200)
+	}
+	return "request to the provider failed: " + Sanitize(err.Error(), 200)
+}
+
+func innermost(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}

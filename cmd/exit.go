@@ -1,0 +1,90 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// Exit codes, documented in README.md; scripts branch on them.
+const (
+	ExitOK          = 0
+	ExitError       = 1   // unexpected failure
+	ExitUsage       = 2   // usage or configuration error
+	ExitLogin       = 3   // login failed: denied, timed out, state/issuer mismatch, bad ID token
+	ExitSignIn      = 4   // sign-in required: nothing stored, or the refresh token was rejected
+	ExitUnavailable = 5   // provider or network unavailable
+	ExitStorage     = 6   // secure storage unavailable
+	ExitInterrupted = 130 // interrupted (Ctrl-C, SIGTERM)
+)
+
+// UsageError is a bad command line: unknown flag, wrong arguments (exit 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usageErrorf(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// HintError adds one hint line, printed under the error (e.g.
+// "run: oauthctl login google").
+type HintError struct {
+	Err  error
+	Hint string
+}
+
+func (e *HintError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the wrapped error.
+func (e *HintError) Unwrap() error { return e.Err }
+
+func withHint(err error, format string, args ...any) error {
+	return &HintError{Err: err, Hint: fmt.Sprintf(format, args...)}
+}
+
+// ExitCode maps an error to the process exit code. It is the only place that
+// does; lower layers return sentinel or typed errors that it classifies.
+func ExitCode(err error) int {
+	var ue *UsageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.Is(err, context.Canceled):
+		return ExitInterrupted
+	case errors.As(err, &ue), errors.Is(err, auth.ErrConfig), errors.Is(err, keyring.ErrAmbiguous):
+		return ExitUsage
+	case errors.Is(err, keyring.ErrUnavailable):
+		return ExitStorage
+	case errors.Is(err, auth.ErrLoginFailed), errors.Is(err, auth.ErrTimeout),
+		errors.Is(err, auth.ErrStateMismatch), errors.Is(err, auth.ErrIssuerMismatch):
+		return ExitLogin
+	case errors.Is(err, auth.ErrReauthRequired), errors.Is(err, keyring.ErrNotFound),
+		errors.Is(err, keyring.ErrCorrupt):
+		return ExitSignIn
+	case errors.Is(err, auth.ErrUnavailable), errors.Is(err, keyring.ErrLockTimeout),
+		errors.Is(err, context.DeadlineExceeded):
+		return ExitUnavailable
+	}
+	return ExitError
+}
+
+// errorText renders err for stderr: "oauthctl: <message>" and at most one
+// hint line. The message is kept to one line.
+func errorText(err error) string {
+	msg := err.Error()
+	if errors.Is(err, context.Canceled) {
+		msg = "interrupted"
+	}
+	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
+	out := "oauthctl: " + msg + "\n"
+	var he *HintError
+	if errors.As(err, &he) && he.Hint != "" {
+		out += he.Hint + "\n"
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package cmd
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/browser"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// HTTPTimeout bounds every HTTP call to a provider.
+const HTTPTimeout = 30 * time.Second
+
+// Factory carries every dependency a command needs. Main wires the real ones
+// once; tests build the struct by hand with fakes. Expensive pieces (the
+// catalogue, the keychain) are built lazily so that `oauthctl token` on its
+// cached path pays for none of them.
+type Factory struct {
+	IO      *iostreams.IOStreams
+	Getenv  func(string) string
+	Now     func() time.Time
+	Version string
+
+	// HTTPClient returns the one client used for every provider call.
+	HTTPClient func() *http.Client
+	// Browser opens the system browser (or $BROWSER).
+	Browser browser.Opener
+	// Store returns the credential store.
+	Store func() (keyring.Store, error)
+	// Catalogue returns the merged built-in and user providers.
+	Catalogue func() (*auth.Catalogue, error)
+	// Paths returns where the index and lock files live.
+	Paths func() (keyring.Paths, error)
+}
+
+// NewFactory wires the production dependencies.
+func NewFactory(io *iostreams.IOStreams, builtin []byte, version string) *Factory {
+	getenv := os.Getenv
+	f := &Factory{
+		IO:      io,
+		Getenv:  getenv,
+		Now:     time.Now,
+		Version: version,
+	}
+	f.HTTPClient = sync.OnceValue(NewHTTPClient)
+	f.Store = sync.OnceValues(func() (keyring.Store, error) { return keyring.NewKeychain(), nil })
+	f.Paths = sync.OnceValues(func() (keyring.Paths, error) { return keyring.DefaultPaths(getenv) })
+	f.Catalogue = sync.OnceValues(func() (*auth.Catalogue, error) {
+		user, err := readUserConfig(getenv)
+		if err != nil {
+			return nil, err
+		}
+		return auth.LoadCatalogue(auth.ConfigSource{Path: "providers.yaml (built-in)", Data: builtin}, user, getenv)
+	})
+	f.Browser = browser.New(io.ErrOut, getenv)
+	return f
+}
+
+// NewHTTPClient returns the client for provider calls: a 30 s bound on every
+// request, proxies from the environment (never for loopback), and redirects
+// not followed, because a 307/308 would re-POST a code, refresh token or
+// client secret to wherever the redirect points (SECURITY.md B.18).
+func NewHTTPClient() *http.Client {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: HTTPTimeout,
+		IdleConnTimeout:       30 * time.Second,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4,
+	}
+	return &http.Client{
+		Timeout:   HTTPTimeout,
+		Transport: tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		},
+	}
+}
+
+// UserConfigPath is the user's providers.yaml: $OAUTHCTL_CONFIG, else
+// $XDG_CONFIG_HOME/oauthctl/providers.yaml, else ~/.config/oauthctl/providers.yaml.
+func UserConfigPath(getenv func(string) string) string {
+	if p := getenv("OAUTHCTL_CONFIG"); p != "" {
+		return p
+	}
+	base := getenv("XDG_CONFIG_HOME")
+	if base == "" {
+		home := getenv("HOME")
+		if home == "" {
+			home, _ = os.UserHomeDir()
+		}
+		base = filepath.Join(home, ".config")
+	}
+	return filepath.Join(base, "oauthctl", "providers.yaml")
+}
+
+// readUserConfig reads the user's providers.yaml. A missing default file is
+// fine; a missing file named by OAUTHCTL_CONFIG is an error. A file that
+// others can write, or that another user owns, is refused: it decides where
+// codes and tokens are sent (SECURITY.md B.10).
+func readUserConfig(getenv func(string) string) (auth.ConfigSource, error) {
+	path := UserConfigPath(getenv)
+	src := auth.ConfigSource{Path: path}
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) && getenv("OAUTHCTL_CONFIG") == "" {
+		return src, nil
+	}
+	if err != nil {
+		return src, &auth.ConfigError{Path: path, Msg: "cannot read: " + pathErrMsg(err)}
+	}
+	if fi.IsDir() {
+		return src, &auth.ConfigError{Path: path, Msg: "is a directory"}
+	}
+	if fi.Mode().Perm()&0o022 != 0 {
+		return src, &auth.ConfigError{Path: path, Msg: fmt.Sprintf(
+			"is writable by other users (mode %04o) and decides where tokens are sent; run: chmod go-w %s", fi.Mode().Perm(), path)}
+	}
+	if foreignOwner(fi) {
+		return src, &auth.ConfigError{Path: path, Msg: "is owned by another user; it decides where tokens are sent"}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return src, &auth.ConfigError{Path: path, Msg: "cannot read: " + pathErrMsg(err)}
+	}
+	if len(data) > 1<<20 {
+		return src, &auth.ConfigError{Path: path, Msg: "is larger than 1 MiB"}
+	}
+	src.Data = data
+	return src, nil
+}
+
+func pathErrMsg(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}

@@ -1,0 +1,125 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// ProvidersOptions are the inputs of `oauthctl providers`.
+type ProvidersOptions struct {
+	IO        *iostreams.IOStreams
+	Catalogue func() (*auth.Catalogue, error)
+	Store     func() (keyring.Store, error)
+	Getenv    func(string) string
+
+	JSON bool
+	// Secrets also reports whether a client secret is stored in the
+	// keychain (reading the keychain).
+	Secrets bool
+}
+
+// NewCmdProviders builds `oauthctl providers`.
+func NewCmdProviders(f *Factory, runF func(*ProvidersOptions) error) *cobra.Command {
+	opts := &ProvidersOptions{IO: f.IO, Catalogue: f.Catalogue, Store: f.Store, Getenv: f.Getenv}
+	c := &cobra.Command{
+		Use:   "providers",
+		Short: "List the known providers, built-in and from your providers.yaml",
+		Long: `List the providers oauthctl knows: the built-in presets and the entries of
+your providers.yaml ($OAUTHCTL_CONFIG, else $XDG_CONFIG_HOME/oauthctl/providers.yaml).
+
+The table shows where each entry comes from, its issuer (or authorization host),
+whether a client ID is configured, where the client secret comes from, and
+whether the provider offers the device flow. --json prints every field,
+endpoints included.`,
+		Example: `  oauthctl providers
+  oauthctl providers --json | jq '.[] | select(.name=="google")'`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(opts)
+			}
+			return providersRun(c.Context(), opts)
+		},
+	}
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print every field of every provider as JSON")
+	return c
+}
+
+// providerView is one provider as `providers --json` prints it.
+type providerView struct {
+	*auth.Provider
+	ClientSecret string `json:"client_secret_source"`
+	DeviceFlow   bool   `json:"device_flow"`
+	OIDC         bool   `json:"oidc"`
+}
+
+func providersRun(ctx context.Context, opts *ProvidersOptions) error {
+	cat, err := opts.Catalogue()
+	if err != nil {
+		return err
+	}
+	for _, w := range cat.Warnings {
+		fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
+	}
+	var views []providerView
+	for _, p := range cat.All() {
+		views = append(views, providerView{Provider: p, ClientSecret: secretSource(ctx, opts, p),
+			DeviceFlow: p.HasDevice(), OIDC: p.IsOIDC()})
+	}
+	if opts.JSON {
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(views)
+	}
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSOURCE\tISSUER / AUTH HOST\tCLIENT ID\tCLIENT SECRET\tDEVICE FLOW")
+	for _, v := range views {
+		where := v.Issuer
+		if where == "" {
+			if u, err := url.Parse(v.AuthURL); err == nil {
+				where = u.Host
+			}
+		}
+		clientID := "no"
+		if v.ClientID != "" {
+			clientID = "yes (" + v.ClientIDSource + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Source, where, clientID, v.ClientSecret, yesNo(v.DeviceFlow))
+	}
+	return tw.Flush()
+}
+
+// secretSource says where the provider's client secret would come from,
+// without reading the keychain unless asked to: "env", "keychain", "-".
+func secretSource(ctx context.Context, opts *ProvidersOptions, p *auth.Provider) string {
+	if opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
+		return "env"
+	}
+	if opts.Secrets && opts.Store != nil {
+		if st, err := opts.Store(); err == nil {
+			if _, err := st.ClientSecret(ctx, p.Name); err == nil {
+				return "keychain"
+			}
+		}
+	}
+	if p.ClientSecretRequired {
+		return "needed"
+	}
+	return "-"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

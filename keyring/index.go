@@ -1,0 +1,218 @@
+package keyring
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Account is the non-secret metadata of one stored account. It binds the
+// stored credentials to the issuer, token endpoint and client ID they were
+// issued for (SECURITY.md B.2): a refresh token is never sent anywhere else.
+type Account struct {
+	Provider string    `json:"provider"`
+	Account  string    `json:"account"`
+	Issuer   string    `json:"issuer,omitempty"`
+	TokenURL string    `json:"token_url"`
+	ClientID string    `json:"client_id"`
+	Scopes   []string  `json:"scopes"`
+	Expiry   time.Time `json:"expiry,omitzero"`
+	// RefreshExpiry is when the refresh token runs out, if the provider said.
+	RefreshExpiry time.Time `json:"refresh_expiry,omitzero"`
+	Subject       string    `json:"subject,omitempty"`
+	// Identity is the human name of the account (email, login) if known.
+	Identity    string `json:"identity,omitempty"`
+	Refreshable bool   `json:"refreshable"`
+	// LoginRequired is set when the provider rejected the refresh token.
+	LoginRequired bool      `json:"login_required,omitempty"`
+	Grant         string    `json:"grant,omitempty"`
+	UpdatedAt     time.Time `json:"updated_at,omitzero"`
+}
+
+// Key is the account's Store key.
+func (a *Account) Key() Key { return Key{Provider: a.Provider, Account: a.Account} }
+
+// Index is the account index file: which accounts exist and which one is each
+// provider's default. It holds no secret.
+type Index struct {
+	Version  int               `json:"version"`
+	Defaults map[string]string `json:"defaults"`
+	Accounts []Account         `json:"accounts"`
+}
+
+const indexVersion = 1
+
+// ErrAmbiguous means no provider or account was named and more than one fits.
+var ErrAmbiguous = errors.New("more than one stored account")
+
+// LoadIndex reads the index file; a missing file is an empty index.
+func LoadIndex(path string) (*Index, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Index{Version: indexVersion, Defaults: map[string]string{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the account index: %w", err)
+	}
+	var ix Index
+	if err := json.Unmarshal(data, &ix); err != nil {
+		return nil, fmt.Errorf("account index %s is damaged (%v); move it away and log in again", path, err)
+	}
+	if ix.Version != indexVersion {
+		return nil, fmt.Errorf("account index %s has unknown version %d", path, ix.Version)
+	}
+	if ix.Defaults == nil {
+		ix.Defaults = map[string]string{}
+	}
+	return &ix, nil
+}
+
+// Save writes the index atomically (temp file, fsync, rename) with mode 0600
+// in a 0700 directory.
+func (ix *Index) Save(path string) error {
+	ix.Version = indexVersion
+	sort.SliceStable(ix.Accounts, func(i, j int) bool {
+		a, b := ix.Accounts[i], ix.Accounts[j]
+		if a.Provider != b.Provider {
+			return a.Provider < b.Provider
+		}
+		return a.Account < b.Account
+	})
+	data, err := json.MarshalIndent(ix, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(data, '\n'))
+}
+
+// WriteFileAtomic writes data to path through a temp file in the same
+// directory, fsyncs it and renames it into place, so readers see the old or
+// the new file, never half of one.
+func WriteFileAtomic(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // no-op after a successful rename
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+// Find returns the account or nil.
+func (ix *Index) Find(provider, account string) *Account {
+	for i := range ix.Accounts {
+		if ix.Accounts[i].Provider == provider && ix.Accounts[i].Account == account {
+			return &ix.Accounts[i]
+		}
+	}
+	return nil
+}
+
+// ProviderAccounts lists the accounts of one provider, sorted.
+func (ix *Index) ProviderAccounts(provider string) []Account {
+	var out []Account
+	for _, a := range ix.Accounts {
+		if a.Provider == provider {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Put inserts or replaces an account. The first account of a provider
+// becomes its default.
+func (ix *Index) Put(a Account) {
+	if old := ix.Find(a.Provider, a.Account); old != nil {
+		*old = a
+	} else {
+		ix.Accounts = append(ix.Accounts, a)
+	}
+	if ix.Defaults == nil {
+		ix.Defaults = map[string]string{}
+	}
+	if ix.Find(a.Provider, ix.Defaults[a.Provider]) == nil {
+		ix.Defaults[a.Provider] = a.Account
+	}
+}
+
+// Remove deletes an account; if it was the default, another account of the
+// provider (the first by name) becomes the default.
+func (ix *Index) Remove(provider, account string) {
+	out := ix.Accounts[:0]
+	for _, a := range ix.Accounts {
+		if a.Provider != provider || a.Account != account {
+			out = append(out, a)
+		}
+	}
+	ix.Accounts = out
+	if ix.Defaults[provider] == account {
+		delete(ix.Defaults, provider)
+		if rest := ix.ProviderAccounts(provider); len(rest) > 0 {
+			sort.Slice(rest, func(i, j int) bool { return rest[i].Account < rest[j].Account })
+			ix.Defaults[provider] = rest[0].Account
+		}
+	}
+}
+
+// Resolve picks the account that `token [PROVIDER] [--account NAME]` means:
+// with no provider, the only stored account; with no account name, the
+// provider's default. It returns ErrNotFound (wrapped, naming what is
+// missing) or ErrAmbiguous (wrapped, listing the choices).
+func (ix *Index) Resolve(provider, account string) (*Account, error) {
+	if provider == "" {
+		switch len(ix.Accounts) {
+		case 0:
+			return nil, fmt.Errorf("%w: no account is logged in", ErrNotFound)
+		case 1:
+			if account != "" && ix.Accounts[0].Account != account {
+				return nil, fmt.Errorf("%w: no account %q", ErrNotFound, account)
+			}
+			a := ix.Accounts[0]
+			return &a, nil
+		}
+		names := make([]string, 0, len(ix.Accounts))
+		for _, a := range ix.Accounts {
+			names = append(names, a.Provider+" ("+a.Account+")")
+		}
+		return nil, fmt.Errorf("%w: name a provider: %s", ErrAmbiguous, strings.Join(names, ", "))
+	}
+	if account == "" {
+		account = ix.Defaults[provider]
+	}
+	if a := ix.Find(provider, account); a != nil {
+		c := *a
+		return &c, nil
+	}
+	if account == "" {
+		return nil, fmt.Errorf("%w: not logged in to %s", ErrNotFound, provider)
+	}
+	return nil, fmt.Errorf("%w: no account %q for %s", ErrNotFound, account, provider)
+}

@@ -1,0 +1,125 @@
+package keyring
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gofrs/flock"
+)
+
+// Paths are where oauthctl keeps its non-secret files.
+type Paths struct {
+	// Index is the account index file.
+	Index string
+	// LockDir holds the refresh and index lock files. It is per OS user and
+	// independent of the config directory, so two configurations of the same
+	// user still serialize refreshes of one account (kubelogin#1126).
+	LockDir string
+}
+
+// DefaultPaths derives the paths from the environment: the index under
+// $XDG_STATE_HOME/oauthctl (default ~/.local/state/oauthctl), overridable with
+// OAUTHCTL_STATE_DIR; locks under $XDG_RUNTIME_DIR/oauthctl, else a
+// per-user directory in the system temp dir.
+func DefaultPaths(getenv func(string) string) (Paths, error) {
+	state := getenv("OAUTHCTL_STATE_DIR")
+	if state == "" {
+		base := getenv("XDG_STATE_HOME")
+		if base == "" {
+			home := getenv("HOME")
+			if home == "" {
+				h, err := os.UserHomeDir()
+				if err != nil {
+					return Paths{}, fmt.Errorf("finding the home directory: %w", err)
+				}
+				home = h
+			}
+			base = filepath.Join(home, ".local", "state")
+		}
+		state = filepath.Join(base, "oauthctl")
+	}
+	locks := ""
+	if rt := getenv("XDG_RUNTIME_DIR"); rt != "" {
+		locks = filepath.Join(rt, "oauthctl")
+	} else {
+		locks = filepath.Join(os.TempDir(), "oauthctl-"+strconv.Itoa(os.Getuid()))
+	}
+	return Paths{Index: filepath.Join(state, "accounts.json"), LockDir: locks}, nil
+}
+
+// ErrLockTimeout means another process held the refresh lock for too long.
+var ErrLockTimeout = errors.New("timed out waiting for the refresh lock")
+
+// DefaultLockWait bounds the wait for a lock (SECURITY.md B.11).
+const DefaultLockWait = 60 * time.Second
+
+// AccountLockPath is the lock file that serializes refreshes of one account.
+func (p Paths) AccountLockPath(key Key) string {
+	sum := sha256.Sum256([]byte(key.String()))
+	return filepath.Join(p.LockDir, "refresh-"+hex.EncodeToString(sum[:8])+".lock")
+}
+
+// IndexLockPath is the lock file that serializes updates of the index.
+func (p Paths) IndexLockPath() string { return filepath.Join(p.LockDir, "index.lock") }
+
+// Lock takes an exclusive advisory lock on path, waiting at most wait. The OS
+// drops the lock when the process dies, so a killed holder never wedges later
+// runs. The returned function releases it.
+func Lock(ctx context.Context, path string, wait time.Duration) (func(), error) {
+	if err := ensureLockDir(filepath.Dir(path)); err != nil {
+		return nil, err
+	}
+	fl := flock.New(path, flock.SetPermissions(0o600))
+	lctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	ok, err := fl.TryLockContext(lctx, 25*time.Millisecond)
+	if err != nil || !ok {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if lctx.Err() != nil {
+			return nil, fmt.Errorf("%w after %s (another oauthctl holds %s)", ErrLockTimeout, wait, path)
+		}
+		return nil, fmt.Errorf("locking %s: %w", path, err)
+	}
+	return func() { _ = fl.Unlock() }, nil
+}
+
+func ensureLockDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating the lock directory: %w", err)
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("checking the lock directory: %w", err)
+	}
+	if !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 {
+		return fmt.Errorf("lock directory %s must be a directory writable only by you", dir)
+	}
+	return nil
+}
+
+// UpdateIndex runs fn on the index under the index lock and saves the result,
+// so concurrent oauthctl processes never lose each other's updates.
+func UpdateIndex(ctx context.Context, p Paths, fn func(*Index) error) error {
+	unlock, err := Lock(ctx, p.IndexLockPath(), DefaultLockWait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ix, err := LoadIndex(p.Index)
+	if err != nil {
+		return err
+	}
+	if err := fn(ix); err != nil {
+		return err
+	}
+	return ix.Save(p.Index)
+}

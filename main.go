@@ -1,0 +1,30 @@
+// Command oauthctl signs in to OAuth 2.0 / OpenID Connect providers from the
+// terminal, keeps the tokens in the OS keychain and prints fresh access tokens
+// for scripts. See README.md.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/oauthctl/oauthctl/cmd"
+)
+
+// builtinProviders are the provider presets. go:embed cannot reach "..", so
+// the root package embeds the file and hands it to cmd.
+//
+//go:embed providers.yaml
+var builtinProviders []byte
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cmd.Main(ctx, os.Args[1:], builtinProviders, version)
+	stop()
+	os.Exit(code)
+}
