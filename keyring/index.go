@@ -183,23 +183,31 @@ func (ix *Index) Remove(provider, account string) {
 }
 
 // Resolve picks the account that `token [PROVIDER] [--account NAME]` means:
-// with no provider, the only stored account; with no account name, the
-// provider's default. It returns ErrNotFound (wrapped, naming what is
+// with no provider, the only stored account (of that name, if one is given);
+// with no account name, the provider's default. It returns ErrNotFound (wrapped, naming what is
 // missing) or ErrAmbiguous (wrapped, listing the choices).
 func (ix *Index) Resolve(provider, account string) (*Account, error) {
 	if provider == "" {
-		switch len(ix.Accounts) {
-		case 0:
-			return nil, fmt.Errorf("%w: no account is logged in", ErrNotFound)
-		case 1:
-			if account != "" && ix.Accounts[0].Account != account {
-				return nil, fmt.Errorf("%w: no account %q", ErrNotFound, account)
+		fits := ix.Accounts
+		if account != "" {
+			fits = nil
+			for _, a := range ix.Accounts {
+				if a.Account == account {
+					fits = append(fits, a)
+				}
 			}
-			a := ix.Accounts[0]
+		}
+		switch {
+		case len(ix.Accounts) == 0:
+			return nil, fmt.Errorf("%w: no account is logged in", ErrNotFound)
+		case len(fits) == 0:
+			return nil, fmt.Errorf("%w: no account %q", ErrNotFound, account)
+		case len(fits) == 1:
+			a := fits[0]
 			return &a, nil
 		}
-		names := make([]string, 0, len(ix.Accounts))
-		for _, a := range ix.Accounts {
+		names := make([]string, 0, len(fits))
+		for _, a := range fits {
 			names = append(names, a.Provider+" ("+a.Account+")")
 		}
 		return nil, fmt.Errorf("%w: name a provider: %s", ErrAmbiguous, strings.Join(names, ", "))

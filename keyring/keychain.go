@@ -8,11 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"os/exec"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	gokeyring "github.com/zalando/go-keyring"
 )
@@ -69,7 +70,7 @@ type Keychain struct {
 
 // NewKeychain returns the OS keychain store with the platform's chunk size.
 func NewKeychain() *Keychain {
-	return &Keychain{Backend: OSBackend{}, Service: DefaultService, Timeout: DefaultTimeout, ChunkSize: PlatformChunkSize()}
+	return &Keychain{Backend: osBackend(), Service: DefaultService, Timeout: DefaultTimeout, ChunkSize: PlatformChunkSize()}
 }
 
 // PlatformChunkSize is the largest item this platform's keychain takes
@@ -196,6 +197,10 @@ func (k *Keychain) Save(ctx context.Context, key Key, rec *Record) error {
 		}
 		size /= 2
 	}
+	if errors.Is(err, gokeyring.ErrSetDataTooBig) {
+		return &UnavailableError{Op: "write", Msg: "the keychain refused even a small item as too big", Err: err,
+			Hint: "check the keychain's item size limit"}
+	}
 	if err != nil {
 		return err
 	}
@@ -211,11 +216,11 @@ func (k *Keychain) save(ctx context.Context, key Key, data []byte, size int) err
 		return k.set(ctx, k.Service, key.String(), string(inline))
 	}
 	gen := newGeneration()
-	n := (len(data) + size - 1) / size
-	for i := 1; i <= n; i++ {
-		part := data[(i-1)*size : min(i*size, len(data))]
-		if err := k.set(ctx, k.Service, chunkName(key, gen, i), string(part)); err != nil {
-			k.deleteChunks(ctx, key, gen, i-1)
+	parts := splitUTF8(data, size)
+	n := len(parts)
+	for i, part := range parts {
+		if err := k.set(ctx, k.Service, chunkName(key, gen, i+1), string(part)); err != nil {
+			k.deleteChunks(ctx, key, gen, i)
 			return err
 		}
 	}
@@ -271,6 +276,27 @@ func (k *Keychain) DeleteClientSecret(ctx context.Context, provider string) erro
 	return err
 }
 
+// splitUTF8 cuts data into parts of at most size bytes without splitting a
+// UTF-8 sequence, so that every part is valid text for backends that store
+// secrets as strings (a record's JSON is valid UTF-8).
+func splitUTF8(data []byte, size int) [][]byte {
+	var parts [][]byte
+	for len(data) > 0 {
+		n := min(size, len(data))
+		if n < len(data) {
+			for c := n; c > n-utf8.UTFMax && c > 0; c-- {
+				if utf8.RuneStart(data[c]) {
+					n = c
+					break
+				}
+			}
+		}
+		parts = append(parts, data[:n])
+		data = data[n:]
+	}
+	return parts
+}
+
 func chunkName(key Key, gen string, i int) string {
 	return key.String() + "#" + gen + "-" + strconv.Itoa(i)
 }
@@ -282,13 +308,18 @@ func newGeneration() string {
 }
 
 func (k *Keychain) get(ctx context.Context, service, user string) (string, error) {
-	var out string
+	// The result travels through a channel, not a captured variable: after
+	// a timeout the abandoned backend call may still finish and write it.
+	res := make(chan string, 1)
 	err := k.call(ctx, "read", func() error {
-		var err error
-		out, err = k.Backend.Get(service, user)
+		v, err := k.Backend.Get(service, user)
+		res <- v
 		return err
 	})
-	return out, err
+	if err != nil {
+		return "", err
+	}
+	return <-res, nil
 }
 
 func (k *Keychain) set(ctx context.Context, service, user, secret string) error {
@@ -323,7 +354,11 @@ func (k *Keychain) call(ctx context.Context, op string, fn func() error) error {
 }
 
 // classify maps backend errors to ErrNotFound, ErrSetDataTooBig (kept for
-// Save's retry) or an *UnavailableError that names the fix.
+// Save's retry) or an *UnavailableError that names the fix. The patterns are
+// the messages godbus and go-keyring really produce (see
+// TestKeychainUnavailable): no bus address and no dbus-launch, an address
+// that points nowhere, a bus without org.freedesktop.secrets, and a locked
+// collection whose unlock prompt was dismissed.
 func classify(op string, err error) error {
 	switch {
 	case err == nil:
@@ -334,18 +369,32 @@ func classify(op string, err error) error {
 		return err
 	}
 	msg := err.Error()
+	lower := strings.ToLower(msg)
+	has := func(subs ...string) bool {
+		for _, s := range subs {
+			if strings.Contains(lower, s) {
+				return true
+			}
+		}
+		return false
+	}
 	ue := &UnavailableError{Op: op, Msg: msg, Err: err}
+	// The only program godbus runs is dbus-launch, to autolaunch a bus when
+	// DBUS_SESSION_BUS_ADDRESS is unset; it fails without an X display.
+	var exitErr *exec.ExitError
 	switch {
-	case runtime.GOOS != "linux" && runtime.GOOS != "freebsd" && runtime.GOOS != "openbsd":
+	case runtime.GOOS != "linux" && runtime.GOOS != "freebsd" && runtime.GOOS != "openbsd" && runtime.GOOS != "netbsd" && runtime.GOOS != "dragonfly":
 		ue.Hint = "check that your login keychain is unlocked"
-	case os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" && strings.Contains(msg, "session bus"),
-		strings.Contains(msg, "couldn't determine address"), strings.Contains(msg, "autolaunch"):
+	case errors.As(err, &exitErr), has("dbus-launch", "autolaunch", "couldn't determine address of session bus", "x11"):
 		ue.Msg = "no D-Bus session bus"
 		ue.Hint = "log in to a desktop session, or start one with `dbus-run-session -- $SHELL` and unlock gnome-keyring: `printf '%s' \"$PW\" | gnome-keyring-daemon --unlock --components=secrets`"
-	case strings.Contains(msg, "ServiceUnknown") || strings.Contains(msg, "org.freedesktop.secrets") && strings.Contains(msg, "not provided"):
+	case has("dial unix", "dial tcp", "connection refused", "dbus: authentication failed", "connection closed by user"):
+		ue.Msg = "cannot connect to the D-Bus session bus"
+		ue.Hint = "check DBUS_SESSION_BUS_ADDRESS, or start a session with `dbus-run-session -- $SHELL` and unlock gnome-keyring"
+	case has("serviceunknown", "org.freedesktop.secrets was not provided", "name has no owner"):
 		ue.Msg = "no Secret Service on the session bus"
 		ue.Hint = "install and unlock gnome-keyring or KeePassXC (with its Secret Service integration on)"
-	case strings.Contains(strings.ToLower(msg), "prompt") || strings.Contains(strings.ToLower(msg), "locked"):
+	case has("unlock", "prompt", "locked", "dismissed"):
 		ue.Msg = "the keychain is locked"
 		ue.Hint = "unlock it (e.g. gnome-keyring or KeePassXC) and try again"
 	default:

@@ -1,0 +1,157 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// TestExitCode maps every kind of error the layers below return to the
+// documented exit codes, bare and wrapped the way commands wrap them.
+func TestExitCode(t *testing.T) {
+	pe := &auth.ProviderError{Code: "invalid_grant", Description: "expired", Status: 400}
+	tests := []struct {
+		name string
+		err  error
+		want int
+	}{
+		{"nil", nil, ExitOK},
+		{"plain error", errors.New("boom"), ExitError},
+		{"bare provider error", &auth.ProviderError{Code: "weird"}, ExitError},
+
+		{"usage error", &UsageError{Msg: "bad flag"}, ExitUsage},
+		{"config error", &auth.ConfigError{Path: "p.yaml", Line: 3, Field: "issuer", Msg: "bad"}, ExitUsage},
+		{"unknown provider", &auth.UnknownProviderError{Name: "x", Known: []string{"google"}}, ExitUsage},
+		{"ErrConfig", auth.ErrConfig, ExitUsage},
+		{"client rejected (invalid_client)", &auth.ClientAuthError{ProviderError: &auth.ProviderError{Code: "invalid_client"}}, ExitUsage},
+		{"ambiguous account", fmt.Errorf("%w: name a provider", keyring.ErrAmbiguous), ExitUsage},
+
+		{"login failed", auth.ErrLoginFailed, ExitLogin},
+		{"login timeout", auth.ErrTimeout, ExitLogin},
+		{"state mismatch", auth.ErrStateMismatch, ExitLogin},
+		{"issuer mismatch", auth.ErrIssuerMismatch, ExitLogin},
+		{"bad ID token", &auth.IDTokenError{Reason: "expired", Clock: true}, ExitLogin},
+		{"code rejected", &auth.CodeRejectedError{ProviderError: pe}, ExitLogin},
+		{"access denied", &auth.AuthorizationError{ProviderError: &auth.ProviderError{Code: "access_denied"}}, ExitLogin},
+
+		{"reauth required", auth.ErrReauthRequired, ExitSignIn},
+		{"refresh token rejected", &auth.GrantRejectedError{ProviderError: pe}, ExitSignIn},
+		{"nothing stored", keyring.ErrNotFound, ExitSignIn},
+		{"stored credentials corrupt", fmt.Errorf("%w: google:a: digest mismatch", keyring.ErrCorrupt), ExitSignIn},
+
+		{"provider unavailable", auth.ErrUnavailable, ExitUnavailable},
+		{"provider 503", &auth.UnavailableError{Msg: "503", Status: 503}, ExitUnavailable},
+		{"authorization server_error", &auth.AuthorizationError{ProviderError: &auth.ProviderError{Code: "server_error"}}, ExitUnavailable},
+		{"refresh lock timeout", fmt.Errorf("%w after 60s", keyring.ErrLockTimeout), ExitUnavailable},
+		{"deadline", context.DeadlineExceeded, ExitUnavailable},
+		{"HTTP timeout", &auth.UnavailableError{Msg: "timeout", Err: context.DeadlineExceeded}, ExitUnavailable},
+
+		{"keychain unavailable", &keyring.UnavailableError{Op: "read", Msg: "no Secret Service on the session bus"}, ExitStorage},
+		{"ErrUnavailable of the keyring", keyring.ErrUnavailable, ExitStorage},
+
+		{"interrupted", context.Canceled, ExitInterrupted},
+		{"interrupted during HTTP", &auth.UnavailableError{Msg: "x", Err: context.Canceled}, ExitInterrupted},
+
+		{"exec status", &ExitStatusError{Code: 42}, 42},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ExitCode(tt.err); got != tt.want {
+				t.Errorf("ExitCode(%v) = %d, want %d", tt.err, got, tt.want)
+			}
+			if tt.err == nil {
+				return
+			}
+			wrapped := fmt.Errorf("doing something: %w", withHint(tt.err, "run: oauthctl login google"))
+			if _, ok := tt.err.(*ExitStatusError); ok {
+				wrapped = tt.err
+			}
+			if got := ExitCode(wrapped); got != tt.want {
+				t.Errorf("ExitCode(wrapped %v) = %d, want %d", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestErrorText: one line "oauthctl: ..." and at most one hint line.
+func TestErrorText(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"plain", errors.New("boom"), "oauthctl: boom\n"},
+		{"with hint", withHint(keyring.ErrNotFound, "run: oauthctl login %s", "google"), "oauthctl: no stored credentials\nrun: oauthctl login google\n"},
+		{"wrapped hint", fmt.Errorf("reading: %w", withHint(errors.New("x"), "try y")), "oauthctl: reading: x\ntry y\n"},
+		{"multi-line message", errors.New("line one\nline two\n\n  three"), "oauthctl: line one line two three\n"},
+		{"interrupted", fmt.Errorf("waiting: %w", context.Canceled), "oauthctl: interrupted\n"},
+		{"exec status only", &ExitStatusError{Code: 3}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := errorText(tt.err); got != tt.want {
+				t.Errorf("errorText = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunUsageErrors: command-line mistakes print one line on stderr,
+// nothing on stdout, and exit 2.
+func TestRunUsageErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nosuch"}, "oauthctl: unknown command \"nosuch\" for \"oauthctl\" (see: oauthctl --help)\n"},
+		{[]string{"--bogus"}, "oauthctl: unknown flag: --bogus (see: oauthctl --help)\n"},
+		{[]string{"providers", "extra"}, "oauthctl: oauthctl providers takes no arguments\n"},
+		{[]string{"providers", "--json=maybe"}, "oauthctl: invalid argument \"maybe\" for \"--json\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax (see: oauthctl providers --help)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.args), func(t *testing.T) {
+			io, _, out, errOut := iostreams.Test()
+			f := &Factory{IO: io, Getenv: func(string) string { return "" }}
+			code := Run(t.Context(), f, tt.args)
+			if code != ExitUsage {
+				t.Errorf("exit code = %d, want %d", code, ExitUsage)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", out)
+			}
+			if errOut.String() != tt.want {
+				t.Errorf("stderr:\n got %q\nwant %q", errOut, tt.want)
+			}
+		})
+	}
+}
+
+// TestRunInterrupted: a cancelled root context is exit 130 with one line.
+func TestRunInterrupted(t *testing.T) {
+	io, _, out, errOut := iostreams.Test()
+	f := &Factory{IO: io, Getenv: func(string) string { return "" },
+		Catalogue: func() (*auth.Catalogue, error) { return nil, fmt.Errorf("loading: %w", context.Canceled) }}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	code := Run(ctx, f, []string{"providers"})
+	if code != ExitInterrupted || out.Len() != 0 || errOut.String() != "oauthctl: interrupted\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 130, nothing, \"oauthctl: interrupted\\n\"", code, out, errOut)
+	}
+}
+
+// TestRunVersion: --version prints the version on stdout and exits 0.
+func TestRunVersion(t *testing.T) {
+	io, _, out, errOut := iostreams.Test()
+	f := &Factory{IO: io, Getenv: func(string) string { return "" }, Version: "1.2.3"}
+	if code := Run(t.Context(), f, []string{"--version"}); code != ExitOK {
+		t.Fatalf("exit code %d, stderr %q", code, errOut)
+	}
+	if out.String() != "oauthctl 1.2.3\n" || errOut.Len() != 0 {
+		t.Errorf("stdout %q, stderr %q; want \"oauthctl 1.2.3\\n\" and nothing", out, errOut)
+	}
+}
