@@ -5,7 +5,9 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -44,12 +46,21 @@ type Provider struct {
 	UserinfoURL        string `json:"userinfo_url,omitempty"`
 	JWKSURL            string `json:"jwks_url,omitempty"`
 	ManageURL          string `json:"manage_url,omitempty"`
-	Tenant             string `json:"tenant,omitempty"`
+	// RevocationRevokesGrant says that revoking any one token at
+	// RevocationURL ends the user's whole grant to the client (Google: the
+	// app loses its access), so a login must not revoke the refresh token it
+	// replaces for the same user: that would revoke the new one too.
+	RevocationRevokesGrant bool   `json:"revocation_revokes_grant,omitempty"`
+	Tenant                 string `json:"tenant,omitempty"`
 
 	ClientID string `json:"client_id,omitempty"`
-	// ClientIDSource says where ClientID came from: "config", "env" or ""
-	// when none is configured.
-	ClientIDSource       string            `json:"client_id_source,omitempty"`
+	// ClientIDSource says where ClientID came from: "env", "config",
+	// "stored" (`oauthctl client set`, see ApplyStoredClients) or "" when
+	// none is configured.
+	ClientIDSource string `json:"client_id_source,omitempty"`
+	// ClientSecretStored is true when `oauthctl client set` put a client
+	// secret for this provider in the keychain (ApplyStoredClients).
+	ClientSecretStored   bool              `json:"client_secret_stored,omitempty"`
 	ClientSecretRequired bool              `json:"client_secret_required,omitempty"`
 	Scopes               []string          `json:"scopes"`
 	AuthParams           map[string]string `json:"auth_params,omitempty"`
@@ -115,10 +126,17 @@ func (c *Catalogue) Names() []string {
 func (c *Catalogue) All() []*Provider {
 	out := make([]*Provider, 0, len(c.providers))
 	for _, n := range c.Names() {
-		p := *c.providers[n]
-		out = append(out, &p)
+		out = append(out, c.providers[n].clone())
 	}
 	return out
+}
+
+// clone returns a deep copy, so callers cannot change the catalogue.
+func (p *Provider) clone() *Provider {
+	cp := *p
+	cp.Scopes = slices.Clone(p.Scopes)
+	cp.AuthParams = maps.Clone(p.AuthParams)
+	return &cp
 }
 
 // Get returns a copy of the named provider, or an *UnknownProviderError that
@@ -128,9 +146,7 @@ func (c *Catalogue) Get(name string) (*Provider, error) {
 	if !ok {
 		return nil, &UnknownProviderError{Name: name, Known: c.Names()}
 	}
-	cp := *p
-	cp.Scopes = slices.Clone(p.Scopes)
-	return &cp, nil
+	return p.clone(), nil
 }
 
 // ConfigSource is one providers.yaml document to load.
@@ -142,24 +158,25 @@ type ConfigSource struct {
 // entry is the YAML schema of one provider. Pointers tell "not set" from
 // "set to empty" so that a user entry overrides only what it names.
 type entry struct {
-	Issuer               *string           `yaml:"issuer"`
-	AuthURL              *string           `yaml:"auth_url"`
-	TokenURL             *string           `yaml:"token_url"`
-	DeviceAuthURL        *string           `yaml:"device_auth_url"`
-	RevocationURL        *string           `yaml:"revocation_url"`
-	GrantRevocationURL   *string           `yaml:"grant_revocation_url"`
-	UserinfoURL          *string           `yaml:"userinfo_url"`
-	JWKSURL              *string           `yaml:"jwks_url"`
-	ManageURL            *string           `yaml:"manage_url"`
-	Tenant               *string           `yaml:"tenant"`
-	ClientID             *string           `yaml:"client_id"`
-	ClientSecretRequired *bool             `yaml:"client_secret_required"`
-	Scopes               []string          `yaml:"scopes"`
-	AuthParams           map[string]string `yaml:"auth_params"`
-	IncrementalParam     *string           `yaml:"incremental_param"`
-	RedirectURI          *string           `yaml:"redirect_uri"`
-	Grant                *string           `yaml:"grant"`
-	Override             bool              `yaml:"override"`
+	Issuer                 *string           `yaml:"issuer"`
+	AuthURL                *string           `yaml:"auth_url"`
+	TokenURL               *string           `yaml:"token_url"`
+	DeviceAuthURL          *string           `yaml:"device_auth_url"`
+	RevocationURL          *string           `yaml:"revocation_url"`
+	GrantRevocationURL     *string           `yaml:"grant_revocation_url"`
+	UserinfoURL            *string           `yaml:"userinfo_url"`
+	JWKSURL                *string           `yaml:"jwks_url"`
+	ManageURL              *string           `yaml:"manage_url"`
+	RevocationRevokesGrant *bool             `yaml:"revocation_revokes_grant"`
+	Tenant                 *string           `yaml:"tenant"`
+	ClientID               *string           `yaml:"client_id"`
+	ClientSecretRequired   *bool             `yaml:"client_secret_required"`
+	Scopes                 []string          `yaml:"scopes"`
+	AuthParams             map[string]string `yaml:"auth_params"`
+	IncrementalParam       *string           `yaml:"incremental_param"`
+	RedirectURI            *string           `yaml:"redirect_uri"`
+	Grant                  *string           `yaml:"grant"`
+	Override               bool              `yaml:"override"`
 
 	line  map[string]int // field -> line, for errors
 	path  string
@@ -172,7 +189,7 @@ var endpointFields = []string{"issuer", "auth_url", "token_url", "device_auth_ur
 	"revocation_url", "grant_revocation_url", "userinfo_url", "jwks_url", "tenant"}
 
 var knownFields = []string{"issuer", "auth_url", "token_url", "device_auth_url",
-	"revocation_url", "grant_revocation_url", "userinfo_url", "jwks_url", "manage_url",
+	"revocation_url", "grant_revocation_url", "userinfo_url", "jwks_url", "manage_url", "revocation_revokes_grant",
 	"tenant", "client_id", "client_secret_required", "scopes", "auth_params",
 	"incremental_param", "redirect_uri", "grant", "override"}
 
@@ -195,36 +212,133 @@ func LoadCatalogue(builtin, user ConfigSource, getenv func(string) string) (*Cat
 		e.applyTo(p)
 		c.providers[name] = p
 	}
-	for name, e := range over {
+	// In file order, so the first problem reported is the first in the file.
+	names := slices.SortedFunc(maps.Keys(over), func(a, b string) int { return over[a].start - over[b].start })
+	for _, name := range names {
+		e := over[name]
 		p, ok := c.providers[name]
 		if !ok {
 			p = &Provider{Name: name, Source: SourceUser}
 			c.providers[name] = p
 		} else {
-			for _, f := range endpointFields {
-				if l, set := e.line[f]; set {
-					if !e.Override {
-						return nil, &ConfigError{Path: e.path, Line: l, Field: f,
-							Msg: fmt.Sprintf("changes where the built-in %q preset sends codes and tokens; add `override: true` to the entry if you mean it", name)}
-					}
-					c.Warnings = append(c.Warnings, fmt.Sprintf("%s:%d: %s overrides the built-in %s preset's %s", e.path, l, name, name, f))
+			set := slices.DeleteFunc(slices.Clone(endpointFields), func(f string) bool { _, ok := e.line[f]; return !ok })
+			slices.SortFunc(set, func(a, b string) int { return e.line[a] - e.line[b] })
+			for _, f := range set {
+				l := e.line[f]
+				if !e.Override {
+					return nil, &ConfigError{Path: e.path, Line: l, Field: f,
+						Msg: fmt.Sprintf("changes where the built-in %q preset sends codes and tokens; add `override: true` to the entry if you mean it", name)}
 				}
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s:%d: %s overrides the built-in %s preset's %s", e.path, l, name, name, f))
 			}
 			p.Source = SourceOverride
+			presetHosts := p.hosts()
+			e.applyTo(p)
+			if dropped := dropForeignEndpoints(p, e, presetHosts); len(dropped) > 0 {
+				c.Warnings = append(c.Warnings, fmt.Sprintf("%s:%d: %s: the preset's %s dropped: they are on other hosts than the entry's endpoints",
+					e.path, e.start, name, strings.Join(dropped, ", ")))
+			}
+			continue
 		}
 		e.applyTo(p)
 	}
+	envOwner := map[string]string{}
 	for _, name := range c.Names() {
 		p := c.providers[name]
 		e := over[name]
 		if e == nil {
 			e = base[name]
 		}
+		// Two names that map to one OAUTHCTL_<NAME>_* variable would share
+		// a client ID and secret.
+		if other, dup := envOwner[EnvName(name)]; dup {
+			blame, with := name, other
+			if over[name] == nil { // point at the user's entry, not the preset
+				blame, with = other, name
+			}
+			be := over[blame]
+			if be == nil {
+				be = base[blame]
+			}
+			return nil, &ConfigError{Path: be.path, Line: be.start, Msg: fmt.Sprintf(
+				"provider %q shares the environment variables %s and %s with provider %q; rename one",
+				blame, ClientIDEnv(blame), ClientSecretEnv(blame), with)}
+		}
+		envOwner[EnvName(name)] = name
 		if err := finish(p, e, getenv); err != nil {
 			return nil, err
 		}
 	}
 	return c, nil
+}
+
+// urlFields are a provider's URL fields by their YAML names.
+func (p *Provider) urlFields() []struct {
+	name string
+	val  *string
+} {
+	return []struct {
+		name string
+		val  *string
+	}{
+		{"issuer", &p.Issuer}, {"auth_url", &p.AuthURL}, {"token_url", &p.TokenURL},
+		{"device_auth_url", &p.DeviceAuthURL}, {"revocation_url", &p.RevocationURL},
+		{"grant_revocation_url", &p.GrantRevocationURL}, {"userinfo_url", &p.UserinfoURL},
+		{"jwks_url", &p.JWKSURL}, {"manage_url", &p.ManageURL},
+	}
+}
+
+// hosts returns the hosts of the provider's URLs.
+func (p *Provider) hosts() map[string]bool {
+	hosts := map[string]bool{}
+	for _, f := range p.urlFields() {
+		if *f.val != "" {
+			hosts[urlHost(*f.val)] = true
+		}
+	}
+	return hosts
+}
+
+// dropForeignEndpoints handles a user entry that moves a built-in preset to
+// another server (GitHub Enterprise, a test server): when none of the URLs
+// the entry sets is on a host of the preset, the preset URLs the entry does
+// not set are cleared, so the tokens, codes and client secret of the new
+// server never go to the original provider's device, revocation or userinfo
+// endpoints. An entry that adjusts URLs on the preset's own hosts keeps the
+// rest. It returns the names of the cleared fields.
+func dropForeignEndpoints(p *Provider, e *entry, presetHosts map[string]bool) []string {
+	moved := false
+	for _, f := range p.urlFields() {
+		if _, set := e.line[f.name]; set && *f.val != "" {
+			if presetHosts[urlHost(*f.val)] {
+				return nil
+			}
+			moved = true
+		}
+	}
+	if !moved {
+		return nil // only non-URL fields (tenant, scopes, client_id) changed
+	}
+	var dropped []string
+	for _, f := range p.urlFields() {
+		if _, set := e.line[f.name]; set || *f.val == "" {
+			continue
+		}
+		*f.val = ""
+		dropped = append(dropped, f.name)
+	}
+	return dropped
+}
+
+// urlHost is the lower-cased host name of a configured URL, placeholders and
+// all; "" if it does not parse.
+func urlHost(raw string) string {
+	raw = strings.NewReplacer("{tenant}", "t", "{tenantid}", "t", "{client_id}", "c").Replace(raw)
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return strings.ToLower(u.Hostname())
 }
 
 func (e *entry) applyTo(p *Provider) {
@@ -249,6 +363,9 @@ func (e *entry) applyTo(p *Provider) {
 	set(&p.Grant, e.Grant)
 	if e.ClientSecretRequired != nil {
 		p.ClientSecretRequired = *e.ClientSecretRequired
+	}
+	if e.RevocationRevokesGrant != nil {
+		p.RevocationRevokesGrant = *e.RevocationRevokesGrant
 	}
 	if e.Scopes != nil {
 		p.Scopes = slices.Clone(e.Scopes)
@@ -290,9 +407,12 @@ func finish(p *Provider, e *entry, getenv func(string) string) error {
 		*u = strings.ReplaceAll(*u, "{tenant}", url.PathEscape(p.Tenant))
 	}
 	// Entra's multi-tenant issuer template names the tenant of the ID token;
-	// a specific tenant makes it concrete.
-	if p.Tenant != "" && p.Tenant != "common" && p.Tenant != "organizations" && p.Tenant != "consumers" {
-		p.Issuer = strings.ReplaceAll(p.Issuer, "{tenantid}", url.PathEscape(p.Tenant))
+	// a tenant given by its ID makes it concrete. A tenant given by domain
+	// (contoso.onmicrosoft.com) keeps the template: Entra's issuer always
+	// carries the tenant ID, never the domain, and the tenant-specific
+	// endpoints already pin the tenant.
+	if isGUID(p.Tenant) {
+		p.Issuer = strings.ReplaceAll(p.Issuer, "{tenantid}", strings.ToLower(p.Tenant))
 	}
 	for _, f := range []struct {
 		name string
@@ -332,6 +452,26 @@ func finish(p *Provider, e *entry, getenv func(string) string) error {
 		p.ClientIDSource = "config"
 	}
 	return nil
+}
+
+// isGUID reports whether s has the 8-4-4-4-12 hex form of an Entra tenant ID.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if r != '-' {
+				return false
+			}
+		default:
+			if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // CheckEndpointURL accepts https URLs, and plain http only for loopback hosts
@@ -390,7 +530,7 @@ func parseEntries(src ConfigSource) (map[string]*entry, error) {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(src.Data, &doc); err != nil {
-		return nil, yamlError(src.Path, err)
+		return nil, yamlError(src.Path, src.Data, err)
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		return out, nil
@@ -455,26 +595,37 @@ func decodeEntry(path, name string, n *yaml.Node) (*entry, error) {
 		switch f {
 		case "scopes":
 			var s []string
-			err = v.Decode(&s)
+			if v.Decode(&s) != nil {
+				err = errors.New("must be a list of strings, e.g. [openid, email]")
+			}
 			if s == nil {
 				s = []string{}
 			}
 			e.Scopes = s
 		case "auth_params":
 			var m map[string]string
-			err = v.Decode(&m)
-			for key := range m {
+			if v.Decode(&m) != nil {
+				err = errors.New("must be a map from parameter name to string value")
+			}
+			for _, key := range slices.Sorted(maps.Keys(m)) {
 				if reservedParam(key) {
 					return nil, &ConfigError{Path: path, Line: v.Line, Field: "auth_params." + key, Msg: "is set by oauthctl itself and cannot be configured"}
 				}
 			}
 			e.AuthParams = m
-		case "client_secret_required":
+		case "client_secret_required", "revocation_revokes_grant", "override":
 			var b bool
-			err = v.Decode(&b)
-			e.ClientSecretRequired = &b
-		case "override":
-			err = v.Decode(&e.Override)
+			if v.Decode(&b) != nil {
+				err = errors.New("must be true or false")
+			}
+			switch f {
+			case "client_secret_required":
+				e.ClientSecretRequired = &b
+			case "revocation_revokes_grant":
+				e.RevocationRevokesGrant = &b
+			default:
+				e.Override = b
+			}
 		default:
 			var s string
 			if v.Kind != yaml.ScalarNode {
@@ -530,7 +681,10 @@ func (e *entry) setString(f, s string) {
 func reservedParam(k string) bool {
 	switch k {
 	case "client_id", "redirect_uri", "response_type", "state", "nonce", "code_challenge",
-		"code_challenge_method", "scope", "client_secret":
+		"code_challenge_method", "code_verifier", "scope", "client_secret",
+		// response_mode=form_post would break the GET-only callback; a request
+		// object (JAR) would replace the checked parameters wholesale.
+		"response_mode", "request", "request_uri":
 		return true
 	}
 	return false
@@ -551,8 +705,21 @@ func validName(s string) bool {
 	return true
 }
 
-// yamlError turns a yaml syntax error ("yaml: line 3: ...") into a ConfigError.
-func yamlError(path string, err error) error {
+// yamlError turns a yaml syntax error ("yaml: line 3: ...") into a
+// ConfigError. yaml.v3 reports the line where the enclosing construct
+// started (often line 1 for a bad indentation on line 40), so the line is
+// corrected to the first line at which the document, cut there, fails with
+// the same problem.
+func yamlError(path string, data []byte, err error) error {
+	line, msg := splitYAMLErr(err)
+	if l := problemLine(data, msg); l > 0 {
+		line = l
+	}
+	return &ConfigError{Path: path, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+// splitYAMLErr splits "yaml: line N: problem" into N and the problem.
+func splitYAMLErr(err error) (int, string) {
 	msg := err.Error()
 	line := 0
 	if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
@@ -562,8 +729,28 @@ func yamlError(path string, err error) error {
 			}
 		}
 	}
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	return &ConfigError{Path: path, Line: line, Msg: "invalid YAML: " + msg}
+	return line, strings.TrimPrefix(msg, "yaml: ")
+}
+
+// problemLine finds the first line k such that the first k lines of data fail
+// to parse with problem msg; 0 if there is none (or the file is too big to
+// search, which a providers.yaml hardly ever is).
+func problemLine(data []byte, msg string) int {
+	lines := strings.SplitAfter(string(data), "\n")
+	if len(lines) > 1000 || len(data) > 64<<10 { // bounds the quadratic search
+		return 0
+	}
+	var prefix strings.Builder
+	for k, l := range lines {
+		prefix.WriteString(l)
+		var n yaml.Node
+		if err := yaml.Unmarshal([]byte(prefix.String()), &n); err != nil {
+			if _, m := splitYAMLErr(err); m == msg {
+				return k + 1
+			}
+		}
+	}
+	return 0
 }
 
 func cleanYAMLMsg(err error) string {

@@ -55,6 +55,12 @@ func FromOAuth2(t *oauth2.Token, now time.Time) (*Token, error) {
 		TokenType:    "Bearer",
 		Expiry:       t.Expiry.UTC(),
 	}
+	// Expiry is receipt time + expires_in on the caller's clock (the one that
+	// later judges it), not x/oauth2's time.Now: a skewed or injected clock
+	// then cannot make a fresh token look expired (SECURITY.md B.14).
+	if in := max(t.ExpiresIn, numberExtra(t.Extra("expires_in"))); in > 0 {
+		out.Expiry = now.Add(time.Duration(in) * time.Second).UTC()
+	}
 	if id, ok := t.Extra("id_token").(string); ok {
 		out.IDToken = id
 	}

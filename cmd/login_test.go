@@ -1,0 +1,689 @@
+package cmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/browser"
+	"github.com/oauthctl/oauthctl/internal/fakeas"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// TestNewCmdLogin checks argv -> options, and the usage errors cobra
+// reports before anything runs.
+func TestNewCmdLogin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		want     LoginOptions
+		wantCode int
+	}{
+		{name: "defaults", args: []string{"google"}, want: LoginOptions{Provider: "google", Timeout: 5 * time.Minute}},
+		{name: "every flag", args: []string{"gitlab", "--account", "work", "--scopes", "openid,read_api", "--no-browser", "--timeout", "90s"},
+			want: LoginOptions{Provider: "gitlab", Account: "work", Scopes: []string{"openid", "read_api"}, NoBrowser: true, Timeout: 90 * time.Second}},
+		{name: "add scopes", args: []string{"google", "--add-scopes", "a,b"},
+			want: LoginOptions{Provider: "google", AddScopes: []string{"a", "b"}, Timeout: 5 * time.Minute}},
+		{name: "browser command", args: []string{"github", "--browser-command", "wslview"},
+			want: LoginOptions{Provider: "github", BrowserCommand: "wslview", Timeout: 5 * time.Minute}},
+		{name: "device", args: []string{"microsoft", "--device"}, want: LoginOptions{Provider: "microsoft", Device: true, Timeout: 5 * time.Minute}},
+		{name: "no provider", args: nil, wantCode: ExitUsage},
+		{name: "two providers", args: []string{"a", "b"}, wantCode: ExitUsage},
+		{name: "scopes and add-scopes", args: []string{"google", "--scopes", "a", "--add-scopes", "b"}, wantCode: ExitUsage},
+		{name: "device and no-browser", args: []string{"google", "--device", "--no-browser"}, wantCode: ExitUsage},
+		{name: "device and browser-command", args: []string{"google", "--device", "--browser-command", "x"}, wantCode: ExitUsage},
+		{name: "bad timeout", args: []string{"google", "--timeout", "soon"}, wantCode: ExitUsage},
+		{name: "unknown flag", args: []string{"google", "--client-secret", "x"}, wantCode: ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ios, _, out, errOut := iostreams.Test()
+			f := &Factory{IO: ios, Getenv: func(string) string { return "" }}
+			var got *LoginOptions
+			root := NewCmdRoot(f)
+			for _, c := range root.Commands() {
+				if c.Name() == "login" {
+					root.RemoveCommand(c)
+				}
+			}
+			root.AddCommand(NewCmdLogin(f, func(o *LoginOptions) error { got = o; return nil }))
+			root.SetArgs(append([]string{"login"}, tt.args...))
+			err := root.ExecuteContext(t.Context())
+			if code := ExitCode(err2usage(err)); code != tt.wantCode {
+				t.Fatalf("exit %d (%v), want %d", code, err, tt.wantCode)
+			}
+			if tt.wantCode != 0 {
+				if got != nil {
+					t.Error("runF was called")
+				}
+				return
+			}
+			opts := *got
+			opts.IO, opts.Getenv, opts.Now, opts.HTTPClient, opts.Browser, opts.Store, opts.Catalogue, opts.Paths = nil, nil, nil, nil, nil, nil, nil, nil
+			if diff := cmp.Diff(tt.want, opts); diff != "" {
+				t.Errorf("options (-want +got):\n%s", diff)
+			}
+			if out.Len() != 0 || errOut.Len() != 0 {
+				t.Errorf("output: %q %q", out, errOut)
+			}
+		})
+	}
+}
+
+// fakeLogin is a login command wired to the fake authorization server, a
+// memory store and a browser that visits the authorization URL (a fake
+// provider's redirect comes straight back to the listener).
+type fakeLogin struct {
+	as     *fakeas.Server
+	env    *loginEnv
+	store  *keyring.Memory
+	f      *Factory
+	out    *syncBuffer
+	errOut *syncBuffer
+	urls   chan string
+	now    time.Time
+}
+
+func newFakeLogin(t *testing.T, yaml func(as *fakeas.Server) string) *fakeLogin {
+	t.Helper()
+	as := fakeas.Start(t)
+	if yaml == nil {
+		yaml = func(as *fakeas.Server) string {
+			return as.ProviderYAML("fake", "client-1", "openid, email, offline_access")
+		}
+	}
+	fl := &fakeLogin{as: as, env: newLoginEnv(t, yaml(as)), store: keyring.NewMemory(), urls: make(chan string, 4),
+		now: time.Now().UTC().Truncate(time.Second)}
+	fl.f, fl.out, fl.errOut = loginFactory(fl.env, fl.store, fl.visit, nil)
+	fl.f.Now = func() time.Time { return fl.now }
+	return fl
+}
+
+// visit is the default browser: it follows the URL in the background.
+func (fl *fakeLogin) visit(_ context.Context, u string) error {
+	fl.urls <- u
+	go func() {
+		if resp, err := fl.as.Visit(u); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}()
+	return nil
+}
+
+func (fl *fakeLogin) run(ctx context.Context, args ...string) int {
+	return Run(ctx, fl.f, append([]string{"login"}, args...))
+}
+
+// TestLoginRunFaults covers SECURITY.md C rows 3, 5, 7, 8, 15, 17, 19, 20,
+// 29, 30 and 31 through the command: exit code, the last lines of stderr,
+// nothing on stdout, and whether anything was stored.
+func TestLoginRunFaults(t *testing.T) {
+	t.Parallel()
+	heldPort, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { heldPort.Close() })
+
+	tests := []struct {
+		name  string
+		yaml  func(as *fakeas.Server) string
+		setup func(t *testing.T, fl *fakeLogin)
+		args  []string
+		// browser replaces the default one.
+		browser    func(fl *fakeLogin) browser.Opener
+		wantCode   int
+		wantSuffix string   // the end of stderr
+		wantStderr []string // also in stderr
+		wantStored bool
+		noBrowser  bool // the browser must not have been opened
+		check      func(t *testing.T, fl *fakeLogin)
+	}{
+		{name: "row 3: access_denied", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Redirect = func(q url.Values) { q.Del("code"); q.Set("error", "access_denied") }
+		}, wantCode: ExitLogin, wantSuffix: "oauthctl: sign-in cancelled (access_denied)\n"},
+		{name: "row 5: server_error", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Redirect = func(q url.Values) { q.Del("code"); q.Set("error", "server_error") }
+		}, wantCode: ExitUnavailable, wantSuffix: "oauthctl: the provider refused the sign-in (provider returned server_error)\n" +
+			"the provider reported a temporary problem; try again in a moment\n"},
+		{name: "row 7: neither code nor error", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Redirect = func(q url.Values) { q.Del("code") }
+		}, wantCode: ExitLogin, wantSuffix: "oauthctl: login failed: malformed authorization response: neither code nor error\n"},
+		{name: "row 8: iss mismatch", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Redirect = func(q url.Values) { q.Set("iss", "https://evil.example") }
+		}, wantCode: ExitLogin, wantStderr: []string{`oauthctl: issuer mismatch (possible mix-up attack): the authorization response names issuer "https://evil.example"`}},
+		{name: "row 9: iss missing while advertised (issuer-only entry)",
+			yaml: func(as *fakeas.Server) string {
+				return fmt.Sprintf("providers:\n  fake:\n    issuer: %s\n    client_id: client-1\n    scopes: [openid]\n", as.URL)
+			},
+			setup: func(t *testing.T, fl *fakeLogin) {
+				fl.as.IssParameter = true
+				fl.as.Redirect = func(q url.Values) { q.Del("iss") }
+			}, wantCode: ExitLogin, wantStderr: []string{"promises an iss parameter but the authorization response has none"}},
+		{name: "row 15: timeout", args: []string{"--timeout", "50ms"}, browser: func(*fakeLogin) browser.Opener {
+			return func(context.Context, string) error { return nil }
+		}, wantCode: ExitLogin, wantSuffix: "oauthctl: timed out after 50ms; try --no-browser\n"},
+		{name: "row 15: timeout with a device endpoint",
+			yaml: func(as *fakeas.Server) string {
+				return as.ProviderYAML("fake", "client-1", "openid") + "    device_auth_url: " + as.URL + "/device\n"
+			},
+			args: []string{"--timeout", "50ms"}, browser: func(*fakeLogin) browser.Opener {
+				return func(context.Context, string) error { return nil }
+			}, wantCode: ExitLogin, wantSuffix: "oauthctl: timed out after 50ms; try --no-browser or --device\n"},
+		{name: "row 17: fixed port in use",
+			yaml: func(as *fakeas.Server) string {
+				return as.ProviderYAML("fake", "client-1", "openid") + "    redirect_uri: http://" + heldPort.Addr().String() + "/cb\n"
+			},
+			wantCode: ExitUnavailable, noBrowser: true,
+			wantStderr: []string{"oauthctl: cannot listen on " + heldPort.Addr().String() + " for the redirect_uri"}},
+		{name: "row 19: browser cannot be launched", browser: func(fl *fakeLogin) browser.Opener {
+			return func(ctx context.Context, u string) error {
+				fl.visit(ctx, u) // the user copies the printed URL into a browser elsewhere
+				return errors.New(`exec: "xdg-open": executable file not found in $PATH`)
+			}
+		}, wantCode: 0, wantStored: true, wantStderr: []string{
+			"If your browser did not open, visit:\n\n  http://",
+			"warning: could not open a browser: exec: \"xdg-open\": executable file not found in $PATH\n" +
+				"No browser can be opened here and stdin is not a terminal: rerun with --device (sign in on another device) or --no-browser (paste the redirect address). Waiting up to 5m0s...\n",
+		}},
+		{name: "row 20: javascript authorization endpoint in providers.yaml",
+			yaml: func(as *fakeas.Server) string {
+				return strings.Replace(as.ProviderYAML("fake", "client-1", "openid"), "auth_url: "+as.URL+"/authorize", "auth_url: javascript:alert(1)", 1)
+			},
+			wantCode: ExitUsage, noBrowser: true, wantStderr: []string{"auth_url: must be an absolute https URL"}},
+		{name: "row 20: file authorization endpoint from discovery",
+			yaml: func(as *fakeas.Server) string {
+				return fmt.Sprintf("providers:\n  fake:\n    issuer: %s\n    client_id: client-1\n    scopes: [openid]\n", as.URL)
+			},
+			setup: func(t *testing.T, fl *fakeLogin) {
+				fl.as.Discovery = func(d map[string]any) { d["authorization_endpoint"] = "file:///etc/passwd" }
+			}, wantCode: ExitUsage, noBrowser: true, wantStderr: []string{"authorization_endpoint must be an absolute https URL"}},
+		{name: "row 29: code exchange invalid_grant", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Token = func(w http.ResponseWriter, r *http.Request, g fakeas.Grant) bool {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(400)
+				io.WriteString(w, `{"error":"invalid_grant"}`)
+				return true
+			}
+		}, wantCode: ExitLogin, wantSuffix: "oauthctl: the provider refused the authorization code (provider returned invalid_grant)\n" +
+			"rerun login: oauthctl login fake\n"},
+		{name: "row 30: ID token for another audience", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Claims = func(c map[string]any) { c["aud"] = "other-client" }
+		}, wantCode: ExitLogin, wantStderr: []string{`oauthctl: invalid ID token: expected audience "client-1"`}},
+		{name: "row 30: ID token signed with another key", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.SignKey = fakeas.NewKey(t)
+		}, wantCode: ExitLogin, wantStderr: []string{"oauthctl: invalid ID token: failed to verify signature"}},
+		{name: "row 30: ID token with a wrong nonce", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Claims = func(c map[string]any) { c["nonce"] = "old" }
+		}, wantCode: ExitLogin, wantStderr: []string{"oauthctl: invalid ID token: nonce does not match"}},
+		{name: "row 30: ID token of another issuer", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Claims = func(c map[string]any) { c["iss"] = "https://evil.example" }
+		}, wantCode: ExitLogin, wantStderr: []string{"oauthctl: invalid ID token: id token issued by a different provider"}},
+		{name: "row 30 and 42: expired ID token (clock off)", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.now = fl.now.Add(2 * time.Hour)
+		}, wantCode: ExitLogin, wantStderr: []string{"oauthctl: invalid ID token: expired at "},
+			wantSuffix: "check the system clock: it differs from the provider's by more than 5m0s\n"},
+		{name: "row 31: narrower scope granted", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.GrantedScope = "openid offline_access"
+		}, wantCode: 0, wantStored: true, wantSuffix: "Granted scopes: openid offline_access\n" +
+			"warning: fake granted fewer scopes than requested; not granted: email\n",
+			check: func(t *testing.T, fl *fakeLogin) {
+				if a := fl.env.loadIndex(t).Find("fake", fakeas.Email); a == nil || strings.Join(a.Scopes, " ") != "openid offline_access" {
+					t.Errorf("stored scopes: %+v", a)
+				}
+			}},
+		{name: "row 31: no refresh token", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.NoRefreshToken = true
+		}, wantCode: 0, wantStored: true,
+			wantStderr: []string{"warning: fake issued no refresh token: `oauthctl token fake` works until the access token expires ("},
+			check: func(t *testing.T, fl *fakeLogin) {
+				if a := fl.env.loadIndex(t).Find("fake", fakeas.Email); a == nil || a.Refreshable {
+					t.Errorf("index entry %+v, want not refreshable", a)
+				}
+			}},
+		{name: "invalid_client at the exchange", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Token = func(w http.ResponseWriter, r *http.Request, g fakeas.Grant) bool {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(401)
+				io.WriteString(w, `{"error":"invalid_client"}`)
+				return true
+			}
+		}, wantCode: ExitUsage, wantSuffix: "oauthctl: the provider rejected the client credentials (provider returned invalid_client)\n" +
+			"check the client ID (OAUTHCTL_FAKE_CLIENT_ID) and secret (OAUTHCTL_FAKE_CLIENT_SECRET, or: oauthctl client set fake)\n"},
+		{name: "token endpoint 500", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.as.Token = func(w http.ResponseWriter, r *http.Request, g fakeas.Grant) bool {
+				w.WriteHeader(502)
+				io.WriteString(w, "<h1>Bad Gateway</h1>")
+				return true
+			}
+		}, wantCode: ExitUnavailable, wantSuffix: "oauthctl: exchanging the authorization code: token endpoint answered HTTP 502: <h1>Bad Gateway</h1>\n"},
+		{name: "no client ID",
+			yaml: func(as *fakeas.Server) string {
+				return strings.Replace(as.ProviderYAML("fake", "client-1", "openid"), "    client_id: client-1\n", "", 1)
+			},
+			wantCode: ExitUsage, noBrowser: true, wantStderr: []string{"oauthctl: no client ID for fake: set OAUTHCTL_FAKE_CLIENT_ID, or client_id under fake in "},
+			wantSuffix: "register an OAuth client with the provider first (see README), or run: oauthctl client set fake\n"},
+		{name: "client secret required and missing",
+			yaml: func(as *fakeas.Server) string {
+				return as.ProviderYAML("fake", "client-1", "openid") + "    client_secret_required: true\n"
+			},
+			wantCode: ExitUsage, noBrowser: true,
+			wantSuffix: "oauthctl: fake requires a client secret: set OAUTHCTL_FAKE_CLIENT_SECRET or run: oauthctl client set fake\n" +
+				"the secret never goes on the command line or in providers.yaml\n"},
+		{name: "keychain write fails", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.store.FailSave = &keyring.UnavailableError{Op: "write", Msg: "the keychain is locked"}
+		}, wantCode: ExitStorage,
+			wantSuffix: "oauthctl: saving the tokens of fake:alice@example.com: secure storage unavailable: write: the keychain is locked\n",
+			check: func(t *testing.T, fl *fakeLogin) {
+				if ix := fl.env.loadIndex(t); len(ix.Accounts) != 0 {
+					t.Errorf("the index was written: %+v", ix.Accounts)
+				}
+			}},
+		{name: "keychain write fails with a plain error", setup: func(t *testing.T, fl *fakeLogin) {
+			fl.store.FailSave = errors.New("disk full")
+		}, wantCode: ExitStorage, wantSuffix: "oauthctl: saving the tokens of fake:alice@example.com: secure storage unavailable: disk full\n"},
+		{name: "unknown provider", args: []string{"--account", "x"}, setup: func(t *testing.T, fl *fakeLogin) {
+			fl.f.Catalogue = func() (*auth.Catalogue, error) {
+				return auth.LoadCatalogue(auth.ConfigSource{}, auth.ConfigSource{Path: "p.yaml", Data: []byte(fl.as.ProviderYAML("other", "c", "openid"))}, fl.env.getenv)
+			}
+		}, wantCode: ExitUsage, noBrowser: true, wantSuffix: "oauthctl: unknown provider \"fake\" (known: other)\n"},
+		{name: "client_credentials provider",
+			yaml: func(as *fakeas.Server) string {
+				return as.ProviderYAML("fake", "client-1", "openid") + "    grant: client_credentials\n"
+			},
+			wantCode: ExitUsage, noBrowser: true,
+			wantSuffix: "oauthctl: fake uses the client_credentials grant: there is no user to sign in\nrun: oauthctl token fake\n"},
+		{name: "invalid account name", args: []string{"--account", "a:b"}, wantCode: ExitUsage, noBrowser: true,
+			wantSuffix: "oauthctl: --account: account name \"a:b\" must not contain '#' or ':'\n"},
+		{name: "add-scopes without an account", args: []string{"--add-scopes", "profile"}, wantCode: ExitSignIn, noBrowser: true,
+			wantSuffix: "oauthctl: --add-scopes: no stored credentials: no account of fake to add scopes to\nlog in first: oauthctl login fake\n"},
+		{name: "zero timeout", args: []string{"--timeout", "0s"}, wantCode: ExitUsage, noBrowser: true,
+			wantSuffix: "oauthctl: --timeout must be positive, e.g. 5m\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fl := newFakeLogin(t, tt.yaml)
+			opened := 0
+			open := fl.visit
+			if tt.browser != nil {
+				open = tt.browser(fl)
+			}
+			fl.f.Browser = func(ctx context.Context, u string) error { opened++; return open(ctx, u) }
+			if tt.setup != nil {
+				tt.setup(t, fl)
+			}
+			code := fl.run(t.Context(), append([]string{"fake"}, tt.args...)...)
+			stderr := fl.errOut.String()
+			if code != tt.wantCode {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tt.wantCode, stderr)
+			}
+			if !strings.HasSuffix(stderr, tt.wantSuffix) {
+				t.Errorf("stderr does not end with %q:\n%s", tt.wantSuffix, stderr)
+			}
+			for _, w := range tt.wantStderr {
+				if !strings.Contains(stderr, w) {
+					t.Errorf("stderr lacks %q:\n%s", w, stderr)
+				}
+			}
+			if fl.out.String() != "" {
+				t.Errorf("stdout = %q, want nothing", fl.out)
+			}
+			if tt.noBrowser && opened != 0 {
+				t.Error("the browser was opened")
+			}
+			_, err := fl.store.Load(t.Context(), keyring.Key{Provider: "fake", Account: fakeas.Email})
+			if stored := err == nil; stored != tt.wantStored {
+				t.Errorf("stored = %v, want %v", stored, tt.wantStored)
+			}
+			if !tt.wantStored {
+				if ix := fl.env.loadIndex(t); len(ix.Accounts) != 0 {
+					t.Errorf("index = %+v, want empty", ix.Accounts)
+				}
+			}
+			for _, secret := range []string{"fake-at-", "fake-rt-", "client_secret", "code="} {
+				if strings.Contains(stderr, secret) {
+					t.Errorf("stderr shows %q:\n%s", secret, stderr)
+				}
+			}
+			if tt.check != nil {
+				tt.check(t, fl)
+			}
+		})
+	}
+}
+
+// TestLoginRunStores checks a successful login through the command against
+// the fake server: the exact index entry, the keychain record, the stderr
+// report, and nothing on stdout.
+func TestLoginRunStores(t *testing.T) {
+	t.Parallel()
+	fl := newFakeLogin(t, nil)
+	if code := fl.run(t.Context(), "fake"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, fl.errOut)
+	}
+	authURL := <-fl.urls
+	wantStderr := "Opening your browser to sign in to fake...\nIf your browser did not open, visit:\n\n  " + authURL + "\n\n" +
+		"Logged in to fake as alice@example.com.\nGranted scopes: openid email offline_access\n"
+	if diff := cmp.Diff(wantStderr, fl.errOut.String()); diff != "" {
+		t.Errorf("stderr (-want +got):\n%s", diff)
+	}
+	if fl.out.String() != "" {
+		t.Errorf("stdout = %q", fl.out)
+	}
+	ix := fl.env.loadIndex(t)
+	want := keyring.Account{
+		Provider: "fake", Account: fakeas.Email, Issuer: fl.as.URL, TokenURL: fl.as.URL + "/token", ClientID: "client-1",
+		Scopes: []string{"openid", "email", "offline_access"}, Expiry: fl.now.Add(time.Hour), Subject: fakeas.Subject,
+		Identity: fakeas.Email, Refreshable: true, Grant: "authorization_code", UpdatedAt: fl.now,
+	}
+	if diff := cmp.Diff([]keyring.Account{want}, ix.Accounts); diff != "" {
+		t.Errorf("index (-want +got):\n%s", diff)
+	}
+	if ix.Defaults["fake"] != fakeas.Email {
+		t.Errorf("defaults = %v", ix.Defaults)
+	}
+	rec, err := fl.store.Load(t.Context(), keyring.Key{Provider: "fake", Account: fakeas.Email})
+	if err != nil || !strings.HasPrefix(rec.AccessToken, "fake-at-") || !strings.HasPrefix(rec.RefreshToken, "fake-rt-") ||
+		rec.IDToken == "" || !rec.Expiry.Equal(fl.now.Add(time.Hour)) {
+		t.Errorf("record %+v, %v", rec, err)
+	}
+	if q, _ := url.Parse(authURL); q.Query().Get("prompt") != "consent" {
+		t.Errorf("first login with offline_access: prompt = %q, want consent", q.Query().Get("prompt"))
+	}
+}
+
+// TestLoginRunClientSecret checks where the secret comes from (the
+// environment first, else the keychain) and that it is sent only to the
+// token endpoint, never shown.
+func TestLoginRunClientSecret(t *testing.T) {
+	t.Parallel()
+	for _, from := range []string{"env", "keychain"} {
+		t.Run(from, func(t *testing.T) {
+			t.Parallel()
+			fl := newFakeLogin(t, func(as *fakeas.Server) string {
+				return as.ProviderYAML("fake", "client-1", "openid") + "    client_secret_required: true\n"
+			})
+			if from == "env" {
+				fl.env.set("OAUTHCTL_FAKE_CLIENT_SECRET", "fake-secret-env")
+				_ = fl.store.SetClientSecret(t.Context(), "fake", "fake-secret-keychain-unused")
+			} else {
+				_ = fl.store.SetClientSecret(t.Context(), "fake", "fake-secret-keychain")
+			}
+			if code := fl.run(t.Context(), "fake"); code != 0 {
+				t.Fatalf("exit %d:\n%s", code, fl.errOut)
+			}
+			reqs := fl.as.TokenRequests()
+			if len(reqs) != 1 || reqs[0].Get("basic_user") != "client-1" {
+				t.Fatalf("token requests %v, want one with HTTP Basic", reqs)
+			}
+			if strings.Contains(fl.errOut.String(), "fake-secret") || strings.Contains(<-fl.urls, "fake-secret") {
+				t.Error("the secret was shown or put in the URL")
+			}
+		})
+	}
+}
+
+// TestLoginRunRelogin checks what a second login of the same identity does
+// with the first one's refresh token: replaced and revoked; kept when no
+// new one comes back; replaced but not revoked when revoking would end the
+// whole grant (Google).
+func TestLoginRunRelogin(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name          string
+		extraYAML     string
+		noRTSecond    bool
+		wantRevoked   bool
+		wantKeepFirst bool
+	}{
+		{name: "new refresh token: the old one is revoked", wantRevoked: true},
+		{name: "no new refresh token: the old one is kept", noRTSecond: true, wantKeepFirst: true},
+		{name: "revocation ends the grant: not revoked", extraYAML: "    revocation_revokes_grant: true\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			fl := newFakeLogin(t, func(as *fakeas.Server) string {
+				return as.ProviderYAML("fake", "client-1", "openid, email, offline_access") + tt.extraYAML
+			})
+			key := keyring.Key{Provider: "fake", Account: fakeas.Email}
+			if code := fl.run(t.Context(), "fake"); code != 0 {
+				t.Fatalf("first login: exit %d:\n%s", code, fl.errOut)
+			}
+			<-fl.urls
+			first, _ := fl.store.Load(t.Context(), key)
+			fl.as.Set(func(s *fakeas.Server) { s.NoRefreshToken = tt.noRTSecond })
+			if code := fl.run(t.Context(), "fake"); code != 0 {
+				t.Fatalf("second login: exit %d:\n%s", code, fl.errOut)
+			}
+			if q, _ := url.Parse(<-fl.urls); q.Query().Has("prompt") {
+				t.Errorf("re-login asked for consent again")
+			}
+			second, _ := fl.store.Load(t.Context(), key)
+			if kept := second.RefreshToken == first.RefreshToken; kept != tt.wantKeepFirst {
+				t.Errorf("kept the first refresh token = %v, want %v", kept, tt.wantKeepFirst)
+			}
+			if second.AccessToken == first.AccessToken {
+				t.Error("the access token was not replaced")
+			}
+			revoked := fl.as.Revoked()
+			if got := len(revoked) == 1 && revoked[0].Get("token") == first.RefreshToken && revoked[0].Get("token_type_hint") == "refresh_token"; got != tt.wantRevoked {
+				t.Errorf("revocations %v, want the first refresh token revoked = %v", revoked, tt.wantRevoked)
+			}
+			if len(fl.env.loadIndex(t).Accounts) != 1 {
+				t.Error("the re-login made a second account")
+			}
+			if strings.Contains(fl.errOut.String(), "warning") {
+				t.Errorf("warnings:\n%s", fl.errOut)
+			}
+		})
+	}
+}
+
+// TestLoginRunAccountNames checks the account a login is stored under.
+func TestLoginRunAccountNames(t *testing.T) {
+	t.Parallel()
+	t.Run("--account", func(t *testing.T) {
+		t.Parallel()
+		fl := newFakeLogin(t, nil)
+		if code := fl.run(t.Context(), "fake", "--account", "work"); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, fl.errOut)
+		}
+		if !strings.Contains(fl.errOut.String(), "Logged in to fake as alice@example.com (account \"work\").\n") {
+			t.Errorf("stderr:\n%s", fl.errOut)
+		}
+		if a := fl.env.loadIndex(t).Find("fake", "work"); a == nil || a.Identity != fakeas.Email {
+			t.Errorf("account work: %+v", a)
+		}
+	})
+	t.Run("same subject under another name", func(t *testing.T) {
+		t.Parallel()
+		fl := newFakeLogin(t, nil)
+		if code := fl.run(t.Context(), "fake", "--account", "work"); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, fl.errOut)
+		}
+		<-fl.urls
+		// The email changed at the provider; the subject did not.
+		fl.as.Set(func(s *fakeas.Server) { s.Claims = func(c map[string]any) { c["email"] = "alice@new.example" } })
+		if code := fl.run(t.Context(), "fake"); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, fl.errOut)
+		}
+		ix := fl.env.loadIndex(t)
+		if len(ix.Accounts) != 1 || ix.Accounts[0].Account != "work" || ix.Accounts[0].Identity != "alice@new.example" {
+			t.Errorf("accounts %+v, want work updated", ix.Accounts)
+		}
+	})
+	t.Run("no email: preferred_username, then sub", func(t *testing.T) {
+		t.Parallel()
+		fl := newFakeLogin(t, func(as *fakeas.Server) string {
+			return strings.Replace(as.ProviderYAML("fake", "client-1", "openid"), "    userinfo_url: "+as.URL+"/userinfo\n", "", 1)
+		})
+		fl.as.Claims = func(c map[string]any) { delete(c, "email"); c["preferred_username"] = "al:ice#1" }
+		if code := fl.run(t.Context(), "fake"); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, fl.errOut)
+		}
+		if a := fl.env.loadIndex(t).Find("fake", "al_ice_1"); a == nil || a.Identity != "al:ice#1" {
+			t.Errorf("accounts %+v", fl.env.loadIndex(t).Accounts)
+		}
+	})
+	t.Run("add-scopes as another identity stores nothing", func(t *testing.T) {
+		t.Parallel()
+		fl := newFakeLogin(t, nil)
+		if code := fl.run(t.Context(), "fake"); code != 0 {
+			t.Fatalf("exit %d:\n%s", code, fl.errOut)
+		}
+		<-fl.urls
+		before, _ := fl.store.Load(t.Context(), keyring.Key{Provider: "fake", Account: fakeas.Email})
+		fl.as.Set(func(s *fakeas.Server) {
+			s.Claims = func(c map[string]any) { c["sub"] = "user-2"; c["email"] = "bob@example.com" }
+		})
+		code := fl.run(t.Context(), "fake", "--add-scopes", "profile")
+		if code != ExitLogin || !strings.Contains(fl.errOut.String(), `--add-scopes: signed in as bob@example.com, but account "alice@example.com" is alice@example.com; nothing was stored`) {
+			t.Errorf("exit %d:\n%s", code, fl.errOut)
+		}
+		after, _ := fl.store.Load(t.Context(), keyring.Key{Provider: "fake", Account: fakeas.Email})
+		if after.AccessToken != before.AccessToken {
+			t.Error("the account was overwritten")
+		}
+	})
+}
+
+// TestLoginRunNonOIDC is a GitHub-style provider: no issuer, no ID token,
+// a token without expiry or refresh token, and the account named after the
+// user API's login, keyed by its numeric id.
+func TestLoginRunNonOIDC(t *testing.T) {
+	t.Parallel()
+	fl := newFakeLogin(t, func(as *fakeas.Server) string {
+		return fmt.Sprintf("providers:\n  fake:\n    auth_url: %s/authorize\n    token_url: %s/token\n    userinfo_url: %s/userinfo\n    client_id: client-1\n    scopes: [read:user]\n",
+			as.URL, as.URL, as.URL)
+	})
+	fl.as.UserinfoClaims = map[string]any{"login": "octocat", "id": 583231, "email": nil}
+	fl.as.Token = func(w http.ResponseWriter, r *http.Request, g fakeas.Grant) bool {
+		w.Header().Set("Content-Type", "application/x-www-form-urlencoded")
+		io.WriteString(w, "access_token=gho_fake&token_type=bearer&scope=read%3Auser")
+		return true
+	}
+	if code := fl.run(t.Context(), "fake"); code != 0 {
+		t.Fatalf("exit %d:\n%s", code, fl.errOut)
+	}
+	q, _ := url.Parse(<-fl.urls)
+	if q.Query().Has("nonce") || q.Query().Has("prompt") || q.Query().Get("code_challenge_method") != "S256" {
+		t.Errorf("authorization request %v", q.Query())
+	}
+	want := "Logged in to fake as octocat.\nGranted scopes: read:user\n" +
+		"note: fake issued an access token without an expiry date and no refresh token; it works until revoked\n"
+	if !strings.HasSuffix(fl.errOut.String(), want) {
+		t.Errorf("stderr does not end with %q:\n%s", want, fl.errOut)
+	}
+	a := fl.env.loadIndex(t).Find("fake", "octocat")
+	if a == nil || a.Subject != "583231" || a.Identity != "octocat" || a.Refreshable || a.Issuer != "" {
+		t.Errorf("account %+v", a)
+	}
+}
+
+// TestLoginRunInterrupted covers row 16: Ctrl-C while waiting for the
+// browser or during the code exchange ends with 130, closes the listener
+// and stores nothing.
+func TestLoginRunInterrupted(t *testing.T) {
+	t.Parallel()
+	for _, when := range []string{"waiting", "exchanging"} {
+		t.Run(when, func(t *testing.T) {
+			t.Parallel()
+			fl := newFakeLogin(t, nil)
+			ctx, cancel := context.WithCancel(t.Context())
+			defer cancel()
+			if when == "waiting" {
+				fl.f.Browser = func(_ context.Context, u string) error { fl.urls <- u; cancel(); return nil }
+			} else {
+				fl.as.Token = func(w http.ResponseWriter, r *http.Request, g fakeas.Grant) bool {
+					cancel()
+					<-r.Context().Done()
+					return true
+				}
+			}
+			code := fl.run(ctx, "fake")
+			if code != ExitInterrupted || !strings.HasSuffix(fl.errOut.String(), "oauthctl: interrupted\n") {
+				t.Errorf("exit %d, stderr:\n%s", code, fl.errOut)
+			}
+			if fl.store.Saves != 0 || len(fl.env.loadIndex(t).Accounts) != 0 {
+				t.Errorf("%d saves after an interrupt", fl.store.Saves)
+			}
+			q, _ := url.Parse(<-fl.urls)
+			redirect, _ := url.Parse(q.Query().Get("redirect_uri"))
+			if c, err := net.Dial("tcp", redirect.Host); err == nil {
+				c.Close()
+				t.Errorf("the listener %s is still open", redirect.Host)
+			}
+		})
+	}
+}
+
+// TestLoginRunPaste checks --no-browser: the URL is printed (the browser is
+// not opened), refused lines are reported and reading goes on, the first
+// valid pasted address wins, and the listener serves meanwhile.
+func TestLoginRunPaste(t *testing.T) {
+	t.Parallel()
+	t.Run("pasted", func(t *testing.T) {
+		t.Parallel()
+		fl := newFakeLogin(t, nil)
+		stdinR, stdinW := io.Pipe()
+		defer stdinW.Close()
+		fl.f.IO.In = stdinR
+		fl.f.Browser = noBrowser(t)
+		done := make(chan int, 1)
+		go func() { done <- fl.run(t.Context(), "fake", "--no-browser") }()
+		authURL := fl.errOut.waitFor(t, regexp.MustCompile(`\n  (http://\S+)\n`))[1]
+		loc, err := fl.as.Follow(authURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(stdinW, "hello")
+		fl.errOut.waitFor(t, regexp.MustCompile(`refused the pasted address: not this sign-in's redirect address`))
+		fmt.Fprintln(stdinW, loc+"&code=again")
+		fl.errOut.waitFor(t, regexp.MustCompile(`refused the pasted address: malformed redirect: duplicate parameter "code"`))
+		fmt.Fprintln(stdinW, loc)
+		if code := <-done; code != 0 {
+			t.Fatalf("exit %d:\n%s", code, fl.errOut)
+		}
+		if !strings.Contains(fl.errOut.String(), "To sign in to fake, open this address in a browser on any machine:\n\n  "+authURL+"\n\n") {
+			t.Errorf("stderr:\n%s", fl.errOut)
+		}
+		if len(fl.as.TokenRequests()) != 1 || fl.store.Saves != 1 {
+			t.Errorf("%d exchanges, %d saves", len(fl.as.TokenRequests()), fl.store.Saves)
+		}
+	})
+	t.Run("listener wins while stdin is open", func(t *testing.T) {
+		t.Parallel()
+		fl := newFakeLogin(t, nil)
+		stdinR, stdinW := io.Pipe()
+		defer stdinW.Close()
+		fl.f.IO.In = stdinR
+		done := make(chan int, 1)
+		go func() { done <- fl.run(t.Context(), "fake", "--no-browser") }()
+		authURL := fl.errOut.waitFor(t, regexp.MustCompile(`\n  (http://\S+)\n`))[1]
+		resp, err := fl.as.Visit(authURL) // e.g. through an SSH port forward
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if code := <-done; code != 0 || resp.StatusCode != 200 {
+			t.Fatalf("exit %d, page %d:\n%s", code, resp.StatusCode, fl.errOut)
+		}
+	})
+}
