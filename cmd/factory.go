@@ -59,7 +59,15 @@ func NewFactory(io *iostreams.IOStreams, builtin []byte, version string) *Factor
 		if err != nil {
 			return nil, err
 		}
-		return auth.LoadCatalogue(auth.ConfigSource{Path: "providers.yaml (built-in)", Data: builtin}, user, getenv)
+		cat, err := auth.LoadCatalogue(auth.ConfigSource{Path: "providers.yaml (built-in)", Data: builtin}, user, getenv)
+		if err != nil {
+			return nil, err
+		}
+		// Client IDs saved with `oauthctl client set`, the lowest-precedence source.
+		if err := applyStoredClients(f.Paths, cat); err != nil {
+			return nil, err
+		}
+		return cat, nil
 	})
 	f.Browser = browser.New(io.ErrOut, getenv)
 	return f

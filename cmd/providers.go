@@ -3,6 +3,7 @@ package cmd
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"text/tabwriter"
@@ -37,9 +38,13 @@ func NewCmdProviders(f *Factory, runF func(*ProvidersOptions) error) *cobra.Comm
 your providers.yaml ($OAUTHCTL_CONFIG, else $XDG_CONFIG_HOME/oauthctl/providers.yaml).
 
 The table shows where each entry comes from, its issuer (or authorization host),
-whether a client ID is configured, where the client secret comes from, and
-whether the provider offers the device flow. --json prints every field,
-endpoints included.`,
+whether a client ID is configured and where it comes from (env:
+OAUTHCTL_<NAME>_CLIENT_ID; config: providers.yaml; stored: "oauthctl client
+set"), where the client secret comes from (env: OAUTHCTL_<NAME>_CLIENT_SECRET;
+keychain: "oauthctl client set"; needed: the provider requires one and none is
+set), and whether the provider offers the device flow. The keychain is not
+read unless --secrets asks to confirm the stored secrets. --json prints every
+field, endpoints included.`,
 		Example: `  oauthctl providers
   oauthctl providers --json | jq '.[] | select(.name=="google")'`,
 		Args: noArgs,
@@ -51,6 +56,7 @@ endpoints included.`,
 		},
 	}
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print every field of every provider as JSON")
+	c.Flags().BoolVar(&opts.Secrets, "secrets", false, "read the keychain to confirm each stored client secret is there")
 	return c
 }
 
@@ -98,18 +104,33 @@ func providersRun(ctx context.Context, opts *ProvidersOptions) error {
 	return tw.Flush()
 }
 
-// secretSource says where the provider's client secret would come from,
-// without reading the keychain unless asked to: "env", "keychain", "-".
+// secretSource says where the provider's client secret comes from: "env"
+// (OAUTHCTL_<NAME>_CLIENT_SECRET), "keychain" (stored with `client set`, as
+// clients.json records), "needed" (required but nowhere), or "-". Only with
+// --secrets does it read the keychain, to confirm a stored secret is really
+// there ("keychain (missing)" when it is not, "keychain (unreadable)" when
+// the keychain cannot be read).
 func secretSource(ctx context.Context, opts *ProvidersOptions, p *auth.Provider) string {
 	if opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
 		return "env"
 	}
 	if opts.Secrets && opts.Store != nil {
-		if st, err := opts.Store(); err == nil {
-			if _, err := st.ClientSecret(ctx, p.Name); err == nil {
-				return "keychain"
-			}
+		found := false
+		st, err := opts.Store()
+		if err == nil {
+			_, err = st.ClientSecret(ctx, p.Name)
+			found = err == nil
 		}
+		switch {
+		case found:
+			return "keychain"
+		case err != nil && !errors.Is(err, keyring.ErrNotFound):
+			return "keychain (unreadable)"
+		case p.ClientSecretStored:
+			return "keychain (missing)"
+		}
+	} else if p.ClientSecretStored {
+		return "keychain"
 	}
 	if p.ClientSecretRequired {
 		return "needed"

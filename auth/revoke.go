@@ -1,0 +1,274 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// ClientCreds authenticate oauthctl as an OAuth client at a provider
+// endpoint. Secret is empty for a public client, which then sends only its
+// client_id (RFC 6749 §2.3, RFC 7009 §2.1).
+type ClientCreds struct {
+	ID     string
+	Secret string
+}
+
+// Token type hints of a revocation request (RFC 7009 §2.1).
+const (
+	HintRefreshToken = "refresh_token"
+	HintAccessToken  = "access_token"
+)
+
+// ErrNoRevocationEndpoint means the provider publishes no way to revoke a
+// token (Entra ID), or none that fits the token (GitHub cannot revoke a
+// single refresh token).
+var ErrNoRevocationEndpoint = errors.New("the provider has no token revocation endpoint")
+
+// revokeMaxRetryAfter bounds how long a revocation honours a 503's Retry-After:
+// logout should not hang on a provider that asks for minutes.
+const revokeMaxRetryAfter = 5 * time.Second
+
+// revokeRetryDefault is the pause before the one retry of a 503 that sent no
+// Retry-After.
+const revokeRetryDefault = time.Second
+
+// maxRevocationBody caps how much of a revocation response is read.
+const maxRevocationBody = 64 << 10
+
+// Revoke asks p's RFC 7009 revocation endpoint to revoke one token, with
+// client authentication. hint is HintRefreshToken, HintAccessToken or "".
+// Its steps:
+//  1. POST token and token_type_hint with the client's credentials: for a
+//     user-defined provider with a secret, HTTP Basic (client_secret_basic,
+//     which every server must support, RFC 6749 §2.3.1); for the built-in
+//     presets, or a public client, in the form (TokenAuthStyle);
+//  2. if the server answers invalid_client to Basic, retry once with the
+//     credentials in the form (client_secret_post), as x/oauth2 does;
+//  3. on 503, wait for Retry-After (at most 5 s, 1 s without the header)
+//     and retry once (RFC 7009 §2.2.1).
+//
+// Any 2xx is success, even for a token the server does not know (RFC 7009
+// §2.2). An OAuth error answer is a *ProviderError (unsupported_token_type
+// among them: the caller may then revoke the access token instead); 5xx, 429
+// and transport failures match ErrUnavailable. Errors never carry the token
+// or the secret. A provider without an endpoint gives ErrNoRevocationEndpoint.
+func Revoke(ctx context.Context, client *http.Client, p *Provider, creds ClientCreds, token, hint string) error {
+	if p.RevocationURL == "" {
+		return ErrNoRevocationEndpoint
+	}
+	if err := CheckEndpointURL(p.RevocationURL); err != nil {
+		return fmt.Errorf("%w: revocation_url %s", ErrConfig, err)
+	}
+	if token == "" {
+		return errors.New("revoking a token: the token is empty")
+	}
+	// The same choice as at the token endpoint: the built-in presets take
+	// the secret in the form (Google and GitHub refuse HTTP Basic), a
+	// user-defined provider gets Basic first.
+	basic := creds.Secret != "" && TokenAuthStyle(p, creds.Secret) == oauth2.AuthStyleAutoDetect
+	retried503, retriedStyle := false, false
+	for {
+		wait, err := postRevocation(ctx, client, p.RevocationURL, creds, token, hint, basic)
+		var pe *ProviderError
+		var ue *UnavailableError
+		switch {
+		case basic && !retriedStyle && errors.As(err, &pe) && pe.Code == "invalid_client":
+			basic, retriedStyle = false, true
+			continue
+		case !retried503 && errors.As(err, &ue) && ue.Status == http.StatusServiceUnavailable:
+			if wait > revokeMaxRetryAfter {
+				return err
+			}
+			retried503 = true
+			if err := revokeWait(ctx, wait); err != nil {
+				return err
+			}
+			continue
+		}
+		return err
+	}
+}
+
+// postRevocation sends one revocation request. For a 503 it also returns
+// how long to wait before a retry: the Retry-After, or revokeRetryDefault
+// without one.
+func postRevocation(ctx context.Context, client *http.Client, endpoint string, creds ClientCreds, token, hint string, basic bool) (time.Duration, error) {
+	form := url.Values{"token": {token}}
+	if hint != "" {
+		form.Set("token_type_hint", hint)
+	}
+	if !basic {
+		form.Set("client_id", creds.ID)
+		if creds.Secret != "" {
+			form.Set("client_secret", creds.Secret)
+		}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, fmt.Errorf("revocation request: %w", ErrConfig)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	if basic {
+		// RFC 6749 §2.3.1: both parts are form-encoded before Base64.
+		req.SetBasicAuth(url.QueryEscape(creds.ID), url.QueryEscape(creds.Secret))
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return 0, ctx.Err()
+		}
+		return 0, &UnavailableError{Msg: "revocation endpoint: " + describeNetErr(err), Err: err}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxRevocationBody))
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return 0, nil
+	}
+	wait := revokeRetryDefault
+	if resp.Header.Get("Retry-After") != "" {
+		wait = retryAfter(resp)
+	}
+	return wait, revocationError("revocation endpoint", resp, body)
+}
+
+// revocationError classifies a failed revocation answer.
+func revocationError(what string, resp *http.Response, body []byte) error {
+	status := resp.StatusCode
+	var oe struct {
+		Error       string `json:"error"`
+		Description string `json:"error_description"`
+		Message     string `json:"message"` // GitHub's API errors
+	}
+	_ = json.Unmarshal(body, &oe)
+	if status >= 500 || status == http.StatusTooManyRequests {
+		msg := fmt.Sprintf("%s answered HTTP %d", what, status)
+		if oe.Error != "" {
+			msg += " (" + Sanitize(oe.Error, 64) + ")"
+		}
+		return &UnavailableError{Msg: msg, Status: status, RetryAfter: retryAfter(resp)}
+	}
+	if oe.Error != "" {
+		return &ProviderError{Code: Sanitize(oe.Error, 64), Description: Sanitize(oe.Description, 200), Status: status}
+	}
+	msg := fmt.Sprintf("%s answered HTTP %d", what, status)
+	switch {
+	case status >= 300 && status < 400:
+		msg += " (redirect to " + Sanitize(resp.Header.Get("Location"), 100) + " not followed)"
+	case oe.Message != "":
+		msg += ": " + Sanitize(oe.Message, 200)
+	case len(body) > 0 && !bytes.HasPrefix(bytes.TrimSpace(body), []byte("<")):
+		msg += ": " + Sanitize(string(body), 200)
+	}
+	return errors.New(msg)
+}
+
+// RevokeGrant revokes what a logout leaves behind at the provider. Its steps:
+//  1. with an RFC 7009 endpoint: the refresh token (hint refresh_token),
+//     which revokes the whole grant on most servers; if the server answers
+//     unsupported_token_type, or there is no refresh token, the access token
+//     instead; after a revoked refresh token, the access token too, since
+//     RFC 7009 §2.1 only says a server SHOULD revoke it along;
+//  2. without one but with a grant revocation URL (GitHub): delete the
+//     app's grant for the user with the access token;
+//  3. neither: ErrNoRevocationEndpoint.
+//
+// It returns nil only when the provider confirmed every revocation.
+func RevokeGrant(ctx context.Context, client *http.Client, p *Provider, creds ClientCreds, refreshToken, accessToken string) error {
+	switch {
+	case p.RevocationURL != "":
+	case p.GrantRevocationURL != "":
+		if accessToken == "" {
+			return errors.New("no access token is stored to identify the grant")
+		}
+		return DeleteGitHubGrant(ctx, client, p, creds, accessToken)
+	default:
+		return ErrNoRevocationEndpoint
+	}
+	if refreshToken != "" {
+		err := Revoke(ctx, client, p, creds, refreshToken, HintRefreshToken)
+		var pe *ProviderError
+		if errors.As(err, &pe) && pe.Code == "unsupported_token_type" {
+			err = nil // the server revokes only access tokens (RFC 7009 §2.2.1)
+		} else if err != nil {
+			return fmt.Errorf("revoking the refresh token: %w", err)
+		}
+	}
+	if accessToken == "" {
+		return nil
+	}
+	if err := Revoke(ctx, client, p, creds, accessToken, HintAccessToken); err != nil {
+		return fmt.Errorf("revoking the access token: %w", err)
+	}
+	return nil
+}
+
+// DeleteGitHubGrant deletes the OAuth app's authorization for the user that
+// accessToken belongs to (GitHub REST API: DELETE
+// /applications/{client_id}/grant, HTTP Basic with the client ID and
+// secret). This revokes every token of that app for that user, on every
+// machine: GitHub has no RFC 7009 endpoint and no way to revoke a single
+// refresh token. 204 is success.
+func DeleteGitHubGrant(ctx context.Context, client *http.Client, p *Provider, creds ClientCreds, accessToken string) error {
+	if p.GrantRevocationURL == "" {
+		return ErrNoRevocationEndpoint
+	}
+	if creds.Secret == "" {
+		return fmt.Errorf("deleting the grant needs the client secret (set %s or run: oauthctl client set %s)", ClientSecretEnv(p.Name), p.Name)
+	}
+	endpoint := strings.ReplaceAll(p.GrantRevocationURL, "{client_id}", url.PathEscape(creds.ID))
+	if err := CheckEndpointURL(endpoint); err != nil {
+		return fmt.Errorf("%w: grant_revocation_url %s", ErrConfig, err)
+	}
+	body, _ := json.Marshal(map[string]string{"access_token": accessToken})
+	req, err := http.NewRequestWithContext(ctx, http.MethodDelete, endpoint, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("grant revocation request: %w", ErrConfig)
+	}
+	req.Header.Set("Accept", "application/vnd.github+json")
+	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
+	req.Header.Set("Content-Type", "application/json")
+	req.SetBasicAuth(creds.ID, creds.Secret)
+	resp, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &UnavailableError{Msg: "grant revocation: " + describeNetErr(err), Err: err}
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxRevocationBody))
+	switch {
+	case resp.StatusCode >= 200 && resp.StatusCode < 300:
+		return nil
+	case resp.StatusCode == http.StatusNotFound:
+		// GitHub answers 404 both for an unknown grant and for wrong client
+		// credentials, so it cannot count as success.
+		return errors.New("GitHub found no such grant (already revoked, or the client ID or secret is wrong)")
+	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
+		return fmt.Errorf("GitHub refused the client credentials (HTTP %d)", resp.StatusCode)
+	}
+	return revocationError("grant revocation", resp, data)
+}
+
+// revokeWait waits d or until ctx ends.
+func revokeWait(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -1,0 +1,460 @@
+package cmd
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// Limits on what `client set` accepts.
+const (
+	maxClientIDLen     = 512
+	maxClientSecretLen = 1024
+	// maxClientInput bounds the bytes read from stdin: two short lines.
+	maxClientInput = 8 << 10
+)
+
+// ClientOptions are the inputs of `oauthctl client set|unset`.
+type ClientOptions struct {
+	IO        *iostreams.IOStreams
+	Getenv    func(string) string
+	Now       func() time.Time
+	Store     func() (keyring.Store, error)
+	Paths     func() (keyring.Paths, error)
+	Catalogue func() (*auth.Catalogue, error)
+	// ReadHidden reads one line from the terminal without echoing it (the
+	// secret prompt). Tests replace it.
+	ReadHidden func(ctx context.Context) (string, error)
+
+	Provider string
+	Unset    bool
+}
+
+// NewCmdClient builds `oauthctl client` with its set and unset subcommands.
+func NewCmdClient(f *Factory, runF func(*ClientOptions) error) *cobra.Command {
+	c := &cobra.Command{
+		Use:   "client <command>",
+		Short: "Store or remove a provider's OAuth client ID and secret",
+		Long: `Manage the OAuth client oauthctl signs in with, per provider.
+
+"client set" stores the client secret in the OS keychain and the client ID (not
+a secret) in clients.json next to the account index. The client ID and secret
+are read from stdin, never from the command line, where other users could see
+them in the process list.
+
+Precedence, highest first: the environment (OAUTHCTL_<NAME>_CLIENT_ID and
+OAUTHCTL_<NAME>_CLIENT_SECRET), client_id in providers.yaml, then what
+"client set" stored. "oauthctl providers" shows where each comes from.`,
+		Args: noArgs,
+		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
+	}
+	c.AddCommand(newCmdClientSet(f, runF), newCmdClientUnset(f, runF))
+	return c
+}
+
+func newClientOptions(f *Factory) *ClientOptions {
+	opts := &ClientOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now, Store: f.Store, Paths: f.Paths, Catalogue: f.Catalogue}
+	opts.ReadHidden = func(ctx context.Context) (string, error) { return readHiddenLine(ctx, opts.IO.In) }
+	return opts
+}
+
+func newCmdClientSet(f *Factory, runF func(*ClientOptions) error) *cobra.Command {
+	opts := newClientOptions(f)
+	c := &cobra.Command{
+		Use:   "set <provider>",
+		Short: "Store a provider's client ID and secret (read from stdin)",
+		Long: `Read a provider's OAuth client ID and client secret from stdin and store them:
+the secret in the OS keychain, the client ID in clients.json.
+
+Stdin holds two lines: the client ID, then the client secret. A public client
+(no secret) gives only the first line. An empty first line keeps the client ID
+configured elsewhere (environment or providers.yaml) and stores only the secret.
+On a terminal, oauthctl prompts for both on stderr and does not echo the secret.
+
+Running "client set" again replaces what was stored.`,
+		Example: `  oauthctl client set google                   # prompts
+  printf '%s\n%s\n' "$ID" "$SECRET" | oauthctl client set github
+  pass show oauth/gitlab | oauthctl client set gitlab`,
+		Args:              rangeArgs(1, 1),
+		ValidArgsFunction: completeProviderArg(f, false),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Provider = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return clientSetRun(c.Context(), opts)
+		},
+	}
+	return c
+}
+
+func newCmdClientUnset(f *Factory, runF func(*ClientOptions) error) *cobra.Command {
+	opts := newClientOptions(f)
+	opts.Unset = true
+	c := &cobra.Command{
+		Use:   "unset <provider>",
+		Short: "Remove the client ID and secret stored with \"client set\"",
+		Long: `Remove a provider's client secret from the OS keychain and its client ID from
+clients.json. Client IDs and secrets from the environment or providers.yaml
+are not affected. Stored accounts stay; a login or refresh that needs the
+secret fails until one is configured again.`,
+		Example:           `  oauthctl client unset google`,
+		Args:              rangeArgs(1, 1),
+		ValidArgsFunction: completeProviderArg(f, false),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Provider = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			return clientUnsetRun(c.Context(), opts)
+		},
+	}
+	return c
+}
+
+// clientSetRun stores a client registration. Its steps:
+//  1. check the provider exists;
+//  2. read the client ID and secret (prompts on a terminal, else two lines
+//     of stdin) and validate them;
+//  3. store the secret in the keychain (or delete a stale one for a public
+//     client), then the client ID in clients.json, so that a failed keychain
+//     write leaves the file untouched;
+//  4. say on stderr what was stored and what takes precedence over it.
+func clientSetRun(ctx context.Context, opts *ClientOptions) error {
+	cat, err := opts.Catalogue()
+	if err != nil {
+		return err
+	}
+	p, err := cat.Get(opts.Provider)
+	if err != nil {
+		return err
+	}
+	var id, secret string
+	if opts.IO.InTTY {
+		id, secret, err = promptClient(ctx, opts, p)
+	} else {
+		id, secret, err = parseClientInput(opts.IO.In)
+	}
+	if err != nil {
+		return err
+	}
+	if id == "" && p.ClientIDSource != "env" && p.ClientIDSource != "config" {
+		return usageErrorf("no client ID given and none is configured for %s: give it on the first line", p.Name)
+	}
+	st, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	if secret != "" {
+		err = st.SetClientSecret(ctx, p.Name, secret)
+	} else {
+		err = st.DeleteClientSecret(ctx, p.Name)
+	}
+	if err != nil {
+		return fmt.Errorf("storing the client secret: %w", err)
+	}
+	paths, err := opts.Paths()
+	if err != nil {
+		return err
+	}
+	err = keyring.UpdateClients(ctx, paths, func(c *keyring.Clients) error {
+		c.Providers[p.Name] = keyring.ClientRegistration{ClientID: id, SecretStored: secret != "", UpdatedAt: opts.Now().UTC()}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("saving the client ID: %w", err)
+	}
+
+	w := opts.IO.ErrOut
+	switch {
+	case id != "" && secret != "":
+		fmt.Fprintf(w, "Stored the %s client ID in %s and its secret in the keychain.\n", p.Name, paths.ClientsPath())
+	case id != "":
+		fmt.Fprintf(w, "Stored the %s client ID in %s (a public client: no secret).\n", p.Name, paths.ClientsPath())
+	default:
+		fmt.Fprintf(w, "Stored the %s client secret in the keychain.\n", p.Name)
+	}
+	effective := id
+	switch p.ClientIDSource {
+	case "env":
+		effective = p.ClientID
+		if id != "" && id != p.ClientID {
+			fmt.Fprintf(w, "note: %s is set and takes precedence over the stored client ID\n", auth.ClientIDEnv(p.Name))
+		}
+	case "config":
+		effective = p.ClientID
+		if id != "" && id != p.ClientID {
+			fmt.Fprintf(w, "note: client_id in providers.yaml takes precedence over the stored client ID\n")
+		}
+	}
+	if opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
+		fmt.Fprintf(w, "note: %s is set and takes precedence over the stored secret\n", auth.ClientSecretEnv(p.Name))
+	}
+	if ix, err := keyring.LoadIndex(paths.Index); err == nil {
+		for _, a := range ix.ProviderAccounts(p.Name) {
+			if a.ClientID != "" && a.ClientID != effective {
+				fmt.Fprintf(w, "note: the %s account %s was signed in with another client; run: oauthctl login %s --account %s\n",
+					p.Name, a.Account, p.Name, a.Account)
+			}
+		}
+	}
+	return nil
+}
+
+// clientUnsetRun removes the stored secret and client ID.
+func clientUnsetRun(ctx context.Context, opts *ClientOptions) error {
+	cat, err := opts.Catalogue()
+	if err != nil {
+		return err
+	}
+	var unknown *auth.UnknownProviderError
+	name := opts.Provider
+	paths, err := opts.Paths()
+	if err != nil {
+		return err
+	}
+	clients, err := keyring.LoadClients(paths.ClientsPath())
+	if err != nil {
+		return err
+	}
+	_, registered := clients.Providers[name]
+	// A provider removed from providers.yaml may still have a registration
+	// to clean up.
+	if _, err := cat.Get(name); errors.As(err, &unknown) && !registered {
+		return err
+	}
+	st, err := opts.Store()
+	if err != nil {
+		return err
+	}
+	if err := st.DeleteClientSecret(ctx, name); err != nil {
+		return fmt.Errorf("removing the client secret: %w", err)
+	}
+	if registered {
+		err = keyring.UpdateClients(ctx, paths, func(c *keyring.Clients) error {
+			delete(c.Providers, name)
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("removing the client ID: %w", err)
+		}
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "Removed the stored %s client ID and secret.\n", name)
+	if opts.Getenv(auth.ClientIDEnv(name)) != "" || opts.Getenv(auth.ClientSecretEnv(name)) != "" {
+		fmt.Fprintf(opts.IO.ErrOut, "note: %s or %s is still set in the environment\n", auth.ClientIDEnv(name), auth.ClientSecretEnv(name))
+	}
+	return nil
+}
+
+// parseClientInput reads the client ID and secret from piped stdin: the ID
+// on the first line, the secret on the second (optional: a public client).
+// Blank trailing lines and CRLF line ends are accepted.
+func parseClientInput(in io.Reader) (id, secret string, err error) {
+	data, err := io.ReadAll(io.LimitReader(in, maxClientInput+1))
+	if err != nil {
+		return "", "", fmt.Errorf("reading stdin: %w", err)
+	}
+	if len(data) > maxClientInput {
+		return "", "", usageErrorf("stdin is longer than %d bytes: expected two lines, the client ID and the client secret", maxClientInput)
+	}
+	lines := strings.Split(strings.ReplaceAll(string(data), "\r\n", "\n"), "\n")
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	switch len(lines) {
+	case 0:
+		return "", "", usageErrorf("stdin is empty: expected the client ID on the first line and the client secret on the second")
+	case 1, 2:
+	default:
+		return "", "", usageErrorf("stdin has %d lines: expected two, the client ID and the client secret", len(lines))
+	}
+	id = strings.TrimSpace(lines[0])
+	if len(lines) == 2 {
+		secret = strings.TrimSpace(lines[1])
+	}
+	if id == "" && secret == "" {
+		return "", "", usageErrorf("stdin has neither a client ID nor a client secret")
+	}
+	if err := validateClientID(id); err != nil {
+		return "", "", err
+	}
+	if err := validateClientSecret(secret); err != nil {
+		return "", "", err
+	}
+	return id, secret, nil
+}
+
+// promptClient asks for the client ID and secret on the terminal, prompts on
+// stderr, the secret without echo.
+func promptClient(ctx context.Context, opts *ClientOptions, p *auth.Provider) (id, secret string, err error) {
+	w := opts.IO.ErrOut
+	prompt := fmt.Sprintf("Client ID for %s: ", p.Name)
+	if p.ClientIDSource == "env" || p.ClientIDSource == "config" {
+		prompt = fmt.Sprintf("Client ID for %s (empty keeps %s from %s): ", p.Name, auth.Sanitize(p.ClientID, 80), p.ClientIDSource)
+	}
+	fmt.Fprint(w, prompt)
+	id, err = readLine(opts.IO.In)
+	if err != nil {
+		return "", "", err
+	}
+	id = strings.TrimSpace(id)
+	if err := validateClientID(id); err != nil {
+		return "", "", err
+	}
+	fmt.Fprint(w, "Client secret (not shown; empty for a public client): ")
+	secret, err = opts.ReadHidden(ctx)
+	fmt.Fprintln(w)
+	if err != nil {
+		return "", "", err
+	}
+	secret = strings.TrimSpace(secret)
+	if id == "" && secret == "" {
+		return "", "", usageErrorf("neither a client ID nor a client secret was entered")
+	}
+	return id, secret, validateClientSecret(secret)
+}
+
+// readLine reads one line byte by byte, so that nothing after it is
+// consumed from the terminal.
+func readLine(in io.Reader) (string, error) {
+	var b bytes.Buffer
+	one := make([]byte, 1)
+	for b.Len() <= maxClientInput {
+		n, err := in.Read(one)
+		if n == 1 {
+			if one[0] == '\n' {
+				return strings.TrimSuffix(b.String(), "\r"), nil
+			}
+			b.WriteByte(one[0])
+		}
+		if errors.Is(err, io.EOF) {
+			if b.Len() == 0 {
+				return "", usageErrorf("no input: expected the client ID")
+			}
+			return b.String(), nil
+		}
+		if err != nil {
+			return "", fmt.Errorf("reading the terminal: %w", err)
+		}
+	}
+	return "", usageErrorf("input line is longer than %d bytes", maxClientInput)
+}
+
+func validateClientID(id string) error {
+	if len(id) > maxClientIDLen {
+		return usageErrorf("the client ID is longer than %d bytes", maxClientIDLen)
+	}
+	for _, r := range id {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return usageErrorf("the client ID contains a space or control character (is the first line the client ID?)")
+		}
+	}
+	return nil
+}
+
+func validateClientSecret(s string) error {
+	if len(s) > maxClientSecretLen {
+		return usageErrorf("the client secret is longer than %d bytes", maxClientSecretLen)
+	}
+	for _, r := range s {
+		if !unicode.IsPrint(r) {
+			return usageErrorf("the client secret contains a control character")
+		}
+	}
+	return nil
+}
+
+// applyStoredClients adds the client registrations of `client set` to the
+// catalogue (the lowest-precedence source of client IDs, see
+// auth.Catalogue.ApplyStoredClients). The Factory's catalogue calls it.
+func applyStoredClients(paths func() (keyring.Paths, error), cat *auth.Catalogue) error {
+	p, err := paths()
+	if err != nil {
+		return err
+	}
+	c, err := keyring.LoadClients(p.ClientsPath())
+	if err != nil {
+		return err
+	}
+	if len(c.Providers) == 0 {
+		return nil
+	}
+	stored := make(map[string]auth.StoredClient, len(c.Providers))
+	for name, r := range c.Providers {
+		stored[name] = auth.StoredClient{ClientID: r.ClientID, SecretStored: r.SecretStored}
+	}
+	cat.ApplyStoredClients(stored)
+	return nil
+}
+
+// resolveClientSecret returns p's client secret and where it came from:
+// OAUTHCTL_<NAME>_CLIENT_SECRET ("env"), else the keychain ("keychain"),
+// else "" and "" (a public client). A secret missing from the keychain is
+// not an error; a keychain that cannot be read is (exit 6).
+func resolveClientSecret(ctx context.Context, getenv func(string) string, store func() (keyring.Store, error), p *auth.Provider) (secret, source string, err error) {
+	if s := getenv(auth.ClientSecretEnv(p.Name)); s != "" {
+		return s, "env", nil
+	}
+	st, err := store()
+	if err != nil {
+		return "", "", err
+	}
+	s, err := st.ClientSecret(ctx, p.Name)
+	switch {
+	case errors.Is(err, keyring.ErrNotFound):
+		return "", "", nil
+	case err != nil:
+		return "", "", fmt.Errorf("reading the %s client secret: %w", p.Name, err)
+	}
+	return s, "keychain", nil
+}
+
+// readHiddenLine reads one line from a terminal with echo turned off. If ctx
+// ends first (Ctrl-C), the terminal is restored before returning, so the
+// shell is not left without echo.
+func readHiddenLine(ctx context.Context, in io.Reader) (string, error) {
+	fd, ok := in.(interface{ Fd() uintptr })
+	if !ok {
+		return "", usageErrorf("cannot hide input here; pipe the client ID and secret on stdin instead")
+	}
+	restore, err := echoOff(fd.Fd())
+	if err != nil {
+		return "", withHint(usageErrorf("cannot turn off echo on this terminal: %v", err),
+			"pipe the credentials instead: printf '%%s\\n%%s\\n' \"$ID\" \"$SECRET\" | oauthctl client set PROVIDER")
+	}
+	type result struct {
+		line string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		line, err := bufio.NewReader(in).ReadString('\n')
+		if errors.Is(err, io.EOF) && line != "" {
+			err = nil
+		}
+		done <- result{strings.TrimRight(line, "\r\n"), err}
+	}()
+	select {
+	case r := <-done:
+		restore()
+		if r.err != nil {
+			return "", fmt.Errorf("reading the client secret: %w", r.err)
+		}
+		return r.line, nil
+	case <-ctx.Done():
+		restore()
+		return "", ctx.Err()
+	}
+}

@@ -1,0 +1,368 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// StatusOptions are the inputs of `oauthctl status`.
+type StatusOptions struct {
+	IO        *iostreams.IOStreams
+	Now       func() time.Time
+	Paths     func() (keyring.Paths, error)
+	Catalogue func() (*auth.Catalogue, error)
+	// Check verifies that an account can still produce an access token
+	// (--check) and returns the warnings to print; production uses
+	// acquireToken, which may refresh.
+	Check func(ctx context.Context, acct *keyring.Account) ([]string, error)
+
+	Provider string
+	JSON     bool
+	Verify   bool // --check
+}
+
+// NewCmdStatus builds `oauthctl status`.
+func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{IO: f.IO, Now: f.Now, Paths: f.Paths, Catalogue: f.Catalogue}
+	opts.Check = func(ctx context.Context, acct *keyring.Account) ([]string, error) {
+		_, warnings, err := acquireToken(ctx, f, acct, DefaultMinTTL, false)
+		return warnings, err
+	}
+	c := &cobra.Command{
+		Use:   "status [<provider>]",
+		Short: "Show the stored accounts and the state of their tokens",
+		Long: `Show every stored account (or those of one provider): whether it is the
+provider's default, how long its access token stays valid, whether it can be
+refreshed, whether the provider asked for a new login, and its scopes.
+
+status reads only the account index: it touches neither the keychain nor the
+network. --check also makes sure each account can still produce an access
+token, refreshing it if needed (as "oauthctl token" would), and prints one
+line per account on stderr.
+
+Exit status: 0; 4 when nothing is stored (for the provider), or with --check
+when an account needs a new login; with --check, 5 or 6 when the provider or
+the keychain could not be reached.`,
+		Example: `  oauthctl status
+  oauthctl status google --check
+  oauthctl status --json | jq -r '.accounts[] | select(.login_required) | .provider + " " + .account'`,
+		Args:              rangeArgs(0, 1),
+		ValidArgsFunction: completeProviderArg(f, true),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Provider = args[0]
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return statusRun(c.Context(), opts)
+		},
+	}
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print the accounts as one JSON object")
+	c.Flags().BoolVar(&opts.Verify, "check", false, "also check that each account can still produce an access token (may refresh)")
+	return c
+}
+
+// statusAccount is one account as `status --json` prints it. The field
+// names are stable; times are RFC 3339 in UTC, null when unknown.
+type statusAccount struct {
+	Provider         string       `json:"provider"`
+	Account          string       `json:"account"`
+	Default          bool         `json:"default"`
+	Identity         string       `json:"identity"`
+	Subject          string       `json:"subject"`
+	Issuer           string       `json:"issuer"`
+	Grant            string       `json:"grant"`
+	Scopes           []string     `json:"scopes"`
+	ExpiresAt        *string      `json:"expires_at"`
+	ExpiresInSeconds *int64       `json:"expires_in_seconds"`
+	Expired          bool         `json:"expired"`
+	Refreshable      bool         `json:"refreshable"`
+	RefreshExpiresAt *string      `json:"refresh_expires_at"`
+	LoginRequired    bool         `json:"login_required"`
+	UpdatedAt        *string      `json:"updated_at"`
+	Check            *statusCheck `json:"check,omitempty"`
+}
+
+// statusCheck is the --check result of one account.
+type statusCheck struct {
+	OK bool `json:"ok"`
+	// ExitCode is what `oauthctl token` would exit with for the account.
+	ExitCode int    `json:"exit_code"`
+	Error    string `json:"error,omitempty"`
+}
+
+// statusRun prints the accounts. Its steps:
+//  1. read the index and pick the provider's accounts (all without one);
+//  2. with --check, acquire a token for each, a line per account on stderr,
+//     then re-read the index, which a refresh may have changed;
+//  3. print the table or the JSON object;
+//  4. return the worst check result: exit 4 when an account needs a login.
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	paths, err := opts.Paths()
+	if err != nil {
+		return err
+	}
+	ix, err := keyring.LoadIndex(paths.Index)
+	if err != nil {
+		return err
+	}
+	accts := statusSelect(ix, opts.Provider)
+	if len(accts) == 0 {
+		return statusEmpty(opts)
+	}
+
+	var checks map[keyring.Key]*statusCheck
+	var checkErr error
+	if opts.Verify {
+		checks, checkErr = statusVerify(ctx, opts, accts)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if ix2, err := keyring.LoadIndex(paths.Index); err == nil {
+			ix = ix2
+			if fresh := statusSelect(ix, opts.Provider); len(fresh) > 0 {
+				accts = fresh
+			}
+		}
+	}
+
+	now := opts.Now()
+	views := make([]statusAccount, 0, len(accts))
+	for _, a := range accts {
+		v := newStatusAccount(a, ix.Defaults[a.Provider] == a.Account, now)
+		if v.Check = checks[a.Key()]; v.Check != nil && v.Check.ExitCode == ExitSignIn {
+			v.LoginRequired = true
+		}
+		views = append(views, v)
+	}
+	if opts.JSON {
+		if err := writeStatusJSON(opts, views); err != nil {
+			return err
+		}
+	} else if err := writeStatusTable(opts, views); err != nil {
+		return err
+	}
+	return checkErr
+}
+
+// statusSelect returns the accounts of provider (all when ""), sorted.
+func statusSelect(ix *keyring.Index, provider string) []keyring.Account {
+	var out []keyring.Account
+	for _, a := range ix.Accounts {
+		if provider == "" || a.Provider == provider {
+			out = append(out, a)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Provider != out[j].Provider {
+			return out[i].Provider < out[j].Provider
+		}
+		return out[i].Account < out[j].Account
+	})
+	return out
+}
+
+// statusEmpty reports that nothing is stored: exit 4 with the login hint,
+// or a usage error for a provider name nobody knows. --json still prints
+// an (empty) object, so that a script's jq does not choke.
+func statusEmpty(opts *StatusOptions) error {
+	if opts.JSON {
+		if err := writeStatusJSON(opts, []statusAccount{}); err != nil {
+			return err
+		}
+	}
+	if opts.Provider == "" {
+		return withHint(fmt.Errorf("%w: no account is logged in", keyring.ErrNotFound),
+			"run: oauthctl login PROVIDER (see: oauthctl providers)")
+	}
+	cat, err := opts.Catalogue()
+	if err != nil {
+		return err
+	}
+	if _, err := cat.Get(opts.Provider); err != nil {
+		return err
+	}
+	return withHint(fmt.Errorf("%w: not logged in to %s", keyring.ErrNotFound, opts.Provider),
+		"run: oauthctl login %s", opts.Provider)
+}
+
+// statusVerify acquires a token for each account, one at a time (each may
+// wait for its refresh lock), and prints one line per account on stderr.
+// The returned error is the one that decides the exit code: an account that
+// needs a login (exit 4) outranks an unreachable provider or keychain.
+func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Account) (map[keyring.Key]*statusCheck, error) {
+	out := map[keyring.Key]*statusCheck{}
+	var worst error
+	failed := 0
+	for i := range accts {
+		a := &accts[i]
+		warnings, err := opts.Check(ctx, a)
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		label := a.Provider + " " + a.Account
+		if err == nil {
+			out[a.Key()] = &statusCheck{OK: true}
+			fmt.Fprintf(opts.IO.ErrOut, "%s: ok\n", label)
+			for _, w := range warnings {
+				fmt.Fprintf(opts.IO.ErrOut, "%s: warning: %s\n", label, w)
+			}
+			continue
+		}
+		failed++
+		code := ExitCode(err)
+		msg := oneLine(err)
+		out[a.Key()] = &statusCheck{OK: false, ExitCode: code, Error: msg}
+		fmt.Fprintf(opts.IO.ErrOut, "%s: %s\n", label, msg)
+		if worst == nil || code == ExitSignIn && ExitCode(worst) != ExitSignIn {
+			worst = err
+		}
+	}
+	if worst == nil {
+		return out, nil
+	}
+	what := fmt.Sprintf("%d of %d accounts cannot produce an access token", failed, len(accts))
+	if failed == 1 && len(accts) == 1 {
+		what = "the account cannot produce an access token"
+	}
+	return out, &statusCheckError{msg: what, err: worst}
+}
+
+// statusCheckError is the summary error of `status --check`; it carries the
+// exit code of the worst account.
+type statusCheckError struct {
+	msg string
+	err error
+}
+
+func (e *statusCheckError) Error() string { return e.msg }
+
+// Unwrap returns the worst account's error, which decides the exit code.
+func (e *statusCheckError) Unwrap() error { return e.err }
+
+// oneLine renders err and its hint (if any) on one line, for a per-account
+// result.
+func oneLine(err error) string {
+	msg := strings.Join(strings.Fields(err.Error()), " ")
+	var he *HintError
+	if errors.As(err, &he) && he.Hint != "" {
+		msg += " (" + he.Hint + ")"
+	}
+	return msg
+}
+
+func newStatusAccount(a keyring.Account, isDefault bool, now time.Time) statusAccount {
+	v := statusAccount{
+		Provider: a.Provider, Account: a.Account, Default: isDefault,
+		Identity: a.Identity, Subject: a.Subject, Issuer: a.Issuer, Grant: a.Grant,
+		Scopes: a.Scopes, Refreshable: a.Refreshable, LoginRequired: statusLoginRequired(a, now),
+		ExpiresAt: rfc3339(a.Expiry), RefreshExpiresAt: rfc3339(a.RefreshExpiry), UpdatedAt: rfc3339(a.UpdatedAt),
+	}
+	if v.Grant == "" {
+		v.Grant = auth.GrantAuthorizationCode
+	}
+	if v.Scopes == nil {
+		v.Scopes = []string{}
+	}
+	if !a.Expiry.IsZero() {
+		left := int64(a.Expiry.Sub(now) / time.Second)
+		v.Expired = !now.Before(a.Expiry)
+		if left < 0 || v.Expired {
+			left = 0
+		}
+		v.ExpiresInSeconds = &left
+	}
+	return v
+}
+
+// statusLoginRequired reports whether the account needs `oauthctl login`
+// before it can produce another token: the provider rejected its refresh
+// token, the refresh token ran out, or the access token expired with no way
+// to refresh it. A client_credentials account never needs a login.
+func statusLoginRequired(a keyring.Account, now time.Time) bool {
+	if a.Grant == auth.GrantClientCredentials {
+		return false
+	}
+	expired := !a.Expiry.IsZero() && !now.Before(a.Expiry)
+	return a.LoginRequired ||
+		!a.RefreshExpiry.IsZero() && !now.Before(a.RefreshExpiry) && expired ||
+		!a.Refreshable && expired
+}
+
+func rfc3339(t time.Time) *string {
+	if t.IsZero() {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+func writeStatusJSON(opts *StatusOptions, views []statusAccount) error {
+	enc := json.NewEncoder(opts.IO.Out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Accounts []statusAccount `json:"accounts"`
+	}{views})
+}
+
+func writeStatusTable(opts *StatusOptions, views []statusAccount) error {
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROVIDER\tACCOUNT\tDEFAULT\tEXPIRES IN\tREFRESHABLE\tLOGIN REQUIRED\tSCOPES")
+	now := opts.Now()
+	for _, v := range views {
+		def, login := "", ""
+		if v.Default {
+			def = "*"
+		}
+		if v.LoginRequired {
+			login = "yes"
+		}
+		expires := "unknown"
+		switch {
+		case v.Expired:
+			expires = "expired"
+		case v.ExpiresAt != nil:
+			t, _ := time.Parse(time.RFC3339, *v.ExpiresAt)
+			expires = humanDuration(t.Sub(now))
+		}
+		scopes := make([]string, len(v.Scopes))
+		for i, s := range v.Scopes {
+			scopes[i] = auth.Sanitize(s, 200)
+		}
+		scopeList := strings.Join(scopes, " ")
+		if scopeList == "" {
+			scopeList = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", auth.Sanitize(v.Provider, 64), auth.Sanitize(v.Account, 128),
+			def, expires, yesNo(v.Refreshable), login, scopeList)
+	}
+	return tw.Flush()
+}
+
+// humanDuration renders a positive duration the way people read a clock:
+// "45s", "12m", "3h05m", "2d4h".
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(int(d/time.Second)) + "s"
+	case d < time.Hour:
+		return strconv.Itoa(int(d/time.Minute)) + "m"
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+}

@@ -1,0 +1,203 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"text/tabwriter"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// WhoamiOptions are the inputs of `oauthctl whoami`.
+type WhoamiOptions struct {
+	IO         *iostreams.IOStreams
+	HTTPClient func() *http.Client
+	Catalogue  func() (*auth.Catalogue, error)
+	// Resolve finds the account (resolveAccount in production).
+	Resolve func(provider, account string) (*keyring.Account, error)
+	// AccessToken returns a fresh access token of the account and the
+	// warnings to print (acquireToken in production).
+	AccessToken func(ctx context.Context, acct *keyring.Account) (string, []string, error)
+
+	Provider string
+	Account  string
+	JSON     bool
+}
+
+// NewCmdWhoami builds `oauthctl whoami`.
+func NewCmdWhoami(f *Factory, runF func(*WhoamiOptions) error) *cobra.Command {
+	opts := &WhoamiOptions{IO: f.IO, HTTPClient: f.HTTPClient, Catalogue: f.Catalogue}
+	opts.Resolve = func(provider, account string) (*keyring.Account, error) {
+		return resolveAccount(f, provider, account)
+	}
+	opts.AccessToken = func(ctx context.Context, acct *keyring.Account) (string, []string, error) {
+		rec, warnings, err := acquireToken(ctx, f, acct, DefaultMinTTL, false)
+		if err != nil {
+			return "", warnings, err
+		}
+		return rec.AccessToken, warnings, nil
+	}
+	c := &cobra.Command{
+		Use:   "whoami [<provider>]",
+		Short: "Ask the provider who an account is signed in as",
+		Long: `Call the provider's userinfo endpoint (OpenID Connect userinfo, or GitHub's
+/user API) with a fresh access token of the account, refreshing it first if
+needed, and print a short summary on stdout: identity, name, subject and
+issuer. --json prints the provider's claims as it sent them.
+
+Without a provider, the only stored account is used. Without --account, the
+provider's default account.
+
+Exit status: 0; 4 when the account needs a new login (nothing stored, or the
+provider refused the token: the access token was revoked or lacks the scope
+userinfo needs); 5 when the provider could not be reached or failed.`,
+		Example: `  oauthctl whoami google
+  oauthctl whoami github --json | jq -r .login
+  oauthctl whoami google --account work@example.com`,
+		Args:              rangeArgs(0, 1),
+		ValidArgsFunction: completeProviderArg(f, true),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Provider = args[0]
+			}
+			if opts.Account != "" {
+				if err := keyring.ValidateAccount(opts.Account); err != nil {
+					return &UsageError{Msg: err.Error()}
+				}
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return whoamiRun(c.Context(), opts)
+		},
+	}
+	c.Flags().StringVarP(&opts.Account, "account", "a", "", "ask about this account instead of the provider's default")
+	c.Flags().BoolVar(&opts.JSON, "json", false, "print the provider's claims as JSON")
+	_ = c.RegisterFlagCompletionFunc("account", completeAccountFlag(f))
+	return c
+}
+
+// whoamiRun prints who the account is. Its steps:
+//  1. resolve the account from the index and the provider from the
+//     catalogue (endpoints from discovery for an issuer-only entry);
+//  2. get a fresh access token (refreshing under the lock if needed);
+//  3. call userinfo with it; 401/403 mean a new login (exit 4);
+//  4. check that an OIDC provider's `sub` is the account's subject (OIDC
+//     Core §5.3.2: the claims must be about the user who signed in);
+//  5. print the summary or the raw claims.
+func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
+	acct, err := opts.Resolve(opts.Provider, opts.Account)
+	if err != nil {
+		return err
+	}
+	cat, err := opts.Catalogue()
+	if err != nil {
+		return err
+	}
+	p, err := cat.Get(acct.Provider)
+	if err != nil {
+		return err
+	}
+	if p.NeedsDiscovery {
+		if p, _, err = auth.ResolveEndpoints(ctx, opts.HTTPClient(), p); err != nil {
+			return err
+		}
+	}
+	if p.UserinfoURL == "" {
+		return withHint(fmt.Errorf("%w: %s has no userinfo endpoint", auth.ErrConfig, p.Name),
+			"set userinfo_url for %s in providers.yaml", p.Name)
+	}
+	at, warnings, err := opts.AccessToken(ctx, acct)
+	for _, w := range warnings {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: %s\n", w)
+	}
+	if err != nil {
+		return err
+	}
+	info, err := auth.FetchUserInfo(ctx, opts.HTTPClient(), p, at)
+	if err != nil {
+		if errors.Is(err, auth.ErrReauthRequired) {
+			return withHint(err, "run: oauthctl login %s%s", acct.Provider, accountFlag(acct))
+		}
+		return err
+	}
+	if sub := info.Subject(); acct.Subject != "" && p.IsOIDC() && sub != acct.Subject {
+		return fmt.Errorf("the userinfo subject %q is not the subject %q the account %s signed in as; not showing it",
+			sub, acct.Subject, acct.Key())
+	}
+	if opts.JSON {
+		return writeClaimsJSON(opts.IO.Out, info.Raw)
+	}
+	issuer := acct.Issuer
+	if issuer == "" {
+		issuer = p.Issuer
+	}
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 0, 1, ' ', 0)
+	for _, row := range [][2]string{
+		{"provider", acct.Provider},
+		{"account", acct.Account},
+		{"identity", info.Identity()},
+		{"name", info.String("name")},
+		{"subject", info.Subject()},
+		{"issuer", issuer},
+	} {
+		if row[1] != "" {
+			fmt.Fprintf(tw, "%s:\t%s\n", row[0], auth.Sanitize(row[1], 200))
+		}
+	}
+	return tw.Flush()
+}
+
+// accountFlag is " --account NAME" for a login hint.
+func accountFlag(a *keyring.Account) string {
+	if a.Account == "" {
+		return ""
+	}
+	return " --account " + a.Account
+}
+
+// writeClaimsJSON prints the provider's JSON object indented, in the
+// provider's key order, with every control or format character (C1 escapes
+// such as U+009B, bidi overrides) that JSON allows raw inside strings
+// escaped as \uXXXX, so the output cannot drive the terminal.
+func writeClaimsJSON(w io.Writer, raw []byte) error {
+	var safe bytes.Buffer
+	for len(raw) > 0 {
+		r, size := utf8.DecodeRune(raw)
+		switch {
+		case r == '\n' || r == '\t' || r == '\r':
+			safe.WriteRune(r)
+		case r == utf8.RuneError && size == 1:
+			safe.WriteString(`\ufffd`)
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+			if r > 0xffff {
+				hi, lo := utf16.EncodeRune(r)
+				fmt.Fprintf(&safe, `\u%04x\u%04x`, hi, lo)
+			} else {
+				fmt.Fprintf(&safe, `\u%04x`, r)
+			}
+		default:
+			safe.Write(raw[:size])
+		}
+		raw = raw[size:]
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, safe.Bytes(), "", "  "); err != nil {
+		return &auth.UnavailableError{Msg: "malformed userinfo response"}
+	}
+	out.WriteByte('\n')
+	_, err := w.Write(out.Bytes())
+	return err
+}

@@ -1,0 +1,131 @@
+package cmd
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/oauthctl/oauthctl/internal/iostreams"
+)
+
+func TestNewCmdWhoami(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name     string
+		args     []string
+		want     *WhoamiOptions
+		wantCode int
+	}{
+		{name: "only account", args: nil, want: &WhoamiOptions{}},
+		{name: "provider", args: []string{"google"}, want: &WhoamiOptions{Provider: "google"}},
+		{name: "account and json", args: []string{"google", "-a", "work", "--json"}, want: &WhoamiOptions{Provider: "google", Account: "work", JSON: true}},
+		{name: "two providers", args: []string{"google", "github"}, wantCode: ExitUsage},
+		{name: "bad account", args: []string{"google", "--account", ""}, want: &WhoamiOptions{Provider: "google"}},
+		{name: "control character in account", args: []string{"google", "--account", "a\x1bb"}, wantCode: ExitUsage},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ios, _, _, _ := iostreams.Test()
+			var got *WhoamiOptions
+			c := NewCmdWhoami(&Factory{IO: ios}, func(o *WhoamiOptions) error { got = o; return nil })
+			if code := acParse(c, tt.args); code != tt.wantCode {
+				t.Fatalf("exit %d, want %d", code, tt.wantCode)
+			}
+			if tt.want == nil {
+				return
+			}
+			got.IO, got.HTTPClient, got.Catalogue, got.Resolve, got.AccessToken = nil, nil, nil, nil, nil
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("options (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestWhoami asks a fake userinfo endpoint with the stored (still valid)
+// access token and checks the summary, the raw claims, and the mapping of
+// userinfo failures to exit codes.
+func TestWhoami(t *testing.T) {
+	t.Parallel()
+	// ESC must be escaped in JSON; U+202E (bidi override) and U+009B (the C1
+	// control sequence introducer) may appear raw.
+	const claims = `{"sub":"sub-alice","email":"alice@example.com","name":"Alice \u001b[31mExample","zz":1,"bidi":"a` + "\u202e\u009b" + `b"}`
+	tests := []struct {
+		name      string
+		args      []string
+		status    int
+		body      string
+		header    [2]string
+		noURL     bool
+		code      int
+		out       string // {issuer} is replaced
+		errOut    string
+		noRequest bool
+	}{
+		{name: "summary", args: []string{"whoami", "acme"}, status: 200, body: claims,
+			out: "provider: acme\naccount:  alice\nidentity: alice@example.com\nname:     Alice [31mExample\nsubject:  sub-alice\nissuer:   {issuer}\n"},
+		{name: "the only account", args: []string{"whoami"}, status: 200, body: `{"sub":"sub-alice"}`,
+			out: "provider: acme\naccount:  alice\nidentity: sub-alice\nsubject:  sub-alice\nissuer:   {issuer}\n"},
+		{name: "raw claims, terminal controls escaped", args: []string{"whoami", "acme", "--json"}, status: 200, body: claims,
+			out: "{\n  \"sub\": \"sub-alice\",\n  \"email\": \"alice@example.com\",\n  \"name\": \"Alice \\u001b[31mExample\",\n  \"zz\": 1,\n  \"bidi\": \"a\\u202e\\u009bb\"\n}\n"},
+		{name: "401: log in again", args: []string{"whoami", "acme"}, status: 401, header: [2]string{"WWW-Authenticate", `Bearer error="invalid_token"`},
+			code:   ExitSignIn,
+			errOut: "oauthctl: sign-in required: the provider refused the access token at its userinfo endpoint (HTTP 401, invalid_token)\nrun: oauthctl login acme --account alice\n"},
+		{name: "503: unavailable", args: []string{"whoami", "acme"}, status: 503, body: "<html>down</html>", code: ExitUnavailable,
+			errOut: "oauthctl: userinfo endpoint answered HTTP 503\n"},
+		{name: "another subject", args: []string{"whoami", "acme"}, status: 200, body: `{"sub":"someone-else"}`, code: ExitError,
+			errOut: "oauthctl: the userinfo subject \"someone-else\" is not the subject \"sub-alice\" the account acme:alice signed in as; not showing it\n"},
+		{name: "no userinfo endpoint", args: []string{"whoami", "acme"}, noURL: true, code: ExitUsage, noRequest: true,
+			errOut: "oauthctl: configuration error: acme has no userinfo endpoint\nset userinfo_url for acme in providers.yaml\n"},
+		{name: "not logged in", args: []string{"whoami", "github"}, code: ExitSignIn, noRequest: true,
+			errOut: "oauthctl: no stored credentials: not logged in to github\nrun: oauthctl login github\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			var auths []string
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				auths = append(auths, r.Method+" "+r.URL.Path+" "+r.Header.Get("Authorization"))
+				mu.Unlock()
+				if tt.header[0] != "" {
+					w.Header().Set(tt.header[0], tt.header[1])
+				}
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tt.status)
+				_, _ = io.WriteString(w, tt.body)
+			}))
+			t.Cleanup(srv.Close)
+			yaml := "providers:\n" + acProviderYAML("acme", srv.URL, "")
+			if tt.noURL {
+				yaml = strings.Replace(yaml, "    userinfo_url: "+srv.URL+"/userinfo\n", "", 1)
+			}
+			e := newAcEnv(t, yaml)
+			e.seed(acAccount("acme", srv.URL, "alice"), acRecord("alice"))
+			r := e.run(tt.args...)
+			want := acResult{code: tt.code, out: strings.ReplaceAll(tt.out, "{issuer}", srv.URL), errOut: tt.errOut}
+			if diff := cmp.Diff(want, r, cmp.AllowUnexported(acResult{})); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			wantReq := []string{"GET /userinfo Bearer fake-at-alice"}
+			if tt.noRequest {
+				wantReq = nil
+			}
+			if diff := cmp.Diff(wantReq, auths); diff != "" {
+				t.Errorf("userinfo requests (-want +got):\n%s", diff)
+			}
+			if strings.Contains(r.errOut+r.out, "fake-at-") {
+				t.Errorf("output shows the token")
+			}
+		})
+	}
+}

@@ -1,0 +1,88 @@
+package keyring
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// ClientRegistration is what `oauthctl client set` recorded for a provider,
+// outside the keychain: the client ID, which is not a secret, and whether
+// the client secret was put in the keychain. Knowing the latter lets
+// `providers` report where a secret comes from, and `token` skip a keychain
+// read for public clients, without touching the keychain.
+type ClientRegistration struct {
+	ClientID     string    `json:"client_id,omitempty"`
+	SecretStored bool      `json:"secret_stored"`
+	UpdatedAt    time.Time `json:"updated_at,omitzero"`
+}
+
+// Clients is the client registrations file (clients.json next to the
+// account index). It holds no secret.
+type Clients struct {
+	Version   int                           `json:"version"`
+	Providers map[string]ClientRegistration `json:"providers"`
+}
+
+const clientsVersion = 1
+
+// ClientsPath is the client registrations file, next to the account index.
+func (p Paths) ClientsPath() string { return filepath.Join(filepath.Dir(p.Index), "clients.json") }
+
+// clientsLockPath serializes updates of the client registrations file.
+func (p Paths) clientsLockPath() string { return filepath.Join(p.LockDir, "clients.lock") }
+
+// LoadClients reads the client registrations; a missing file is empty.
+func LoadClients(path string) (*Clients, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &Clients{Version: clientsVersion, Providers: map[string]ClientRegistration{}}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the client registrations: %w", err)
+	}
+	var c Clients
+	if err := json.Unmarshal(data, &c); err != nil {
+		return nil, fmt.Errorf("client registrations %s are damaged (%v); move the file away and run `oauthctl client set` again", path, err)
+	}
+	if c.Version != clientsVersion {
+		return nil, fmt.Errorf("client registrations %s have unknown version %d", path, c.Version)
+	}
+	if c.Providers == nil {
+		c.Providers = map[string]ClientRegistration{}
+	}
+	return &c, nil
+}
+
+// Save writes the registrations atomically with mode 0600.
+func (c *Clients) Save(path string) error {
+	c.Version = clientsVersion
+	data, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(data, '\n'))
+}
+
+// UpdateClients runs fn on the client registrations under a lock and saves
+// the result.
+func UpdateClients(ctx context.Context, p Paths, fn func(*Clients) error) error {
+	unlock, err := Lock(ctx, p.clientsLockPath(), DefaultLockWait)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	c, err := LoadClients(p.ClientsPath())
+	if err != nil {
+		return err
+	}
+	if err := fn(c); err != nil {
+		return err
+	}
+	return c.Save(p.ClientsPath())
+}
