@@ -51,9 +51,12 @@ func withHint(err error, format string, args ...any) error {
 // does; lower layers return sentinel or typed errors that it classifies.
 func ExitCode(err error) int {
 	var ue *UsageError
+	var es *ExitStatusError
 	switch {
 	case err == nil:
 		return ExitOK
+	case errors.As(err, &es):
+		return es.Code
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.As(err, &ue), errors.Is(err, auth.ErrConfig), errors.Is(err, keyring.ErrAmbiguous):
@@ -76,6 +79,9 @@ func ExitCode(err error) int {
 // errorText renders err for stderr: "oauthctl: <message>" and at most one
 // hint line. The message is kept to one line.
 func errorText(err error) string {
+	if es, ok := err.(*ExitStatusError); ok && es.Err == nil {
+		return "" // `exec`: the command's status, the command spoke for itself
+	}
 	msg := err.Error()
 	if errors.Is(err, context.Canceled) {
 		msg = "interrupted"

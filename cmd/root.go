@@ -33,7 +33,17 @@ func Main(ctx context.Context, args []string, builtinProviders []byte, version s
 
 // Run executes the command line against a Factory and returns the exit code.
 func Run(ctx context.Context, f *Factory, args []string) int {
-	root := NewCmdRoot(f)
+	var root *cobra.Command
+	if len(args) > 0 && args[0] == "token" {
+		// `oauthctl token` is what scripts run many times a minute: build
+		// only its command, so that a fresh process does not fault in the
+		// code of every other command (TestTokenFastPathTree checks that
+		// the result is indistinguishable).
+		root = newRootCommand(f)
+		root.AddCommand(NewCmdToken(f, nil))
+	} else {
+		root = NewCmdRoot(f)
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil && ctx.Err() != nil {
@@ -47,6 +57,23 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 
 // NewCmdRoot builds the command tree.
 func NewCmdRoot(f *Factory) *cobra.Command {
+	root := newRootCommand(f)
+	root.AddCommand(
+		NewCmdProviders(f, nil),
+		NewCmdLogin(f, nil),
+		NewCmdToken(f, nil),
+		NewCmdExec(f, nil),
+		NewCmdStatus(f, nil),
+		NewCmdSwitch(f, nil),
+		NewCmdLogout(f, nil),
+		NewCmdWhoami(f, nil),
+		NewCmdClient(f, nil),
+	)
+	return root
+}
+
+// newRootCommand is the root command without subcommands.
+func newRootCommand(f *Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "oauthctl <command>",
 		Short: "Sign in to OAuth 2.0 / OpenID Connect providers and hand access tokens to scripts",
@@ -76,9 +103,6 @@ Built-in providers: google, github, microsoft, gitlab; add your own in
 	})
 	root.CompletionOptions.HiddenDefaultCmd = false
 
-	root.AddCommand(
-		NewCmdProviders(f, nil),
-	)
 	return root
 }
 

@@ -1,0 +1,676 @@
+package cmd
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// DefaultMinTTL is how long an access token must stay valid to be handed out
+// without a refresh (`--min-ttl`). x/oauth2's 10 s is too short for a script
+// that runs a few requests with the token (SECURITY.md B.14).
+const DefaultMinTTL = 60 * time.Second
+
+// ClientCredentialsAccount is the account name under which the token of a
+// `grant: client_credentials` provider is cached: a machine client has no
+// user, so there is one account per provider unless --account names another.
+const ClientCredentialsAccount = "client"
+
+// refreshExpiryWarning is how long before the refresh token runs out (when the
+// provider said: Google, GitHub) every `token` call warns on stderr.
+const refreshExpiryWarning = 7 * 24 * time.Hour
+
+// acquireToken returns the record of acct whose access token is valid for at
+// least minTTL, refreshing it first when it is not or when force is set; for a
+// `grant: client_credentials` account it mints a new token instead of
+// refreshing. It never prompts and never opens a browser. The record is a
+// copy: callers may print its tokens but must not store it.
+//
+// Callers: `token`, `exec`, `status --check`, `whoami`. acct comes from
+// resolveAccount (or the index). warnings are one-line human messages for
+// stderr, without secrets (a token served despite a failed refresh, a refresh
+// token about to run out); the caller prints them as "warning: ...".
+//
+// Errors map to exit codes through ExitCode: nothing stored, unreadable
+// credentials, a rejected refresh token or credentials bound to another
+// endpoint (4, with a "run: oauthctl login PROVIDER" hint), a rejected client
+// or missing client secret (2), provider unreachable or the refresh lock held
+// for too long (5), the keychain unavailable or the new tokens not persisted
+// (6). See acquireWith for the steps.
+func acquireToken(ctx context.Context, f *Factory, acct *keyring.Account, minTTL time.Duration, force bool) (*keyring.Record, []string, error) {
+	return acquireWith(ctx, f, acct, acquireOptions{MinTTL: minTTL, Force: force})
+}
+
+// acquireOptions tune acquireWith; the zero value of each field means the
+// default.
+type acquireOptions struct {
+	MinTTL time.Duration
+	Force  bool
+	// IDToken judges freshness by the ID token's exp claim instead of the
+	// access token's expiry (`token --id-token`).
+	IDToken bool
+	// LockWait bounds the wait for the account's refresh lock
+	// (keyring.DefaultLockWait).
+	LockWait time.Duration
+	// Retry bounds the retries of the token request.
+	Retry auth.RetryPolicy
+}
+
+// acquireWith is acquireToken with every option. Steps:
+//  1. one keychain read; if the token is fresh enough (and not forced),
+//     return it: no lock, no catalogue, no network;
+//  2. take the account's exclusive refresh lock (bounded wait), so that of
+//     many concurrent processes exactly one talks to the provider
+//     (SECURITY.md B.11);
+//  3. under the lock re-read the index entry and the record: another process
+//     may have refreshed meanwhile, then use its tokens;
+//  4. load the catalogue and check that the stored credentials are bound to
+//     the configured issuer, token endpoint and client ID (B.2);
+//  5. refresh (or mint, for client_credentials), with bounded retries;
+//  6. persist the new tokens (one retry), then update the index, then unlock.
+//
+// The returned record is printed by the caller after the lock is released.
+func acquireWith(ctx context.Context, f *Factory, acct *keyring.Account, o acquireOptions) (*keyring.Record, []string, error) {
+	a := &acquirer{f: f, acct: *acct, o: o}
+	rec, err := a.run(ctx)
+	return rec, a.warnings, err
+}
+
+// acquirer holds the state of one acquireWith call.
+type acquirer struct {
+	f        *Factory
+	acct     keyring.Account
+	o        acquireOptions
+	st       keyring.Store
+	paths    keyring.Paths
+	warnings []string
+}
+
+func (a *acquirer) warnf(format string, args ...any) {
+	a.warnings = append(a.warnings, fmt.Sprintf(format, args...))
+}
+
+func (a *acquirer) isCC() bool { return a.acct.Grant == auth.GrantClientCredentials }
+
+// run is step 1, the hot path.
+func (a *acquirer) run(ctx context.Context) (*keyring.Record, error) {
+	st, err := a.f.Store()
+	if err != nil {
+		return nil, err
+	}
+	a.st = st
+	rec, err := st.Load(ctx, a.acct.Key())
+	switch {
+	case err == nil:
+		if !a.o.Force && a.fresh(rec) && a.sameClient() {
+			a.warnServed(rec)
+			return rec, nil
+		}
+	case errors.Is(err, keyring.ErrNotFound) && a.isCC():
+		rec = nil
+	case errors.Is(err, keyring.ErrNotFound), errors.Is(err, keyring.ErrCorrupt):
+		return nil, a.loginError(fmt.Errorf("%s: %w", a.acct.Key(), err))
+	default:
+		return nil, err
+	}
+	return a.locked(ctx, rec)
+}
+
+// fresh reports whether rec can be handed out as it is. An access token of
+// unknown expiry (the provider sent no expires_in, as GitHub OAuth apps with
+// non-expiring tokens do) counts as fresh: refreshing it on every call would
+// hit the provider and rotate the refresh token each time; a script that gets
+// a 401 can ask for --force-refresh.
+func (a *acquirer) fresh(rec *keyring.Record) bool {
+	if rec == nil || rec.AccessToken == "" {
+		return false
+	}
+	now := a.f.Now()
+	if a.o.IDToken {
+		if rec.IDToken == "" {
+			return true // nothing a refresh could fix; the caller reports it
+		}
+		exp := idTokenExpiry(rec.IDToken)
+		return exp.IsZero() || exp.Sub(now) >= a.o.MinTTL
+	}
+	return rec.Expiry.IsZero() || rec.Expiry.Sub(now) >= a.o.MinTTL
+}
+
+// sameClient reports whether a cached client_credentials token was minted
+// for the client ID the environment names now. It reads only the
+// environment: the hot path does not parse providers.yaml, and under the
+// lock mint compares against the full configuration.
+func (a *acquirer) sameClient() bool {
+	if !a.isCC() {
+		return true
+	}
+	id := a.f.Getenv(auth.ClientIDEnv(a.acct.Provider))
+	return id == "" || id == a.acct.ClientID
+}
+
+// unexpired reports whether rec's access token still works at all (it may be
+// below --min-ttl).
+func (a *acquirer) unexpired(rec *keyring.Record) bool {
+	return rec != nil && rec.AccessToken != "" && (rec.Expiry.IsZero() || a.f.Now().Before(rec.Expiry))
+}
+
+// warnServed adds the warnings about a token that is handed out: the refresh
+// token was rejected earlier, or runs out soon.
+func (a *acquirer) warnServed(rec *keyring.Record) {
+	now := a.f.Now()
+	switch {
+	case a.acct.LoginRequired:
+		a.warnf("the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
+			a.acct.Key(), a.left(rec), a.acct.Provider)
+	case rec.RefreshToken != "" && !rec.RefreshExpiry.IsZero() && rec.RefreshExpiry.Sub(now) < refreshExpiryWarning:
+		a.warnf("the refresh token of %s expires in %s; run: oauthctl login %s",
+			a.acct.Key(), roundDuration(rec.RefreshExpiry.Sub(now)), a.acct.Provider)
+	}
+}
+
+// loginError is err (matching ErrReauthRequired, ErrNotFound or
+// ErrCorrupt: exit 4) with the hint to log in again.
+func (a *acquirer) loginError(err error) error {
+	if a.isCC() {
+		return err
+	}
+	return withHint(err, "run: oauthctl login %s", a.acct.Provider)
+}
+
+// locked runs steps 2-6 under the account's refresh lock. rec is what the
+// hot path read (nil for a client_credentials account with nothing cached).
+func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Record, error) {
+	paths, err := a.f.Paths()
+	if err != nil {
+		return nil, err
+	}
+	a.paths = paths
+	wait := a.o.LockWait
+	if wait <= 0 {
+		wait = keyring.DefaultLockWait
+	}
+	unlock, err := keyring.Lock(ctx, paths.AccountLockPath(a.acct.Key()), wait)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	ix, err := keyring.LoadIndex(paths.Index)
+	if err != nil {
+		return nil, err
+	}
+	if cur := ix.Find(a.acct.Provider, a.acct.Account); cur != nil {
+		a.acct = *cur
+	} else if !a.isCC() {
+		return nil, a.loginError(fmt.Errorf("%w: %s was logged out", keyring.ErrNotFound, a.acct.Key()))
+	}
+	cur, err := a.st.Load(ctx, a.acct.Key())
+	switch {
+	case err == nil:
+	case errors.Is(err, keyring.ErrNotFound) && a.isCC():
+		cur = nil
+	case errors.Is(err, keyring.ErrNotFound), errors.Is(err, keyring.ErrCorrupt):
+		return nil, a.loginError(fmt.Errorf("%s: %w", a.acct.Key(), err))
+	default:
+		return nil, err
+	}
+	if a.isCC() {
+		return a.mint(ctx, rec, cur)
+	}
+	// Another process refreshed while this one waited for the lock. Under
+	// --force-refresh a token that changed meanwhile is brand new too.
+	if a.fresh(cur) && (!a.o.Force || rec == nil || cur.AccessToken != rec.AccessToken) {
+		a.warnServed(cur)
+		return cur, nil
+	}
+	return a.refresh(ctx, cur)
+}
+
+// refresh runs steps 4-6 for an authorization_code account.
+func (a *acquirer) refresh(ctx context.Context, cur *keyring.Record) (*keyring.Record, error) {
+	key := a.acct.Key()
+	switch {
+	case cur.RefreshToken == "":
+		return a.cannotRefresh(cur, fmt.Errorf("%w: no refresh token is stored for %s", auth.ErrReauthRequired, key))
+	case a.acct.LoginRequired:
+		return a.cannotRefresh(cur, fmt.Errorf("%w: the provider rejected the refresh token of %s earlier", auth.ErrReauthRequired, key))
+	}
+	cat, err := a.f.Catalogue()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cat.Get(a.acct.Provider)
+	if err != nil {
+		return nil, err
+	}
+	tokenURL, err := checkBinding(&a.acct, p)
+	if err != nil {
+		return nil, a.loginError(err)
+	}
+	secret, err := a.clientSecret(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	sent := cur.RefreshToken
+	tok, err := auth.Refresh(ctx, a.f.HTTPClient(), auth.RefreshRequest{
+		TokenURL:     tokenURL,
+		ClientID:     a.acct.ClientID,
+		ClientSecret: secret,
+		AuthStyle:    auth.TokenAuthStyle(p, secret),
+		RefreshToken: sent,
+	}, a.f.Now, a.o.Retry)
+	if err != nil {
+		return a.refreshFailed(ctx, cur, sent, err)
+	}
+	next := mergeRefreshed(cur, tok)
+	if err := a.save(ctx, next); err != nil {
+		return nil, err
+	}
+	a.updateIndex(ctx, next, nil)
+	a.warnShort(next)
+	return next, nil
+}
+
+// cannotRefresh hands out an access token that has not expired yet, with a
+// warning, when no refresh is possible; otherwise it returns err with the
+// login hint.
+func (a *acquirer) cannotRefresh(cur *keyring.Record, err error) (*keyring.Record, error) {
+	if a.unexpired(cur) && !a.o.Force {
+		a.warnf("%s; this access token expires in %s; run: oauthctl login %s",
+			err.Error(), a.left(cur), a.acct.Provider)
+		return cur, nil
+	}
+	return nil, a.loginError(err)
+}
+
+// refreshFailed handles a failed refresh (SECURITY.md B.12, B.13):
+//   - invalid_grant: if the stored refresh token changed meanwhile (a
+//     process that does not share this lock, or a login, rotated it), use
+//     the stored tokens; else mark the account "login required" in the
+//     index, drop the dead refresh token (compare-and-delete: it is still
+//     the one that was sent, and the lock is held) and return exit 4;
+//   - a rejected client: exit 2, naming the client secret variable;
+//   - provider unavailable: serve the old access token with a warning while
+//     it has not expired, else exit 5.
+func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent string, err error) (*keyring.Record, error) {
+	key := a.acct.Key()
+	var rejected *auth.GrantRejectedError
+	var badClient *auth.ClientAuthError
+	switch {
+	case errors.As(err, &rejected):
+		stored, lerr := a.st.Load(ctx, key)
+		if lerr == nil && stored.RefreshToken != sent && stored.RefreshToken != "" {
+			if a.unexpired(stored) {
+				return stored, nil
+			}
+			return nil, a.loginError(fmt.Errorf("refreshing %s: %w", key, err))
+		}
+		if lerr == nil {
+			dropped := stored.Clone()
+			dropped.RefreshToken = ""
+			_ = a.st.Save(ctx, key, dropped) // best effort: the index flag below already stops a resend
+		}
+		a.updateIndex(ctx, nil, func(acc *keyring.Account) {
+			acc.LoginRequired = true
+			acc.Refreshable = false
+		})
+		return nil, a.loginError(fmt.Errorf("refreshing %s: %w", key, err))
+	case errors.As(err, &badClient):
+		return nil, a.clientError(err)
+	case errors.Is(err, auth.ErrUnavailable) && a.unexpired(cur):
+		a.warnf("could not refresh the access token of %s (%s); using the current one, which expires in %s",
+			key, err.Error(), a.left(cur))
+		return cur, nil
+	}
+	return nil, fmt.Errorf("refreshing %s: %w", key, err)
+}
+
+// clientError explains a rejected client (exit 2) and names where the secret
+// comes from.
+func (a *acquirer) clientError(err error) error {
+	env := auth.ClientSecretEnv(a.acct.Provider)
+	return withHint(fmt.Errorf("%w (check the client ID and the client secret in %s)", err, env),
+		"set %s, or run: oauthctl client set %s", env, a.acct.Provider)
+}
+
+// clientSecret returns the client secret: $OAUTHCTL_<NAME>_CLIENT_SECRET,
+// else the keychain, which is read only when a secret may be there (it was
+// stored with `client set`, the provider requires one, or the grant is
+// client_credentials). A required secret that is nowhere is exit 2.
+func (a *acquirer) clientSecret(ctx context.Context, p *auth.Provider) (string, error) {
+	env := auth.ClientSecretEnv(p.Name)
+	if s := a.f.Getenv(env); s != "" {
+		return s, nil
+	}
+	required := p.ClientSecretRequired || p.Grant == auth.GrantClientCredentials
+	if !required && !p.ClientSecretStored {
+		return "", nil
+	}
+	s, err := a.st.ClientSecret(ctx, p.Name)
+	switch {
+	case err == nil:
+		return s, nil
+	case errors.Is(err, keyring.ErrNotFound) && !required:
+		return "", nil
+	case errors.Is(err, keyring.ErrNotFound):
+		return "", withHint(fmt.Errorf("%w: %s needs a client secret: set %s", auth.ErrConfig, p.Name, env),
+			"or store it in the keychain: oauthctl client set %s", p.Name)
+	case !required:
+		return "", nil
+	}
+	return "", err
+}
+
+// save persists rec, retrying once: the provider has already rotated the
+// refresh token, so the new one is lost if it is not stored. A failure is
+// exit 6, and nothing is printed.
+func (a *acquirer) save(ctx context.Context, rec *keyring.Record) error {
+	err := a.st.Save(ctx, a.acct.Key(), rec)
+	if err != nil && ctx.Err() == nil {
+		t := time.NewTimer(100 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		err = a.st.Save(ctx, a.acct.Key(), rec)
+	}
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case !errors.Is(err, keyring.ErrUnavailable):
+		err = &keyring.UnavailableError{Op: "write", Msg: err.Error(), Err: err}
+	}
+	return fmt.Errorf("storing the new tokens of %s: %w", a.acct.Key(), err)
+}
+
+// updateIndex records rec's metadata (expiry, scopes, refreshability) in the
+// index entry and clears "login required"; with rec nil it applies only fn.
+// The index lock is taken inside the account lock, never the other way
+// round. An entry that disappeared (a concurrent logout) is not recreated,
+// except for client_credentials, whose entry is created here. A failure is
+// a warning: the tokens are safe in the keychain.
+func (a *acquirer) updateIndex(ctx context.Context, rec *keyring.Record, fn func(*keyring.Account)) {
+	now := a.f.Now().UTC()
+	err := keyring.UpdateIndex(ctx, a.paths, func(ix *keyring.Index) error {
+		acc := ix.Find(a.acct.Provider, a.acct.Account)
+		if acc == nil {
+			if !a.isCC() || rec == nil {
+				return nil
+			}
+			ix.Put(a.acct)
+			acc = ix.Find(a.acct.Provider, a.acct.Account)
+		}
+		if rec != nil {
+			acc.Expiry = rec.Expiry
+			acc.RefreshExpiry = rec.RefreshExpiry
+			if rec.Scopes != nil {
+				acc.Scopes = rec.Scopes
+			}
+			acc.Refreshable = rec.RefreshToken != "" || a.isCC()
+			acc.LoginRequired = false
+			if a.isCC() {
+				acc.Grant, acc.TokenURL, acc.ClientID, acc.Issuer = a.acct.Grant, a.acct.TokenURL, a.acct.ClientID, a.acct.Issuer
+			}
+		}
+		if fn != nil {
+			fn(acc)
+		}
+		acc.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		a.warnf("the tokens are stored, but the account index could not be updated: %s", err.Error())
+	}
+}
+
+// warnShort warns when even a brand-new token is valid for less than
+// --min-ttl: every call will refresh.
+func (a *acquirer) warnShort(rec *keyring.Record) {
+	if a.o.IDToken || rec.Expiry.IsZero() {
+		return
+	}
+	if left := rec.Expiry.Sub(a.f.Now()); left < a.o.MinTTL {
+		a.warnf("the provider issued an access token valid for %s, less than --min-ttl %s", roundDuration(left), a.o.MinTTL)
+	}
+}
+
+// mint runs steps 4-6 for a client_credentials account: rec is what the hot
+// path read, cur what the store holds now (either may be nil).
+func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring.Record, error) {
+	cat, err := a.f.Catalogue()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cat.Get(a.acct.Provider)
+	if err != nil {
+		return nil, err
+	}
+	if p.Grant != auth.GrantClientCredentials {
+		return nil, withHint(fmt.Errorf("%w: %s no longer uses the client_credentials grant", auth.ErrReauthRequired, p.Name),
+			"run: oauthctl login %s", p.Name)
+	}
+	if p.ClientID == "" {
+		return nil, fmt.Errorf("%w: %s has no client ID: set %s or client_id in providers.yaml", auth.ErrConfig, p.Name, auth.ClientIDEnv(p.Name))
+	}
+	if p.NeedsDiscovery {
+		// An entry with just an issuer: reuse the token endpoint discovered
+		// for this issuer before, else discover it.
+		if a.acct.Issuer == p.Issuer && a.acct.TokenURL != "" {
+			p.TokenURL = a.acct.TokenURL
+		} else if p, _, err = auth.ResolveEndpoints(ctx, a.f.HTTPClient(), p); err != nil {
+			return nil, err
+		}
+	}
+	same := a.acct.ClientID == p.ClientID && a.acct.TokenURL == p.TokenURL
+	if same && a.fresh(cur) && (!a.o.Force || rec == nil || cur.AccessToken != rec.AccessToken) {
+		return cur, nil
+	}
+	secret, err := a.clientSecret(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	a.acct.Grant, a.acct.ClientID, a.acct.TokenURL, a.acct.Issuer = auth.GrantClientCredentials, p.ClientID, p.TokenURL, p.Issuer
+	tok, err := auth.ClientCredentials(ctx, a.f.HTTPClient(), auth.ClientCredentialsRequest{
+		TokenURL:     p.TokenURL,
+		ClientID:     p.ClientID,
+		ClientSecret: secret,
+		AuthStyle:    auth.TokenAuthStyle(p, secret),
+		Scopes:       p.Scopes,
+	}, a.f.Now, a.o.Retry)
+	if err != nil {
+		var badClient *auth.ClientAuthError
+		switch {
+		case errors.As(err, &badClient):
+			return nil, a.clientError(err)
+		case errors.Is(err, auth.ErrUnavailable) && same && a.unexpired(cur):
+			a.warnf("could not mint a new access token for %s (%s); using the current one, which expires in %s",
+				a.acct.Key(), err.Error(), a.left(cur))
+			return cur, nil
+		}
+		return nil, fmt.Errorf("minting a token for %s: %w", a.acct.Key(), err)
+	}
+	scopes := tok.Scopes
+	if scopes == nil {
+		scopes = p.Scopes
+	}
+	next := &keyring.Record{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry, Scopes: scopes}
+	if err := a.save(ctx, next); err != nil {
+		return nil, err
+	}
+	a.acct.Scopes = scopes
+	a.updateIndex(ctx, next, nil)
+	a.warnShort(next)
+	return next, nil
+}
+
+// mergeRefreshed builds the record to store after a refresh: the new access
+// token, the rotated refresh token (x/oauth2 returns the one sent when the
+// provider issued none), and the old ID token, scopes and refresh expiry when
+// the response did not replace them.
+func mergeRefreshed(old *keyring.Record, tok *auth.Token) *keyring.Record {
+	next := &keyring.Record{
+		AccessToken:   tok.AccessToken,
+		RefreshToken:  tok.RefreshToken,
+		IDToken:       tok.IDToken,
+		TokenType:     tok.TokenType,
+		Expiry:        tok.Expiry,
+		RefreshExpiry: tok.RefreshExpiry,
+		Scopes:        tok.Scopes,
+	}
+	if next.RefreshToken == "" {
+		next.RefreshToken = old.RefreshToken
+	}
+	if next.IDToken == "" {
+		next.IDToken = old.IDToken
+	}
+	if next.Scopes == nil {
+		next.Scopes = old.Scopes
+	}
+	if next.RefreshExpiry.IsZero() && next.RefreshToken == old.RefreshToken {
+		next.RefreshExpiry = old.RefreshExpiry
+	}
+	return next
+}
+
+// checkBinding compares the stored account's issuer, token endpoint and
+// client ID with the provider's current configuration and returns the token
+// endpoint to send the refresh token to (SECURITY.md B.2): an edited
+// providers.yaml must not redirect refresh tokens. For a provider configured
+// by issuer only (discovery), the stored token endpoint, found by discovery
+// at login, is used once the issuer matches. A provider whose configuration
+// has no client ID (the variable was unset since) uses the stored one: it is
+// the client the refresh token was issued to.
+func checkBinding(acct *keyring.Account, p *auth.Provider) (string, error) {
+	var diffs []string
+	if !issuerMatches(p.Issuer, acct.Issuer) {
+		diffs = append(diffs, fmt.Sprintf("issuer %q, now %q", acct.Issuer, p.Issuer))
+	}
+	tokenURL := p.TokenURL
+	if p.NeedsDiscovery {
+		tokenURL = acct.TokenURL
+	} else if acct.TokenURL != p.TokenURL {
+		diffs = append(diffs, fmt.Sprintf("token endpoint %s, now %s", acct.TokenURL, p.TokenURL))
+	}
+	if p.ClientID != "" && p.ClientID != acct.ClientID {
+		diffs = append(diffs, fmt.Sprintf("client ID %s, now %s", acct.ClientID, p.ClientID))
+	}
+	if len(diffs) == 0 && (tokenURL == "" || auth.CheckEndpointURL(tokenURL) != nil) {
+		diffs = append(diffs, fmt.Sprintf("token endpoint %q is not a valid https URL", tokenURL))
+	}
+	if len(diffs) > 0 {
+		return "", fmt.Errorf("%w: the stored credentials of %s were issued for another configuration (%s); the refresh token was not sent",
+			auth.ErrReauthRequired, acct.Key(), strings.Join(diffs, "; "))
+	}
+	return tokenURL, nil
+}
+
+// issuerMatches compares a configured issuer with the stored one exactly,
+// except that Entra ID's multi-tenant template ".../{tenantid}/v2.0" matches
+// the concrete issuer the login recorded from the ID token's tid.
+func issuerMatches(configured, stored string) bool {
+	if configured == stored {
+		return true
+	}
+	pre, post, ok := strings.Cut(configured, "{tenantid}")
+	if !ok || !strings.HasPrefix(stored, pre) || !strings.HasSuffix(stored, post) || len(stored) <= len(pre)+len(post) {
+		return false
+	}
+	tid := stored[len(pre) : len(stored)-len(post)]
+	return !strings.ContainsAny(tid, "/?#")
+}
+
+// idTokenExpiry reads the exp claim of a JWT without verifying it (the
+// login verified it; here it only decides whether to refresh). Zero when
+// unreadable.
+func idTokenExpiry(raw string) time.Time {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return time.Time{}
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return time.Time{}
+	}
+	var claims struct {
+		Exp float64 `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(claims.Exp), 0).UTC()
+}
+
+// left says how long rec's access token stays valid, for messages.
+func (a *acquirer) left(rec *keyring.Record) string {
+	if rec.Expiry.IsZero() {
+		return "an unknown time"
+	}
+	return roundDuration(rec.Expiry.Sub(a.f.Now())).String()
+}
+
+// roundDuration prints a duration to the second ("4m59s"), "0s" when past.
+func roundDuration(d time.Duration) time.Duration {
+	if d < 0 {
+		return 0
+	}
+	return d.Round(time.Second)
+}
+
+// resolveAccount finds the account that `[PROVIDER] [--account NAME]` means
+// from the index alone (no YAML, no keychain): with no provider the only
+// stored account, with no account name the provider's default. Only when the
+// index has no match does it consult the catalogue: a `grant:
+// client_credentials` provider needs no login, so its account is made up
+// (named ClientCredentialsAccount unless --account names another) and minted
+// on first use; an unknown provider is a usage error that lists the known
+// ones; a known one is exit 4 with the login hint.
+func resolveAccount(f *Factory, provider, account string) (*keyring.Account, error) {
+	paths, err := f.Paths()
+	if err != nil {
+		return nil, err
+	}
+	ix, err := keyring.LoadIndex(paths.Index)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := ix.Resolve(provider, account)
+	if err == nil {
+		return acct, nil
+	}
+	if !errors.Is(err, keyring.ErrNotFound) {
+		return nil, err
+	}
+	if provider == "" {
+		return nil, withHint(err, "run: oauthctl login PROVIDER (see: oauthctl providers)")
+	}
+	cat, cerr := f.Catalogue()
+	if cerr != nil {
+		return nil, cerr
+	}
+	p, cerr := cat.Get(provider)
+	if cerr != nil {
+		return nil, cerr
+	}
+	if p.Grant == auth.GrantClientCredentials {
+		if account == "" {
+			account = ClientCredentialsAccount
+		}
+		if verr := keyring.ValidateAccount(account); verr != nil {
+			return nil, &UsageError{Msg: verr.Error()}
+		}
+		return &keyring.Account{Provider: p.Name, Account: account, Issuer: p.Issuer, TokenURL: p.TokenURL,
+			ClientID: p.ClientID, Scopes: p.Scopes, Grant: auth.GrantClientCredentials, Refreshable: true}, nil
+	}
+	return nil, withHint(err, "run: oauthctl login %s", provider)
+}

@@ -1,0 +1,162 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// TokenOptions are the inputs of `oauthctl token`.
+type TokenOptions struct {
+	IO      *iostreams.IOStreams
+	Factory *Factory
+
+	Provider string
+	Account  string
+	MinTTL   time.Duration
+	Force    bool
+	Header   bool
+	JSON     bool
+	IDToken  bool
+
+	// LockWait bounds the wait for another process's refresh (default
+	// keyring.DefaultLockWait); tests shorten it.
+	LockWait time.Duration
+	// Retry bounds the retries of a failing refresh; tests shorten it.
+	Retry auth.RetryPolicy
+}
+
+// NewCmdToken builds `oauthctl token`.
+func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
+	opts := &TokenOptions{IO: f.IO, Factory: f}
+	c := &cobra.Command{
+		Use:   "token [PROVIDER]",
+		Short: "Print a fresh access token for scripts",
+		Long: `Print an access token of a stored account, and nothing else, on stdout.
+
+If the stored access token is valid for at least --min-ttl it is printed at
+once: no network, one keychain read. Otherwise it is refreshed first, under a
+per-account lock so that concurrent calls refresh only once, and the rotated
+refresh token is stored before the new access token is printed.
+
+With no PROVIDER the only stored account is used; --account picks one of
+several accounts of a provider (default: the provider's default account).
+For a provider with "grant: client_credentials" the token is minted with the
+client ID and secret, cached in the keychain and minted again when it nears
+expiry; no login is needed.
+
+token never prompts and never opens a browser. Exit codes: 0 printed; 2 usage
+or configuration error; 4 sign-in required (nothing stored, or the refresh
+token was rejected: run oauthctl login PROVIDER); 5 provider unreachable or
+another process held the refresh lock for 60s; 6 keychain unavailable or the
+new tokens could not be stored (nothing printed).`,
+		Example: `  curl -H "Authorization: Bearer $(oauthctl token google)" https://openidconnect.googleapis.com/v1/userinfo
+  curl -H "$(oauthctl token github --header)" https://api.github.com/user
+  oauthctl token google --account work@example.com --min-ttl 10m
+  oauthctl token google --json | jq -r .expiry
+  oauthctl token google --id-token`,
+		Args:              rangeArgs(0, 1),
+		ValidArgsFunction: completeProviderArg(f, true),
+		RunE: func(c *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Provider = args[0]
+			}
+			if opts.MinTTL < 0 {
+				return usageErrorf("--min-ttl must not be negative")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return tokenRun(c.Context(), opts)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVarP(&opts.Account, "account", "a", "", "the account `NAME` (default: the provider's default account)")
+	fl.DurationVar(&opts.MinTTL, "min-ttl", DefaultMinTTL, "refresh unless the access token stays valid at least this long")
+	fl.BoolVar(&opts.Force, "force-refresh", false, "refresh even if the stored access token is still valid")
+	fl.BoolVar(&opts.Header, "header", false, "print an HTTP header: Authorization: Bearer TOKEN")
+	fl.BoolVar(&opts.JSON, "json", false, "print a JSON object: access_token, token_type, expiry, expires_in, scopes")
+	fl.BoolVar(&opts.IDToken, "id-token", false, "print the OpenID Connect ID token instead (refreshed when it nears its exp)")
+	c.MarkFlagsMutuallyExclusive("header", "json", "id-token")
+	_ = c.RegisterFlagCompletionFunc("account", completeAccountFlag(f))
+	return c
+}
+
+// tokenJSON is what `token --json` prints. expiry and expires_in are null
+// when the provider did not say when the token expires.
+type tokenJSON struct {
+	AccessToken string   `json:"access_token"`
+	TokenType   string   `json:"token_type"`
+	Expiry      *string  `json:"expiry"`
+	ExpiresIn   *int64   `json:"expires_in"`
+	Scopes      []string `json:"scopes"`
+}
+
+// tokenRun resolves the account from the index, gets a fresh token through
+// acquireWith (whose first step is the hot path: one keychain read), prints
+// the warnings on stderr and then the payload on stdout. Nothing reaches
+// stdout unless the whole operation succeeded.
+func tokenRun(ctx context.Context, opts *TokenOptions) error {
+	f := opts.Factory
+	acct, err := resolveAccount(f, opts.Provider, opts.Account)
+	if err != nil {
+		return err
+	}
+	rec, warnings, err := acquireWith(ctx, f, acct, acquireOptions{
+		MinTTL:   opts.MinTTL,
+		Force:    opts.Force,
+		IDToken:  opts.IDToken,
+		LockWait: opts.LockWait,
+		Retry:    opts.Retry,
+	})
+	for _, w := range warnings {
+		fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
+	}
+	if err != nil {
+		return err
+	}
+	return writeToken(opts, f.Now(), acct, rec)
+}
+
+// writeToken prints rec in the format the flags ask for.
+func writeToken(opts *TokenOptions, now time.Time, acct *keyring.Account, rec *keyring.Record) error {
+	out := opts.IO.Out
+	var err error
+	switch {
+	case opts.IDToken:
+		if rec.IDToken == "" {
+			return withHint(fmt.Errorf("%w: no ID token is stored for %s (the provider is not OpenID Connect, or the login did not ask for the openid scope)",
+				auth.ErrReauthRequired, acct.Key()), "run: oauthctl login %s", acct.Provider)
+		}
+		_, err = fmt.Fprintln(out, rec.IDToken)
+	case opts.Header:
+		_, err = fmt.Fprintln(out, "Authorization: Bearer "+rec.AccessToken)
+	case opts.JSON:
+		v := tokenJSON{AccessToken: rec.AccessToken, TokenType: "Bearer", Scopes: rec.Scopes}
+		if v.Scopes == nil {
+			v.Scopes = acct.Scopes
+		}
+		if v.Scopes == nil {
+			v.Scopes = []string{}
+		}
+		if !rec.Expiry.IsZero() {
+			exp := rec.Expiry.UTC().Format(time.RFC3339)
+			in := max(int64(rec.Expiry.Sub(now)/time.Second), 0)
+			v.Expiry, v.ExpiresIn = &exp, &in
+		}
+		err = json.NewEncoder(out).Encode(v)
+	default:
+		_, err = fmt.Fprintln(out, rec.AccessToken)
+	}
+	if err != nil {
+		return fmt.Errorf("writing the token: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+//go:build unix
+
+// Command harness drives scripts/bench-token.sh. It has three subcommands:
+//
+//	harness seed PROVIDER ACCOUNT     store a fake, long-lived token set in the
+//	                                  OS keychain and the account index (from
+//	                                  OAUTHCTL_STATE_DIR) as a login would
+//	harness unseed PROVIDER ACCOUNT   delete it again
+//	harness run -n N NAME=CMD...      run the commands N times each,
+//	                                  interleaved, and print wall-time
+//	                                  medians, ratios and peak RSS
+//
+// run measures each process from fork to exit (wall time) and its peak
+// resident set from the kernel's rusage (ru_maxrss), so the measurement adds
+// no process of its own. Interleaving the commands in one loop puts them
+// under the same machine load. The first command is the process floor, the
+// second the keychain floor, the third the command under test; ratios are
+// against the keychain floor.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+func main() {
+	if len(os.Args) < 2 {
+		usage()
+	}
+	var err error
+	switch os.Args[1] {
+	case "seed":
+		err = seed(os.Args[2:])
+	case "unseed":
+		err = unseed(os.Args[2:])
+	case "run":
+		err = run(os.Args[2:])
+	default:
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "harness:", err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "usage: harness seed|unseed PROVIDER ACCOUNT | harness run -n N NAME=CMD...")
+	os.Exit(2)
+}
+
+// seed stores the token set. The Secret Service may still be starting, so it
+// retries for a few seconds.
+func seed(args []string) error {
+	if len(args) != 2 {
+		usage()
+	}
+	key := keyring.Key{Provider: args[0], Account: args[1]}
+	exp := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Second)
+	rec := &keyring.Record{AccessToken: "fake-bench-access-token-" + strings.Repeat("x", 150), RefreshToken: "fake-bench-refresh-token",
+		TokenType: "Bearer", Expiry: exp, Scopes: []string{"openid", "email"}}
+	kc := keyring.NewKeychain()
+	kc.Timeout = 5 * time.Second
+	ctx := context.Background()
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		if err = kc.Save(ctx, key, rec); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("storing the token set: %w", err)
+	}
+	paths, err := keyring.DefaultPaths(os.Getenv)
+	if err != nil {
+		return err
+	}
+	return keyring.UpdateIndex(ctx, paths, func(ix *keyring.Index) error {
+		ix.Put(keyring.Account{Provider: key.Provider, Account: key.Account, Issuer: "https://bench.example",
+			TokenURL: "https://bench.example/token", ClientID: "fake-bench-client", Scopes: rec.Scopes, Expiry: exp,
+			Refreshable: true, Grant: "authorization_code", UpdatedAt: time.Now().UTC()})
+		return nil
+	})
+}
+
+func unseed(args []string) error {
+	if len(args) != 2 {
+		usage()
+	}
+	key := keyring.Key{Provider: args[0], Account: args[1]}
+	if err := keyring.NewKeychain().Delete(context.Background(), key); err != nil {
+		return err
+	}
+	paths, err := keyring.DefaultPaths(os.Getenv)
+	if err != nil {
+		return err
+	}
+	return keyring.UpdateIndex(context.Background(), paths, func(ix *keyring.Index) error {
+		ix.Remove(key.Provider, key.Account)
+		return nil
+	})
+}
+
+type bench struct {
+	name string
+	argv []string
+	wall []time.Duration
+	rss  []int64 // KiB
+}
+
+func run(args []string) error {
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	n := fs.Int("n", 200, "runs of each command")
+	warmup := fs.Int("warmup", 10, "unmeasured runs of each command first")
+	rssRuns := fs.Int("rss-runs", 20, "runs of each command under /usr/bin/time for peak RSS")
+	_ = fs.Parse(args)
+	if fs.NArg() < 2 {
+		return errors.New("run needs at least two NAME=CMD arguments")
+	}
+	var benches []*bench
+	for _, a := range fs.Args() {
+		name, cmd, ok := strings.Cut(a, "=")
+		if !ok || strings.TrimSpace(cmd) == "" {
+			return fmt.Errorf("%q is not NAME=CMD", a)
+		}
+		benches = append(benches, &bench{name: name, argv: strings.Fields(cmd)})
+	}
+	for i := -*warmup; i < *n; i++ {
+		for _, b := range benches {
+			wall, rss, err := once(b.argv)
+			if err != nil {
+				return fmt.Errorf("%s: %w", b.name, err)
+			}
+			if i >= 0 {
+				b.wall = append(b.wall, wall)
+				b.rss = append(b.rss, rss)
+			}
+		}
+	}
+	rssHow := "ru_maxrss"
+	if timeBin, err := exec.LookPath("/usr/bin/time"); err == nil {
+		// ru_maxrss of a child that Go forked includes the harness's own
+		// resident set (the kernel carries the high-water mark over the
+		// fork and exec), so peak RSS comes from GNU time's smaller parent.
+		rssHow = "GNU time %M"
+		for _, b := range benches {
+			b.rss = b.rss[:0]
+			for range *rssRuns {
+				kib, err := timeRSS(timeBin, b.argv)
+				if err != nil {
+					return fmt.Errorf("%s: %w", b.name, err)
+				}
+				b.rss = append(b.rss, kib)
+			}
+		}
+	}
+	floor := median(benches[min(1, len(benches)-1)].wall)
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "command\tmedian\tp10\tp90\tvs %s\tpeak RSS (max)\t\n", benches[min(1, len(benches)-1)].name)
+	for _, b := range benches {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2fx\t%.1f MiB\t\n", b.name, ms(median(b.wall)), ms(pct(b.wall, 10)), ms(pct(b.wall, 90)),
+			float64(median(b.wall))/float64(floor), float64(slices.Max(b.rss))/1024)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Printf("runs: %d of each, interleaved, after %d warm-up runs; peak RSS by %s\n", *n, *warmup, rssHow)
+	return nil
+}
+
+// once runs argv with its output read and discarded, as `$(...)` would, and
+// returns its wall time and peak RSS.
+func once(argv []string) (time.Duration, int64, error) {
+	c := exec.Command(argv[0], argv[1:]...)
+	c.Stdout = io.Discard
+	var stderr strings.Builder
+	c.Stderr = &stderr
+	start := time.Now()
+	err := c.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	var rss int64
+	if ru, ok := c.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = int64(ru.Maxrss) // KiB on Linux and the BSDs
+		if runtime.GOOS == "darwin" {
+			rss /= 1024 // bytes on macOS
+		}
+	}
+	return wall, rss, nil
+}
+
+// timeRSS runs argv under GNU time and returns its peak RSS in KiB.
+func timeRSS(timeBin string, argv []string) (int64, error) {
+	c := exec.Command(timeBin, append([]string{"-f", "rss=%M"}, argv...)...)
+	c.Stdout = io.Discard
+	var stderr strings.Builder
+	c.Stderr = &stderr
+	if err := c.Run(); err != nil {
+		return 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	var kib int64
+	if _, err := fmt.Sscanf(lines[len(lines)-1], "rss=%d", &kib); err != nil {
+		return 0, fmt.Errorf("reading GNU time's output %q: %w", lines[len(lines)-1], err)
+	}
+	return kib, nil
+}
+
+func median(d []time.Duration) time.Duration { return pct(d, 50) }
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[min(len(s)-1, len(s)*p/100)]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# bench-token.sh — how fast is `oauthctl token` when the cached token answers?
+#
+# Times whole processes against a real Secret Service, interleaved in one
+# loop with two baselines, and prints medians, ratios and peak RSS:
+#   hello       a minimal Go program that prints a string (the process floor)
+#   keyringget  a minimal Go program that does one go-keyring Get of the same
+#               keychain item `oauthctl token` reads (the keychain floor)
+#   oauthctl    `oauthctl token bench`, the hot path: index file, one
+#               keychain read, print (on Linux the read takes 2 D-Bus round
+#               trips where go-keyring's Get takes 7; see
+#               keyring/secretservice_linux.go)
+# Target (issue 4): oauthctl's median at most 1.25x the keychain floor, peak
+# RSS under 15 MiB. The three programs are built alike (go build, default
+# flags); internal/bench/harness runs them in one interleaved loop, takes
+# wall time per process and peak RSS from GNU time (%M).
+#
+# Usage: scripts/bench-token.sh [RUNS]        (default 200 runs of each)
+#
+# By default it starts a private D-Bus session with its own unlocked
+# gnome-keyring in a temp directory, so your own keyring is never touched
+# (needs dbus-daemon and gnome-keyring-daemon: apt-get install dbus
+# gnome-keyring). BENCH_USE_SESSION_KEYRING=1 uses your running session's
+# Secret Service instead; the item it adds is removed at the end.
+set -euo pipefail
+
+runs=${1:-200}
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+if [ -z "${OAUTHCTL_BENCH_INNER:-}" ]; then
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+  mkdir -p "$tmp/bin" "$tmp/home" "$tmp/run"
+  chmod 700 "$tmp/run"
+  # Build before HOME moves: the Go caches live under the real HOME.
+  echo "building (go $(go env GOVERSION), $(go env GOOS)/$(go env GOARCH))..." >&2
+  (cd "$root" && go build -o "$tmp/bin/oauthctl" . &&
+    go build -o "$tmp/bin/hello" ./internal/bench/hello &&
+    go build -o "$tmp/bin/keyringget" ./internal/bench/keyringget &&
+    go build -o "$tmp/bin/harness" ./internal/bench/harness)
+  if [ "${BENCH_USE_SESSION_KEYRING:-}" = 1 ]; then
+    OAUTHCTL_BENCH_INNER="$tmp" "$0" "$@"
+    exit
+  fi
+  for tool in dbus-run-session gnome-keyring-daemon; do
+    command -v "$tool" >/dev/null || { echo "bench-token.sh: $tool not found (apt-get install dbus gnome-keyring)" >&2; exit 1; }
+  done
+  HOME="$tmp/home" XDG_DATA_HOME="$tmp/home/data" XDG_CONFIG_HOME="$tmp/home/config" \
+    XDG_RUNTIME_DIR="$tmp/run" OAUTHCTL_BENCH_INNER="$tmp" \
+    dbus-run-session -- "$0" "$@"
+  exit
+fi
+
+tmp=$OAUTHCTL_BENCH_INNER
+bin="$tmp/bin"
+if [ "${BENCH_USE_SESSION_KEYRING:-}" != 1 ]; then
+  # A throwaway login keyring, created unlocked. Without --foreground the
+  # daemon returns once it serves the bus (so D-Bus activation cannot start
+  # a second, locked one first); it exits with the bus.
+  printf 'fake-bench-password' | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
+fi
+
+export OAUTHCTL_STATE_DIR="$tmp/state"
+export OAUTHCTL_CONFIG=/dev/null/none # the hot path must not need providers.yaml
+provider=bench account="bench-$$"
+"$bin/harness" seed "$provider" "$account"
+trap '"$bin/harness" unseed "$provider" "$account" || true' EXIT
+
+# Sanity: the command under test prints the seeded token and nothing else.
+out=$("$bin/oauthctl" token "$provider")
+case "$out" in fake-bench-access-token-*) ;; *) echo "bench-token.sh: unexpected token output" >&2; exit 1 ;; esac
+
+echo "machine: $(nproc) CPUs, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)" >&2
+"$bin/harness" run -n "$runs" \
+  "hello=$bin/hello" \
+  "keyringget=$bin/keyringget oauthctl $provider:$account" \
+  "oauthctl=$bin/oauthctl token $provider"
