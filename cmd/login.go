@@ -145,38 +145,18 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 	if err != nil {
 		return err
 	}
-	if opts.Account != "" {
-		if err := keyring.ValidateAccount(opts.Account); err != nil {
-			return usageErrorf("--account: %v", err)
-		}
-	}
-	if opts.Timeout <= 0 {
-		return usageErrorf("--timeout must be positive, e.g. 5m")
+	if err := checkLoginFlags(opts); err != nil {
+		return err
 	}
 	secret, err := loginClientSecret(ctx, opts, p)
 	if err != nil {
 		return err
 	}
-	paths, err := opts.Paths()
+	plan, err := planLogin(ctx, opts, p)
 	if err != nil {
 		return err
 	}
-	ix, err := keyring.LoadIndex(paths.Index)
-	if err != nil {
-		return err
-	}
-	target, err := loginTarget(opts, ix, p)
-	if err != nil {
-		return err
-	}
-	scopes := loginScopes(opts, p, target)
-
-	client := opts.HTTPClient()
-	rp, md, err := auth.ResolveEndpoints(ctx, client, p)
-	if err != nil {
-		return err
-	}
-	rp.Scopes = scopes
+	rp, md, client, scopes, target := plan.provider, plan.metadata, plan.client, plan.scopes, plan.target
 	l, err := auth.StartLogin(ctx, auth.LoginRequest{
 		Provider: rp, ClientSecret: secret, Scopes: scopes, Params: loginParams(opts, rp, scopes, target),
 		Metadata: md, HTTPClient: client, Now: opts.Now,
@@ -204,18 +184,76 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 	if ctx.Err() != nil {
 		return ctx.Err() // Ctrl-C during the exchange: nothing is stored
 	}
+	return completeLogin(ctx, opts, plan, tok, ident)
+}
+
+// checkLoginFlags validates the flags both login flows share.
+func checkLoginFlags(opts *LoginOptions) error {
+	if opts.Account != "" {
+		if err := keyring.ValidateAccount(opts.Account); err != nil {
+			return usageErrorf("--account: %v", err)
+		}
+	}
+	if opts.Timeout <= 0 {
+		return usageErrorf("--timeout must be positive, e.g. 5m")
+	}
+	return nil
+}
+
+// loginPlan is what the browser and the device login settle before they
+// involve the user.
+type loginPlan struct {
+	paths keyring.Paths
+	// target is the stored account a re-login or --add-scopes updates, or nil.
+	target *keyring.Account
+	scopes []string
+	client *http.Client
+	// provider has its endpoints resolved (discovery for issuer-only
+	// entries) and Scopes set to the requested scopes.
+	provider *auth.Provider
+	metadata *auth.Metadata
+}
+
+// planLogin reads the account index for the account being updated, picks
+// the scopes, and resolves the provider's endpoints.
+func planLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider) (*loginPlan, error) {
+	paths, err := opts.Paths()
+	if err != nil {
+		return nil, err
+	}
+	ix, err := keyring.LoadIndex(paths.Index)
+	if err != nil {
+		return nil, err
+	}
+	target, err := loginTarget(opts, ix, p)
+	if err != nil {
+		return nil, err
+	}
+	scopes := loginScopes(opts, p, target)
+	client := opts.HTTPClient()
+	rp, md, err := auth.ResolveEndpoints(ctx, client, p)
+	if err != nil {
+		return nil, err
+	}
+	rp.Scopes = scopes
+	return &loginPlan{paths: paths, target: target, scopes: scopes, client: client, provider: rp, metadata: md}, nil
+}
+
+// completeLogin names the account, persists the tokens (saveLogin) and
+// reports on stderr: the last steps of both login flows.
+func completeLogin(ctx context.Context, opts *LoginOptions, plan *loginPlan, tok *auth.Token, ident *auth.Identity) error {
 	if ident.Note != "" {
-		fmt.Fprintln(errOut, "warning: "+ident.Note)
+		fmt.Fprintln(opts.IO.ErrOut, "warning: "+ident.Note)
 	}
-	account, err := chooseAccount(opts, paths, rp, target, ident)
+	account, err := chooseAccount(opts, plan.paths, plan.provider, plan.target, ident)
 	if err != nil {
 		return err
 	}
-	acct, err := saveLogin(ctx, opts, rp, account, tok, ident)
+	acct, err := saveLogin(ctx, opts, plan.provider, account, tok, ident)
 	if err != nil {
 		return err
 	}
-	printLoginSummary(errOut, rp, acct, scopes, tok)
+	printLoginSummary(opts.IO.ErrOut, plan.provider, acct, plan.scopes, tok)
 	return nil
 }
 

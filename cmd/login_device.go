@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/oauthctl/oauthctl/auth"
-	"github.com/oauthctl/oauthctl/keyring"
 )
 
 // loginDeviceRun signs in with the device authorization grant (RFC 8628):
@@ -44,13 +43,8 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 	if err != nil {
 		return err
 	}
-	if opts.Account != "" {
-		if err := keyring.ValidateAccount(opts.Account); err != nil {
-			return usageErrorf("--account: %v", err)
-		}
-	}
-	if opts.Timeout <= 0 {
-		return usageErrorf("--timeout must be positive, e.g. 5m")
+	if err := checkLoginFlags(opts); err != nil {
+		return err
 	}
 	if !p.HasDevice() && !p.NeedsDiscovery {
 		return noDeviceError(p)
@@ -62,29 +56,14 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 	if err != nil {
 		return err
 	}
-	paths, err := opts.Paths()
+	plan, err := planLogin(ctx, opts, p)
 	if err != nil {
 		return err
 	}
-	ix, err := keyring.LoadIndex(paths.Index)
-	if err != nil {
-		return err
-	}
-	target, err := loginTarget(opts, ix, p)
-	if err != nil {
-		return err
-	}
-	scopes := loginScopes(opts, p, target)
-
-	client := opts.HTTPClient()
-	rp, md, err := auth.ResolveEndpoints(ctx, client, p)
-	if err != nil {
-		return err
-	}
+	rp, md, client, scopes := plan.provider, plan.metadata, plan.client, plan.scopes
 	if !rp.HasDevice() {
 		return noDeviceError(rp)
 	}
-	rp.Scopes = scopes
 	flow := &auth.DeviceFlow{
 		Provider: rp, ClientSecret: secret, AuthStyle: auth.TokenAuthStyle(rp, secret), Scopes: scopes,
 		HTTPClient: client, Timeout: opts.Timeout, Now: opts.Now, Sleep: sleep,
@@ -106,19 +85,7 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 	if ctx.Err() != nil {
 		return ctx.Err() // Ctrl-C after the approval: nothing is stored
 	}
-	if ident.Note != "" {
-		fmt.Fprintln(opts.IO.ErrOut, "warning: "+ident.Note)
-	}
-	account, err := chooseAccount(opts, paths, rp, target, ident)
-	if err != nil {
-		return err
-	}
-	acct, err := saveLogin(ctx, opts, rp, account, tok, ident)
-	if err != nil {
-		return err
-	}
-	printLoginSummary(opts.IO.ErrOut, rp, acct, scopes, tok)
-	return nil
+	return completeLogin(ctx, opts, plan, tok, ident)
 }
 
 // noDeviceError is --device for a provider without a device authorization
