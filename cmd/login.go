@@ -100,7 +100,7 @@ unreachable, 6 keychain unavailable, 130 interrupted.`,
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&opts.Account, "account", "", "store the login under this account name (default: the identity the provider reports)")
+	fl.StringVarP(&opts.Account, "account", "a", "", "store the login under this account `NAME` (default: the identity the provider reports)")
 	fl.StringSliceVar(&opts.Scopes, "scopes", nil, "scopes to request, replacing the provider's defaults (comma-separated)")
 	fl.StringSliceVar(&opts.AddScopes, "add-scopes", nil, "add these scopes to an existing account's granted ones (comma-separated)")
 	fl.BoolVar(&opts.NoBrowser, "no-browser", false, "print the sign-in address instead of opening a browser, and accept the pasted redirect address on stdin")
