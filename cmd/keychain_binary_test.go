@@ -68,7 +68,8 @@ func TestBinaryKeychainUnavailable(t *testing.T) {
 			c := exec.CommandContext(t.Context(), bin, "token", "google")
 			// PATH is empty so godbus cannot autolaunch a bus (dbus-x11).
 			c.Env = append([]string{"HOME=" + dir, "PATH=", "OAUTHCTL_STATE_DIR=" + stateDir,
-				"XDG_RUNTIME_DIR=" + filepath.Join(dir, "run"), "XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
+				"XDG_RUNTIME_DIR=" + filepath.Join(dir, "run"), "OAUTHCTL_LOCK_DIR=" + filepath.Join(dir, "run"),
+				"XDG_CONFIG_HOME=" + filepath.Join(dir, "config"),
 				"OAUTHCTL_GOOGLE_CLIENT_ID=fake.apps.googleusercontent.com"}, tt.env...)
 			var stdout, stderr strings.Builder
 			c.Stdout, c.Stderr = &stdout, &stderr

@@ -87,7 +87,7 @@ func newLoginEnv(t *testing.T, providersYAML string) *loginEnv {
 	return &loginEnv{dir: dir, vars: map[string]string{
 		"OAUTHCTL_CONFIG":    cfg,
 		"OAUTHCTL_STATE_DIR": filepath.Join(dir, "state"),
-		"XDG_RUNTIME_DIR":    runtime,
+		"OAUTHCTL_LOCK_DIR":  runtime,
 		"HOME":               dir,
 	}}
 }

@@ -77,7 +77,7 @@ func newProvidersEnv(t *testing.T) *providersEnv {
 	dir := t.TempDir()
 	t.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	t.Setenv("OAUTHCTL_STATE_DIR", filepath.Join(dir, "state"))
-	t.Setenv("XDG_RUNTIME_DIR", filepath.Join(dir, "run"))
+	t.Setenv("OAUTHCTL_LOCK_DIR", filepath.Join(dir, "run"))
 	return &providersEnv{dir: dir, cfgPath: filepath.Join(dir, "config", "oauthctl", "providers.yaml")}
 }
 

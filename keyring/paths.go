@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -19,15 +18,24 @@ type Paths struct {
 	// Index is the account index file.
 	Index string
 	// LockDir holds the refresh and index lock files. It is per OS user and
-	// independent of the config directory, so two configurations of the same
-	// user still serialize refreshes of one account (kubelogin#1126).
+	// independent of the config directory and of the session's environment,
+	// so two configurations of the same user, or a cron job and a login
+	// shell, still serialize refreshes of one account (SECURITY.md B.11(b),
+	// kubelogin#1126).
 	LockDir string
 }
 
-// DefaultPaths derives the paths from the environment: the index under
-// $XDG_STATE_HOME/oauthctl (default ~/.local/state/oauthctl), overridable with
-// OAUTHCTL_STATE_DIR; locks under $XDG_RUNTIME_DIR/oauthctl, else a
-// per-user directory in the system temp dir.
+// LockDirEnv names the variable that overrides the lock directory (an
+// absolute path). It exists for tests and sandboxes: processes that may
+// refresh the same account must all see the same value, or they will not
+// serialize their refreshes.
+const LockDirEnv = "OAUTHCTL_LOCK_DIR"
+
+// DefaultPaths derives the paths: the index under $XDG_STATE_HOME/oauthctl
+// (default ~/.local/state/oauthctl), overridable with OAUTHCTL_STATE_DIR.
+// The lock directory does not depend on the environment (a cron job has no
+// XDG_RUNTIME_DIR, a login shell does): on Unix it is /tmp/oauthctl-<uid>;
+// elsewhere oauthctl-<user> in the temp directory. OAUTHCTL_LOCK_DIR (LockDirEnv) overrides it.
 func DefaultPaths(getenv func(string) string) (Paths, error) {
 	state := getenv("OAUTHCTL_STATE_DIR")
 	if state == "" {
@@ -45,11 +53,14 @@ func DefaultPaths(getenv func(string) string) (Paths, error) {
 		}
 		state = filepath.Join(base, "oauthctl")
 	}
-	locks := ""
-	if rt := getenv("XDG_RUNTIME_DIR"); rt != "" {
-		locks = filepath.Join(rt, "oauthctl")
-	} else {
-		locks = filepath.Join(os.TempDir(), "oauthctl-"+strconv.Itoa(os.Getuid()))
+	locks := getenv(LockDirEnv)
+	switch {
+	case locks == "":
+		locks = defaultLockDir()
+	case !filepath.IsAbs(locks):
+		return Paths{}, fmt.Errorf("%s must be an absolute path, not %q", LockDirEnv, locks)
+	default:
+		locks = filepath.Clean(locks)
 	}
 	return Paths{Index: filepath.Join(state, "accounts.json"), LockDir: locks}, nil
 }
@@ -100,10 +111,7 @@ func ensureLockDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("checking the lock directory: %w", err)
 	}
-	if !fi.IsDir() || fi.Mode().Perm()&0o022 != 0 {
-		return fmt.Errorf("lock directory %s must be a directory writable only by you", dir)
-	}
-	return nil
+	return checkLockDir(dir, fi)
 }
 
 // UpdateIndex runs fn on the index under the index lock and saves the result,

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -21,27 +20,28 @@ import (
 	"github.com/oauthctl/oauthctl/keyring"
 )
 
+// TestDefaultPaths: the index follows OAUTHCTL_STATE_DIR, XDG_STATE_HOME or
+// HOME; OAUTHCTL_LOCK_DIR, when set, is the lock directory.
 func TestDefaultPaths(t *testing.T) {
-	tmpLocks := filepath.Join(os.TempDir(), "oauthctl-"+strconv.Itoa(os.Getuid()))
 	tests := []struct {
 		name string
 		env  map[string]string
 		want keyring.Paths
 	}{
 		{
-			name: "explicit state dir and runtime dir",
-			env:  map[string]string{"OAUTHCTL_STATE_DIR": "/s", "XDG_STATE_HOME": "/x", "HOME": "/h", "XDG_RUNTIME_DIR": "/run/user/7"},
-			want: keyring.Paths{Index: "/s/accounts.json", LockDir: "/run/user/7/oauthctl"},
+			name: "explicit state dir and lock dir",
+			env:  map[string]string{"OAUTHCTL_STATE_DIR": "/s", "XDG_STATE_HOME": "/x", "HOME": "/h", "XDG_RUNTIME_DIR": "/run/user/7", "OAUTHCTL_LOCK_DIR": "/l/locks/"},
+			want: keyring.Paths{Index: "/s/accounts.json", LockDir: "/l/locks"},
 		},
 		{
 			name: "XDG state home",
-			env:  map[string]string{"XDG_STATE_HOME": "/x", "HOME": "/h"},
-			want: keyring.Paths{Index: "/x/oauthctl/accounts.json", LockDir: tmpLocks},
+			env:  map[string]string{"XDG_STATE_HOME": "/x", "HOME": "/h", "OAUTHCTL_LOCK_DIR": "/l"},
+			want: keyring.Paths{Index: "/x/oauthctl/accounts.json", LockDir: "/l"},
 		},
 		{
 			name: "home only",
-			env:  map[string]string{"HOME": "/h"},
-			want: keyring.Paths{Index: "/h/.local/state/oauthctl/accounts.json", LockDir: tmpLocks},
+			env:  map[string]string{"HOME": "/h", "OAUTHCTL_LOCK_DIR": "/l"},
+			want: keyring.Paths{Index: "/h/.local/state/oauthctl/accounts.json", LockDir: "/l"},
 		},
 	}
 	for _, tt := range tests {
@@ -54,6 +54,18 @@ func TestDefaultPaths(t *testing.T) {
 				t.Errorf("DefaultPaths (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestDefaultPathsRelativeLockDir: a relative OAUTHCTL_LOCK_DIR would put
+// the locks of processes in different directories in different places, so
+// it is refused.
+func TestDefaultPathsRelativeLockDir(t *testing.T) {
+	env := map[string]string{"HOME": "/h", "OAUTHCTL_LOCK_DIR": "locks"}
+	_, err := keyring.DefaultPaths(func(k string) string { return env[k] })
+	want := `OAUTHCTL_LOCK_DIR must be an absolute path, not "locks"`
+	if err == nil || err.Error() != want {
+		t.Errorf("DefaultPaths = %v, want %q", err, want)
 	}
 }
 

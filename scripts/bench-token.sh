@@ -61,6 +61,9 @@ if [ "${BENCH_USE_SESSION_KEYRING:-}" != 1 ]; then
 fi
 
 export OAUTHCTL_STATE_DIR="$tmp/state"
+# Locks follow the UID, not XDG_RUNTIME_DIR (which only isolates the keyring
+# daemon above); keep the bench's out of the user's real lock directory.
+export OAUTHCTL_LOCK_DIR="$tmp/locks"
 export OAUTHCTL_CONFIG=/dev/null/none # the hot path must not need providers.yaml
 provider=bench account="bench-$$"
 "$bin/harness" seed "$provider" "$account"

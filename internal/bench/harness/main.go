@@ -4,7 +4,8 @@
 //
 //	harness seed PROVIDER ACCOUNT     store a fake, long-lived token set in the
 //	                                  OS keychain and the account index (from
-//	                                  OAUTHCTL_STATE_DIR) as a login would
+//	                                  OAUTHCTL_STATE_DIR, index lock in
+//	                                  OAUTHCTL_LOCK_DIR) as a login would
 //	harness unseed PROVIDER ACCOUNT   delete it again
 //	harness run -n N NAME=CMD...      run the commands N times each,
 //	                                  interleaved, and print wall-time
