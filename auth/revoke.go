@@ -178,7 +178,11 @@ func revocationError(what string, resp *http.Response, body []byte) error {
 //     which revokes the whole grant on most servers; if the server answers
 //     unsupported_token_type, or there is no refresh token, the access token
 //     instead; after a revoked refresh token, the access token too, since
-//     RFC 7009 §2.1 only says a server SHOULD revoke it along;
+//     RFC 7009 §2.1 only says a server SHOULD revoke it along, except when
+//     p.RevocationRevokesGrant says the grant is already gone (Google,
+//     which answers invalid_token for the dead access token); an
+//     invalid_token answer for the access token after a revoked refresh
+//     token counts as success too;
 //  2. without one but with a grant revocation URL (GitHub): delete the
 //     app's grant for the user with the access token;
 //  3. neither: ErrNoRevocationEndpoint.
@@ -195,19 +199,32 @@ func RevokeGrant(ctx context.Context, client *http.Client, p *Provider, creds Cl
 	default:
 		return ErrNoRevocationEndpoint
 	}
+	rtRevoked := false
 	if refreshToken != "" {
 		err := Revoke(ctx, client, p, creds, refreshToken, HintRefreshToken)
 		var pe *ProviderError
-		if errors.As(err, &pe) && pe.Code == "unsupported_token_type" {
-			err = nil // the server revokes only access tokens (RFC 7009 §2.2.1)
-		} else if err != nil {
+		switch {
+		case errors.As(err, &pe) && pe.Code == "unsupported_token_type":
+			// The server revokes only access tokens (RFC 7009 §2.2.1).
+		case err != nil:
 			return fmt.Errorf("revoking the refresh token: %w", err)
+		case p.RevocationRevokesGrant:
+			return nil // the whole grant is gone, the access token with it
+		default:
+			rtRevoked = true
 		}
 	}
 	if accessToken == "" {
 		return nil
 	}
-	if err := Revoke(ctx, client, p, creds, accessToken, HintAccessToken); err != nil {
+	err := Revoke(ctx, client, p, creds, accessToken, HintAccessToken)
+	var pe *ProviderError
+	if rtRevoked && errors.As(err, &pe) && pe.Code == "invalid_token" {
+		// The server revoked the access token along with the refresh token
+		// (RFC 7009 §2.1) and no longer knows it.
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("revoking the access token: %w", err)
 	}
 	return nil

@@ -253,8 +253,10 @@ func TestRevokeGrant(t *testing.T) {
 		name     string
 		rt, at   string
 		handlers []http.HandlerFunc
-		want     []sent
-		wantErr  string
+		// revokesGrant is the provider's revocation_revokes_grant (Google).
+		revokesGrant bool
+		want         []sent
+		wantErr      string
 	}{
 		{name: "refresh then access token", rt: revokeRT, at: revokeAT, handlers: []http.HandlerFunc{revokeReply(200, "")},
 			want: []sent{{revokeRT, "refresh_token"}, {revokeAT, "access_token"}}},
@@ -268,12 +270,36 @@ func TestRevokeGrant(t *testing.T) {
 		{name: "access token failure is reported", rt: revokeRT, at: revokeAT,
 			handlers: []http.HandlerFunc{revokeReply(200, ""), revokeReply(400, `{"error":"invalid_request"}`)},
 			want:     []sent{{revokeRT, "refresh_token"}, {revokeAT, "access_token"}}, wantErr: "revoking the access token: provider returned invalid_request"},
+		// Google: revoking the refresh token ends the grant, and the access
+		// token revocation would get 400 invalid_token.
+		{name: "grant revoked with the refresh token: access token not sent", rt: revokeRT, at: revokeAT, revokesGrant: true,
+			handlers: []http.HandlerFunc{revokeReply(200, ""), revokeReply(400, `{"error":"invalid_token","error_description":"Token expired or revoked"}`)},
+			want:     []sent{{revokeRT, "refresh_token"}}},
+		{name: "invalid_token for the access token after the refresh token: success", rt: revokeRT, at: revokeAT,
+			handlers: []http.HandlerFunc{revokeReply(200, ""), revokeReply(400, `{"error":"invalid_token","error_description":"Token expired or revoked"}`)},
+			want:     []sent{{revokeRT, "refresh_token"}, {revokeAT, "access_token"}}},
+		{name: "grant-revoking provider, refresh token failure stops", rt: revokeRT, at: revokeAT, revokesGrant: true,
+			handlers: []http.HandlerFunc{revokeReply(400, `{"error":"invalid_client"}`)},
+			want:     []sent{{revokeRT, "refresh_token"}}, wantErr: "revoking the refresh token: provider returned invalid_client"},
+		{name: "grant-revoking provider, unsupported_token_type: the access token instead", rt: revokeRT, at: revokeAT, revokesGrant: true,
+			handlers: []http.HandlerFunc{revokeReply(400, `{"error":"unsupported_token_type"}`), revokeReply(200, "")},
+			want:     []sent{{revokeRT, "refresh_token"}, {revokeAT, "access_token"}}},
+		{name: "grant-revoking provider, no refresh token: the access token", at: revokeAT, revokesGrant: true,
+			handlers: []http.HandlerFunc{revokeReply(200, "")},
+			want:     []sent{{revokeAT, "access_token"}}},
+		{name: "invalid_token for the only token is a failure", at: revokeAT,
+			handlers: []http.HandlerFunc{revokeReply(400, `{"error":"invalid_token"}`)},
+			want:     []sent{{revokeAT, "access_token"}}, wantErr: "revoking the access token: provider returned invalid_token"},
+		{name: "invalid_token for the access token after unsupported_token_type is a failure", rt: revokeRT, at: revokeAT,
+			handlers: []http.HandlerFunc{revokeReply(400, `{"error":"unsupported_token_type"}`), revokeReply(400, `{"error":"invalid_token"}`)},
+			want:     []sent{{revokeRT, "refresh_token"}, {revokeAT, "access_token"}}, wantErr: "revoking the access token: provider returned invalid_token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := newRevokeFake(t, tt.handlers...)
-			p := &auth.Provider{Name: "acme", RevocationURL: fake.srv.URL + "/revoke", GrantRevocationURL: fake.srv.URL + "/unused"}
+			p := &auth.Provider{Name: "acme", RevocationURL: fake.srv.URL + "/revoke", GrantRevocationURL: fake.srv.URL + "/unused",
+				RevocationRevokesGrant: tt.revokesGrant}
 			err := auth.RevokeGrant(t.Context(), revokeClient(), p, auth.ClientCreds{ID: "cli"}, tt.rt, tt.at)
 			var got []sent
 			for _, c := range fake.Calls() {

@@ -553,7 +553,8 @@ func chooseAccount(opts *LoginOptions, paths keyring.Paths, p *auth.Provider, ta
 //  3. write the keychain record (Store.Save); a failure is exit 6 and
 //     nothing else is written;
 //  4. write the index entry (keyring.UpdateIndex: issuer, token endpoint and
-//     client ID the tokens are bound to, scopes, expiries, subject,
+//     client ID the tokens are bound to, the resolved revocation and
+//     userinfo endpoints (recordEndpoints), scopes, expiries, subject,
 //     identity); the first account of a provider becomes its default;
 //  5. if a new refresh token replaced the previous one, revoke the previous
 //     one best-effort (SECURITY.md B.15), unless the provider's revocation
@@ -622,6 +623,7 @@ func saveLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, accoun
 		Identity: ident.Display(), Refreshable: rec.RefreshToken != "", Grant: p.Grant,
 		UpdatedAt: opts.Now().UTC(),
 	}
+	recordEndpoints(&acct, p)
 	if err := keyring.UpdateIndex(wctx, paths, func(ix *keyring.Index) error {
 		ix.Put(acct)
 		return nil
@@ -630,7 +632,13 @@ func saveLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, accoun
 	}
 	replaced := prev != nil && prev.RefreshToken != "" && prev.RefreshToken != rec.RefreshToken && sameBinding
 	if replaced && p.RevocationURL != "" && !(p.RevocationRevokesGrant && sameIdentity) {
-		revokeReplaced(wctx, opts, p, key, prev.RefreshToken)
+		// The replaced token goes only to the revocation endpoint its own
+		// login recorded (SECURITY.md B.2).
+		if d := endpointDiff(prevAcct, p, endpointRevocation, p.RevocationURL); d != "" {
+			fmt.Fprintf(opts.IO.ErrOut, "warning: the replaced refresh token of %s was not revoked: %s\n", key, auth.Sanitize(d, 300))
+		} else {
+			revokeReplaced(wctx, opts, p, key, prev.RefreshToken)
+		}
 	}
 	return &acct, nil
 }

@@ -159,6 +159,8 @@ func TestLoginEndToEnd(t *testing.T) {
 			endpoints := op.Endpoints()
 			want := []keyring.Account{{
 				Provider: tt.provider, Account: "test-user@zitadel.ch", Issuer: op.Issuer, TokenURL: endpoints.Token,
+				// Recorded as discovery found them (logout and whoami check them).
+				RevocationURL: endpoints.Revocation, UserinfoURL: endpoints.Userinfo,
 				ClientID: tt.clientID, Subject: testop.Subject, Identity: "test-user@zitadel.ch", Refreshable: true,
 				Grant: "authorization_code",
 			}}

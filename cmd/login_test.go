@@ -389,6 +389,7 @@ func TestLoginRunStores(t *testing.T) {
 	ix := fl.env.loadIndex(t)
 	want := keyring.Account{
 		Provider: "fake", Account: fakeas.Email, Issuer: fl.as.URL, TokenURL: fl.as.URL + "/token", ClientID: "client-1",
+		RevocationURL: fl.as.URL + "/revoke", UserinfoURL: fl.as.URL + "/userinfo",
 		Scopes: []string{"openid", "email", "offline_access"}, Expiry: fl.now.Add(time.Hour), Subject: fakeas.Subject,
 		Identity: fakeas.Email, Refreshable: true, Grant: "authorization_code", UpdatedAt: fl.now,
 	}

@@ -174,7 +174,9 @@ func logoutProvider(opts *LogoutOptions) (*auth.Provider, error) {
 //  2. read the tokens (a missing or unreadable record has nothing to
 //     revoke);
 //  3. revoke them, best effort and bounded, only at the endpoint of the
-//     configuration the tokens were issued for (SECURITY.md B.2);
+//     configuration the tokens were issued for (SECURITY.md B.2): when
+//     providers.yaml changed since the login, nothing is sent and step 5
+//     says why;
 //  4. delete the keychain record, then the index entry, whatever step 3
 //     gave; a keychain that cannot delete is an error (exit 6);
 //  5. report on stderr, with the provider's page for removing access when
@@ -227,11 +229,15 @@ func logoutAccount(ctx context.Context, opts *LogoutOptions, paths keyring.Paths
 	}
 
 	w := opts.IO.ErrOut
+	var notBound *bindingError
 	switch {
 	case revokeErr == nil:
 		fmt.Fprintf(w, "Revoked the tokens of %s at %s.\n", a.Account, a.Provider)
 	case errors.Is(revokeErr, errNothingToRevoke):
 		fmt.Fprintf(w, "note: no tokens of %s were stored in the keychain; nothing to revoke\n", key)
+	case errors.As(revokeErr, &notBound):
+		fmt.Fprintf(w, "warning: the tokens of %s were not sent to the provider to revoke them: %s\n", key, auth.Sanitize(notBound.detail, 500))
+		logoutManageHint(w, p, a.Provider)
 	case errors.Is(revokeErr, auth.ErrNoRevocationEndpoint):
 		fmt.Fprintf(w, "note: %s has no token revocation endpoint; the tokens stay valid at the provider until they expire\n", a.Provider)
 		logoutManageHint(w, p, a.Provider)
@@ -249,23 +255,19 @@ var errNothingToRevoke = errors.New("no tokens stored")
 // logoutRevoke revokes rec's tokens with the client they were issued to, at
 // the revocation endpoint of the current configuration, only if that
 // configuration still matches the one at login (issuer, token endpoint,
-// client ID): an edited providers.yaml must not be able to collect tokens.
+// client ID, and the revocation endpoints recorded at login: bindEndpoints):
+// an edited providers.yaml must not be able to collect tokens. A mismatch is
+// a *bindingError, and nothing is sent.
 func logoutRevoke(ctx context.Context, opts *LogoutOptions, p *auth.Provider, a keyring.Account, rec *keyring.Record) error {
 	if a.ClientID == "" {
 		return errors.New("the account index has no metadata for this account; not sending its tokens anywhere")
 	}
-	if _, err := checkBinding(&a, p); err != nil {
-		return err
-	}
 	ctx, cancel := context.WithTimeout(ctx, revokeTimeout)
 	defer cancel()
 	client := opts.HTTPClient()
-	if p.NeedsDiscovery {
-		rp, _, err := auth.ResolveEndpoints(ctx, client, p)
-		if err != nil {
-			return err
-		}
-		p = rp
+	p, err := bindEndpoints(ctx, client, &a, p, endpointRevocation, endpointGrantRevocation)
+	if err != nil {
+		return err
 	}
 	secret, _, err := resolveClientSecret(ctx, opts.Getenv, opts.Store, p)
 	if err != nil {

@@ -182,7 +182,8 @@ func TestLogout(t *testing.T) {
 				a.TokenURL = "https://old.example/token"
 				e.seed(a, acRecord("alice"))
 			},
-			errHas:   []string{"warning: could not revoke the tokens of acme:alice at the provider: sign-in required: the stored credentials of acme:alice were issued for another configuration", manage, ok},
+			errHas: []string{"warning: the tokens of acme:alice were not sent to the provider to revoke them: the stored credentials of acme:alice were issued for another configuration (token endpoint https://old.example/token, now ",
+				manage, ok},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
 		{name: "provider removed from providers.yaml", args: []string{"logout", "gone"}, handlers: []http.HandlerFunc{acReply(200, "")},
 			setup: func(e *acEnv, base string) { e.seed(acAccount("gone", base, "dave"), acRecord("dave")) },
@@ -338,6 +339,97 @@ func TestLogoutGitHub(t *testing.T) {
 			}
 			if e.stored(a.Key()) || len(e.index().Accounts) != 0 {
 				t.Errorf("the local copy remains")
+			}
+		})
+	}
+}
+
+// TestLogoutEndpointBinding checks that logout sends tokens only to the
+// revocation endpoints recorded at login (SECURITY.md B.2): when
+// providers.yaml moved revocation_url or grant_revocation_url, nothing is
+// sent to either the old or the new endpoint, the local copy is deleted,
+// stderr says why and where to remove access by hand, and the exit status
+// is 0. An index entry without recorded endpoints (written by an older
+// oauthctl) revokes only on the token endpoint's host.
+func TestLogoutEndpointBinding(t *testing.T) {
+	t.Parallel()
+	const manage = "Remove the app's access by hand at https://acme.example/connections\n"
+	const ok = "Logged out of acme (alice); the local copy is deleted.\n"
+	// {B} is the server of the login, {X} another server.
+	tests := []struct {
+		name string
+		// revURL, grantURL and userinfoURL are the configuration's now.
+		revURL, grantURL, userinfoURL string
+		// recorded sets the index entry's endpoints.
+		recRev, recGrant, recUserinfo string
+		errOut                        string
+		loginRequests                 []string
+	}{
+		{name: "unchanged: revoked", revURL: "{B}/revoke", recRev: "{B}/revoke",
+			errOut:        "Revoked the tokens of alice at acme.\n" + ok,
+			loginRequests: []string{"POST /revoke fake-rt-alice", "POST /revoke fake-at-alice"}},
+		{name: "revocation_url moved to another host", revURL: "{X}/revoke", recRev: "{B}/revoke",
+			errOut: "warning: the tokens of acme:alice were not sent to the provider to revoke them: the configuration changed since acme:alice logged in (revocation endpoint {B}/revoke, now {X}/revoke)\n" +
+				manage + ok},
+		{name: "revocation_url changed on the same host", revURL: "{B}/revoke2", recRev: "{B}/revoke",
+			errOut: "warning: the tokens of acme:alice were not sent to the provider to revoke them: the configuration changed since acme:alice logged in (revocation endpoint {B}/revoke, now {B}/revoke2)\n" +
+				manage + ok},
+		{name: "grant_revocation_url moved", grantURL: "{X}/applications/{client_id}/grant", recGrant: "{B}/applications/{client_id}/grant",
+			errOut: "warning: the tokens of acme:alice were not sent to the provider to revoke them: the configuration changed since acme:alice logged in (grant revocation endpoint {B}/applications/{client_id}/grant, now {X}/applications/{client_id}/grant)\n" +
+				manage + ok},
+		{name: "only userinfo_url moved: revocation goes on", revURL: "{B}/revoke", recRev: "{B}/revoke", userinfoURL: "{X}/userinfo", recUserinfo: "{B}/userinfo",
+			errOut:        "Revoked the tokens of alice at acme.\n" + ok,
+			loginRequests: []string{"POST /revoke fake-rt-alice", "POST /revoke fake-at-alice"}},
+		{name: "revocation_url removed", recRev: "{B}/revoke",
+			errOut: "note: acme has no token revocation endpoint; the tokens stay valid at the provider until they expire\n" + manage + ok},
+		{name: "old index entry, revocation endpoint on the token endpoint's host", revURL: "{B}/revoke",
+			errOut:        "Revoked the tokens of alice at acme.\n" + ok,
+			loginRequests: []string{"POST /revoke fake-rt-alice", "POST /revoke fake-at-alice"}},
+		{name: "old index entry, revocation endpoint on another host", revURL: "{X}/revoke",
+			errOut: "warning: the tokens of acme:alice were not sent to the provider to revoke them: the configuration changed since acme:alice logged in (revocation endpoint {X}/revoke was not recorded at login and is not on the token endpoint's host)\n" +
+				manage + ok},
+		{name: "old index entry, grant revocation endpoint on another host", grantURL: "{X}/applications/{client_id}/grant",
+			errOut: "warning: the tokens of acme:alice were not sent to the provider to revoke them: the configuration changed since acme:alice logged in (grant revocation endpoint {X}/applications/{client_id}/grant was not recorded at login and is not on the token endpoint's host)\n" +
+				manage + ok},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			login := newRevocationServer(t, acReply(200, ""))
+			other := newRevocationServer(t, acReply(200, ""))
+			x := strings.NewReplacer("{B}", login.srv.URL, "{X}", other.srv.URL).Replace
+			yaml := "providers:\n" + acProviderYAML("acme", login.srv.URL, x(tt.revURL))
+			yaml = strings.Replace(yaml, "    userinfo_url: "+login.srv.URL+"/userinfo\n", "", 1)
+			if tt.userinfoURL != "" {
+				yaml += "    userinfo_url: " + x(tt.userinfoURL) + "\n"
+			}
+			if tt.grantURL != "" {
+				yaml += "    grant_revocation_url: " + x(tt.grantURL) + "\n"
+			}
+			e := newAcEnv(t, yaml)
+			e.setenv("OAUTHCTL_ACME_CLIENT_SECRET", "fake-env-secret")
+			a := acAccount("acme", login.srv.URL, "alice")
+			a.RevocationURL, a.GrantRevocationURL, a.UserinfoURL = x(tt.recRev), x(tt.recGrant), x(tt.recUserinfo)
+			e.seed(a, acRecord("alice"))
+
+			r := e.run("logout", "acme")
+			want := acResult{code: 0, errOut: x(tt.errOut)}
+			if diff := cmp.Diff(want, r, cmp.AllowUnexported(acResult{})); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
+			}
+			var got []string
+			for _, req := range login.requests() {
+				f := strings.Fields(req)
+				got = append(got, strings.Join(f[:3], " "))
+			}
+			if diff := cmp.Diff(tt.loginRequests, got); diff != "" {
+				t.Errorf("requests to the login's endpoints (-want +got):\n%s", diff)
+			}
+			if reqs := other.requests(); len(reqs) != 0 {
+				t.Errorf("requests to the changed endpoint: %q", reqs)
+			}
+			if e.stored(a.Key()) || len(e.index().Accounts) != 0 {
+				t.Error("the local copy remains")
 			}
 		})
 	}

@@ -91,7 +91,9 @@ userinfo needs); 5 when the provider could not be reached or failed.`,
 
 // whoamiRun prints who the account is. Its steps:
 //  1. resolve the account from the index and the provider from the
-//     catalogue (endpoints from discovery for an issuer-only entry);
+//     catalogue, and check that the configuration is still the one the
+//     account logged in with, userinfo endpoint included (bindEndpoints,
+//     SECURITY.md B.2): otherwise exit 4 without sending anything;
 //  2. get a fresh access token (refreshing under the lock if needed);
 //  3. call userinfo with it; 401/403 mean a new login (exit 4);
 //  4. check that an OIDC provider's `sub` is the account's subject (OIDC
@@ -110,10 +112,11 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 	if err != nil {
 		return err
 	}
-	if p.NeedsDiscovery {
-		if p, _, err = auth.ResolveEndpoints(ctx, opts.HTTPClient(), p); err != nil {
-			return err
+	if p, err = bindEndpoints(ctx, opts.HTTPClient(), acct, p, endpointUserinfo); err != nil {
+		if errors.Is(err, auth.ErrReauthRequired) && acct.Grant != auth.GrantClientCredentials {
+			return withHint(err, "run: oauthctl login %s%s", acct.Provider, accountFlag(acct))
 		}
+		return err
 	}
 	if p.UserinfoURL == "" {
 		return withHint(fmt.Errorf("%w: %s has no userinfo endpoint", auth.ErrConfig, p.Name),

@@ -129,3 +129,84 @@ func TestWhoami(t *testing.T) {
 		})
 	}
 }
+
+// TestWhoamiEndpointBinding checks that whoami sends the access token only
+// to the userinfo endpoint recorded at login, of the configuration the
+// account logged in with (SECURITY.md B.2): otherwise exit 4 with the login
+// hint, and no request to the old or the new endpoint. An index entry
+// without a recorded endpoint (older oauthctl) is served only on the token
+// endpoint's host.
+func TestWhoamiEndpointBinding(t *testing.T) {
+	t.Parallel()
+	// {B} is the server of the login, {X} another server.
+	tests := []struct {
+		name        string
+		userinfoURL string // in providers.yaml now
+		tokenURL    string // in providers.yaml now; "" is {B}/token
+		recorded    string // the index entry's userinfo endpoint
+		code        int
+		out         string
+		errOut      string
+		loginHits   int
+	}{
+		{name: "unchanged", userinfoURL: "{B}/userinfo", recorded: "{B}/userinfo",
+			out: "provider: acme\naccount:  alice\nidentity: sub-alice\nsubject:  sub-alice\nissuer:   {B}\n", loginHits: 1},
+		{name: "userinfo_url moved to another host", userinfoURL: "{X}/userinfo", recorded: "{B}/userinfo", code: ExitSignIn,
+			errOut: "oauthctl: sign-in required: the configuration changed since acme:alice logged in (userinfo endpoint {B}/userinfo, now {X}/userinfo); no token was sent\n" +
+				"run: oauthctl login acme --account alice\n"},
+		{name: "userinfo_url changed on the same host", userinfoURL: "{B}/me", recorded: "{B}/userinfo", code: ExitSignIn,
+			errOut: "oauthctl: sign-in required: the configuration changed since acme:alice logged in (userinfo endpoint {B}/userinfo, now {B}/me); no token was sent\n" +
+				"run: oauthctl login acme --account alice\n"},
+		{name: "token_url changed, access token still fresh", userinfoURL: "{B}/userinfo", tokenURL: "{X}/token", recorded: "{B}/userinfo", code: ExitSignIn,
+			errOut: "oauthctl: sign-in required: the stored credentials of acme:alice were issued for another configuration (token endpoint {B}/token, now {X}/token); the refresh token was not sent\n" +
+				"run: oauthctl login acme --account alice\n"},
+		{name: "old index entry, userinfo on the token endpoint's host", userinfoURL: "{B}/userinfo",
+			out: "provider: acme\naccount:  alice\nidentity: sub-alice\nsubject:  sub-alice\nissuer:   {B}\n", loginHits: 1},
+		{name: "old index entry, userinfo on another host", userinfoURL: "{X}/userinfo", code: ExitSignIn,
+			errOut: "oauthctl: sign-in required: the configuration changed since acme:alice logged in (userinfo endpoint {X}/userinfo was not recorded at login and is not on the token endpoint's host); no token was sent\n" +
+				"run: oauthctl login acme --account alice\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var mu sync.Mutex
+			hits := map[string][]string{}
+			server := func(name string) *httptest.Server {
+				srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					mu.Lock()
+					hits[name] = append(hits[name], r.Method+" "+r.URL.Path)
+					mu.Unlock()
+					w.Header().Set("Content-Type", "application/json")
+					_, _ = io.WriteString(w, `{"sub":"sub-alice"}`)
+				}))
+				t.Cleanup(srv.Close)
+				return srv
+			}
+			login, other := server("login"), server("other")
+			x := strings.NewReplacer("{B}", login.URL, "{X}", other.URL).Replace
+			yaml := "providers:\n" + acProviderYAML("acme", login.URL, "")
+			yaml = strings.Replace(yaml, "    userinfo_url: "+login.URL+"/userinfo\n", "    userinfo_url: "+x(tt.userinfoURL)+"\n", 1)
+			if tt.tokenURL != "" {
+				yaml = strings.Replace(yaml, "    token_url: "+login.URL+"/token\n", "    token_url: "+x(tt.tokenURL)+"\n", 1)
+			}
+			e := newAcEnv(t, yaml)
+			a := acAccount("acme", login.URL, "alice")
+			a.UserinfoURL = x(tt.recorded)
+			e.seed(a, acRecord("alice"))
+
+			r := e.run("whoami", "acme")
+			want := acResult{code: tt.code, out: x(tt.out), errOut: x(tt.errOut)}
+			if diff := cmp.Diff(want, r, cmp.AllowUnexported(acResult{})); diff != "" {
+				t.Errorf("result (-want +got):\n%s", diff)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(hits["login"]) != tt.loginHits || len(hits["other"]) != 0 {
+				t.Errorf("requests %v, want %d to the login's server and none elsewhere", hits, tt.loginHits)
+			}
+			if !e.stored(a.Key()) {
+				t.Error("whoami deleted the tokens")
+			}
+		})
+	}
+}

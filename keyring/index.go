@@ -16,13 +16,21 @@ import (
 // stored credentials to the issuer, token endpoint and client ID they were
 // issued for (SECURITY.md B.2): a refresh token is never sent anywhere else.
 type Account struct {
-	Provider string    `json:"provider"`
-	Account  string    `json:"account"`
-	Issuer   string    `json:"issuer,omitempty"`
-	TokenURL string    `json:"token_url"`
-	ClientID string    `json:"client_id"`
-	Scopes   []string  `json:"scopes"`
-	Expiry   time.Time `json:"expiry,omitzero"`
+	Provider string `json:"provider"`
+	Account  string `json:"account"`
+	Issuer   string `json:"issuer,omitempty"`
+	TokenURL string `json:"token_url"`
+	ClientID string `json:"client_id"`
+	// RevocationURL, GrantRevocationURL and UserinfoURL are the other
+	// endpoints the login's configuration (after discovery) sends tokens
+	// to: logout and whoami send the tokens only there (B.2). They are
+	// empty in entries written before they were recorded: unknown, not
+	// "none" (see bindEndpoints in cmd/binding.go).
+	RevocationURL      string    `json:"revocation_url,omitempty"`
+	GrantRevocationURL string    `json:"grant_revocation_url,omitempty"`
+	UserinfoURL        string    `json:"userinfo_url,omitempty"`
+	Scopes             []string  `json:"scopes"`
+	Expiry             time.Time `json:"expiry,omitzero"`
 	// RefreshExpiry is when the refresh token runs out, if the provider said.
 	RefreshExpiry time.Time `json:"refresh_expiry,omitzero"`
 	Subject       string    `json:"subject,omitempty"`

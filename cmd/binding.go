@@ -1,0 +1,173 @@
+package cmd
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+// endpointKind is a provider endpoint other than the token endpoint that
+// receives an account's tokens: logout revokes at the revocation endpoints,
+// whoami sends the access token to userinfo.
+type endpointKind int
+
+const (
+	endpointRevocation endpointKind = iota
+	endpointGrantRevocation
+	endpointUserinfo
+)
+
+var endpointKinds = []endpointKind{endpointRevocation, endpointGrantRevocation, endpointUserinfo}
+
+func (k endpointKind) String() string {
+	switch k {
+	case endpointRevocation:
+		return "revocation endpoint"
+	case endpointGrantRevocation:
+		return "grant revocation endpoint"
+	}
+	return "userinfo endpoint"
+}
+
+// in returns k's URL field in p.
+func (k endpointKind) in(p *auth.Provider) *string {
+	switch k {
+	case endpointRevocation:
+		return &p.RevocationURL
+	case endpointGrantRevocation:
+		return &p.GrantRevocationURL
+	}
+	return &p.UserinfoURL
+}
+
+// recorded returns k's URL as the login recorded it in the account index.
+func (k endpointKind) recorded(a *keyring.Account) string {
+	switch k {
+	case endpointRevocation:
+		return a.RevocationURL
+	case endpointGrantRevocation:
+		return a.GrantRevocationURL
+	}
+	return a.UserinfoURL
+}
+
+// recordEndpoints copies the endpoints of p (resolved: after discovery) that
+// receive tokens besides the token endpoint into the index entry acct, so
+// that logout and whoami can later check them (bindEndpoints). Every writer
+// of a new index entry calls it.
+func recordEndpoints(acct *keyring.Account, p *auth.Provider) {
+	acct.RevocationURL, acct.GrantRevocationURL, acct.UserinfoURL = p.RevocationURL, p.GrantRevocationURL, p.UserinfoURL
+}
+
+// bindingError means that sending the account's tokens to the current
+// configuration's endpoints is refused: providers.yaml (or the discovery
+// document) changed since the login. It matches auth.ErrReauthRequired
+// (exit 4). Nothing was sent.
+type bindingError struct {
+	// detail says what differs, for a message that is not an error line.
+	detail string
+	err    error
+}
+
+func (e *bindingError) Error() string { return e.err.Error() }
+func (e *bindingError) Unwrap() error { return e.err }
+
+// bindEndpoints extends checkBinding (issuer, token endpoint, client ID) to
+// the endpoints in kinds, and returns a copy of p whose TokenURL and kinds'
+// endpoints are the ones acct's tokens may be sent to; the other
+// token-receiving endpoints of the copy are cleared, so that nothing unchecked
+// is used by mistake. An endpoint of kinds that is empty in the result means
+// the configuration has none (nothing to send to).
+//
+// Rules, per endpoint (SECURITY.md B.2: an edited providers.yaml must not be
+// able to collect tokens):
+//   - recorded at login: the current configuration's URL must equal it;
+//   - issuer-only provider (discovery) whose entry does not set it: the
+//     recorded URL is used once the issuer matches, like the token endpoint;
+//     with none recorded the endpoint is discovered again and checked by the
+//     next rule;
+//   - not recorded (an index entry written before the endpoints were
+//     recorded, or a login whose configuration had none): unknown, so for
+//     safety a token goes there only if the URL's scheme and host equal those
+//     of the recorded token endpoint (that server already holds the refresh
+//     token), or the provider is an unmodified built-in preset (its
+//     endpoints come from the binary, not from a file that can be edited).
+//
+// A refusal is a *bindingError matching auth.ErrReauthRequired; a failed
+// discovery is returned as it is. Nothing is sent to any endpoint but the
+// discovery document's.
+func bindEndpoints(ctx context.Context, client *http.Client, acct *keyring.Account, p *auth.Provider, kinds ...endpointKind) (*auth.Provider, error) {
+	tokenURL, err := checkBinding(acct, p)
+	if err != nil {
+		return nil, &bindingError{detail: strings.TrimPrefix(err.Error(), auth.ErrReauthRequired.Error()+": "), err: err}
+	}
+	bound := *p
+	bound.TokenURL, bound.NeedsDiscovery = tokenURL, false
+	var discovered *auth.Provider
+	var diffs []string
+	for _, k := range endpointKinds {
+		dst := k.in(&bound)
+		if !slices.Contains(kinds, k) {
+			*dst = ""
+			continue
+		}
+		u, rec := *k.in(p), k.recorded(acct)
+		if p.NeedsDiscovery && u == "" {
+			if rec != "" {
+				*dst = rec
+				continue
+			}
+			if discovered == nil {
+				if discovered, _, err = auth.ResolveEndpoints(ctx, client, p); err != nil {
+					return nil, err
+				}
+			}
+			u = *k.in(discovered)
+		}
+		*dst = u
+		if d := endpointDiff(acct, p, k, u); d != "" {
+			diffs = append(diffs, d)
+		}
+	}
+	if len(diffs) > 0 {
+		detail := fmt.Sprintf("the configuration changed since %s logged in (%s)", acct.Key(), strings.Join(diffs, "; "))
+		return nil, &bindingError{detail: detail,
+			err: fmt.Errorf("%w: %s; no token was sent", auth.ErrReauthRequired, detail)}
+	}
+	return &bound, nil
+}
+
+// endpointDiff says why acct's tokens must not go to u, p's (resolved) URL of
+// the endpoint k, or "" when they may. See bindEndpoints for the rules.
+func endpointDiff(acct *keyring.Account, p *auth.Provider, k endpointKind, u string) string {
+	rec := k.recorded(acct)
+	switch {
+	case u == "":
+		return "" // nothing to send to
+	case rec != "" && u != rec:
+		return fmt.Sprintf("%s %s, now %s", k, rec, u)
+	case rec == "" && p.Source != auth.SourceBuiltin && !sameOrigin(u, acct.TokenURL):
+		return fmt.Sprintf("%s %s was not recorded at login and is not on the token endpoint's host", k, u)
+	}
+	return ""
+}
+
+// sameOrigin reports whether a and b are absolute URLs with the same scheme
+// and host (port included).
+func sameOrigin(a, b string) bool {
+	ua, err := url.Parse(a)
+	if err != nil {
+		return false
+	}
+	ub, err := url.Parse(b)
+	if err != nil {
+		return false
+	}
+	return ua.Host != "" && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
+}
