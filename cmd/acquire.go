@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,6 +92,12 @@ type acquirer struct {
 	st       keyring.Store
 	paths    keyring.Paths
 	warnings []string
+
+	// Set by refresh for exchange: the provider's configuration, the token
+	// endpoint the credentials are bound to and the client secret.
+	p        *auth.Provider
+	tokenURL string
+	secret   string
 }
 
 func (a *acquirer) warnf(format string, args ...any) {
@@ -258,24 +265,157 @@ func (a *acquirer) refresh(ctx context.Context, cur *keyring.Record) (*keyring.R
 	if err != nil {
 		return nil, err
 	}
+	a.p, a.tokenURL, a.secret = p, tokenURL, secret
+	return a.exchange(ctx, cur, false)
+}
+
+// exchange sends cur's refresh token, then persists and checks the answer.
+// retried is set for the one retry refreshFailed makes with a refresh token
+// another process stored meanwhile; a retry never retries again, so no
+// refresh token is sent twice.
+func (a *acquirer) exchange(ctx context.Context, cur *keyring.Record, retried bool) (*keyring.Record, error) {
 	sent := cur.RefreshToken
 	tok, err := auth.Refresh(ctx, a.f.HTTPClient(), auth.RefreshRequest{
-		TokenURL:     tokenURL,
+		TokenURL:     a.tokenURL,
 		ClientID:     a.acct.ClientID,
-		ClientSecret: secret,
-		AuthStyle:    auth.TokenAuthStyle(p, secret),
+		ClientSecret: a.secret,
+		AuthStyle:    auth.TokenAuthStyle(a.p, a.secret),
 		RefreshToken: sent,
 	}, a.f.Now, a.o.Retry)
 	if err != nil {
-		return a.refreshFailed(ctx, cur, sent, err)
+		return a.refreshFailed(ctx, cur, sent, err, retried)
 	}
+	return a.refreshed(ctx, cur, tok)
+}
+
+// refreshed stores the answer to a successful refresh and decides what to
+// hand out (SECURITY.md B.11 e-f). An ID token in the answer must pass
+// checkRefreshedIDToken (OIDC Core §12.2) to be stored; one that fails is
+// dropped, and the new access and refresh tokens, which are valid, are
+// stored with the old ID token. Then:
+//   - access-token mode hands out the new access token (a dropped ID token
+//     is a warning);
+//   - --id-token mode verifies a new ID token's signature too (see
+//     verifyIDToken) and stores it only then; it never hands out an ID token
+//     that was rejected, or one that is still under --min-ttl because the
+//     provider sent none (OIDC Core §12.2 makes id_token optional on a
+//     refresh): those are exit 4, since only a new login yields a new one.
+func (a *acquirer) refreshed(ctx context.Context, cur *keyring.Record, tok *auth.Token) (*keyring.Record, error) {
+	key := a.acct.Key()
+	var rejected string // why a new ID token was dropped
+	if tok.IDToken != "" {
+		if err := checkRefreshedIDToken(tok.IDToken, cur.IDToken, &a.acct); err != nil {
+			rejected = fmt.Sprintf("the provider returned an ID token on refresh of %s that %s; it was not stored", key, err.Error())
+			t := *tok
+			t.IDToken = ""
+			tok = &t
+		}
+	}
+	newID := tok.IDToken != ""
 	next := mergeRefreshed(cur, tok)
-	if err := a.save(ctx, next); err != nil {
+	// In --id-token mode the new ID token is printed, so its signature is
+	// checked first; the rotated refresh token is persisted before that
+	// network call, with the old ID token, so that it is never lost.
+	verify := a.o.IDToken && newID
+	first := next
+	if verify {
+		first = next.Clone()
+		first.IDToken = cur.IDToken
+	}
+	if err := a.save(ctx, first); err != nil {
 		return nil, err
 	}
-	a.updateIndex(ctx, next, nil)
-	a.warnShort(next)
-	return next, nil
+	a.updateIndex(ctx, first, nil)
+	if !a.o.IDToken {
+		if rejected != "" {
+			a.warnf("%s", rejected)
+		}
+		a.warnShort(next)
+		return next, nil
+	}
+	if rejected != "" {
+		return nil, a.loginError(fmt.Errorf("%w: %s", auth.ErrReauthRequired, rejected))
+	}
+	if verify {
+		if err := a.verifyIDToken(ctx, next.IDToken); err != nil {
+			return nil, err
+		}
+		if err := a.save(ctx, next); err != nil {
+			return nil, err
+		}
+	}
+	return a.checkServedIDToken(next, newID)
+}
+
+// checkServedIDToken decides, in --id-token mode after a refresh, whether
+// rec's ID token may be printed: a new one (replaced) that is valid, with a
+// warning when it is valid for less than --min-ttl; an old one only while it
+// stays valid for --min-ttl (a --force-refresh the provider answered without
+// an ID token), with a warning. A missing ID token is reported by the
+// caller.
+func (a *acquirer) checkServedIDToken(rec *keyring.Record, replaced bool) (*keyring.Record, error) {
+	if rec.IDToken == "" {
+		return rec, nil
+	}
+	key := a.acct.Key()
+	exp := idTokenExpiry(rec.IDToken)
+	left := exp.Sub(a.f.Now())
+	switch {
+	case !replaced && exp.IsZero():
+		return nil, a.loginError(fmt.Errorf("%w: the provider did not return a new ID token on refresh, and the stored one of %s has no readable exp",
+			auth.ErrReauthRequired, key))
+	case !replaced && left < a.o.MinTTL:
+		state := "expired " + roundDuration(-left).String() + " ago"
+		if left > 0 {
+			state = "expires in " + roundDuration(left).String()
+		}
+		return nil, a.loginError(fmt.Errorf("%w: the provider did not return a new ID token on refresh (the stored one of %s %s)",
+			auth.ErrReauthRequired, key, state))
+	case !replaced:
+		a.warnf("the provider did not return a new ID token on refresh; the stored one of %s expires in %s", key, roundDuration(left))
+	case left <= 0:
+		return nil, withHint(fmt.Errorf("%w: the provider returned an ID token on refresh of %s that expired %s ago",
+			auth.ErrReauthRequired, key, roundDuration(-left)),
+			"check the system clock: it differs from the provider's by more than %s", auth.IDTokenLeeway)
+	case left < a.o.MinTTL:
+		a.warnf("the provider issued an ID token valid for %s, less than --min-ttl %s", roundDuration(left), a.o.MinTTL)
+	}
+	return rec, nil
+}
+
+// verifyIDToken checks the signature and claims of an ID token from a
+// refresh with auth.VerifyIDToken: keys from the provider's jwks_url, else
+// from the issuer's discovery document; no nonce (OIDC Core §12.2: a
+// refreshed ID token need not carry one). A token that fails is exit 4
+// (with a clock hint when time is the reason); keys that cannot be fetched
+// are exit 5.
+func (a *acquirer) verifyIDToken(ctx context.Context, raw string) error {
+	key := a.acct.Key()
+	client := a.f.HTTPClient()
+	jwks := a.p.JWKSURL
+	if jwks == "" {
+		md, err := auth.Discover(ctx, client, a.acct.Issuer)
+		if err != nil {
+			return fmt.Errorf("finding the keys to verify the new ID token of %s: %w", key, err)
+		}
+		jwks = md.JWKSURI
+	}
+	_, err := auth.VerifyIDToken(ctx, client, raw, auth.IDTokenCheck{
+		Issuer: a.acct.Issuer, ClientID: a.acct.ClientID, JWKSURL: jwks, Now: a.f.Now,
+	})
+	var ite *auth.IDTokenError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ite):
+		err = fmt.Errorf("%w: the provider returned an invalid ID token on refresh of %s (%s); it was not stored",
+			auth.ErrReauthRequired, key, ite.Reason)
+		if ite.Clock {
+			return withHint(err, "check the system clock: it differs from the provider's by more than %s", auth.IDTokenLeeway)
+		}
+		return a.loginError(err)
+	}
+	return fmt.Errorf("verifying the new ID token of %s: %w", key, err)
 }
 
 // cannotRefresh hands out an access token that has not expired yet, with a
@@ -293,13 +433,16 @@ func (a *acquirer) cannotRefresh(cur *keyring.Record, err error) (*keyring.Recor
 // refreshFailed handles a failed refresh (SECURITY.md B.12, B.13):
 //   - invalid_grant: if the stored refresh token changed meanwhile (a
 //     process that does not share this lock, or a login, rotated it), use
-//     the stored tokens; else mark the account "login required" in the
-//     index, drop the dead refresh token (compare-and-delete: it is still
-//     the one that was sent, and the lock is held) and return exit 4;
+//     the stored tokens when they are fresh enough, else refresh once with
+//     the stored refresh token (still under the lock; unless this already
+//     is that retry: no refresh token is sent twice); else mark the account
+//     "login required" in the index, drop the dead refresh token
+//     (compare-and-delete: it is still the one that was sent, and the lock
+//     is held) and return exit 4;
 //   - a rejected client: exit 2, naming the client secret variable;
 //   - provider unavailable: serve the old access token with a warning while
 //     it has not expired, else exit 5.
-func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent string, err error) (*keyring.Record, error) {
+func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent string, err error, retried bool) (*keyring.Record, error) {
 	key := a.acct.Key()
 	var rejected *auth.GrantRejectedError
 	var badClient *auth.ClientAuthError
@@ -307,8 +450,11 @@ func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent 
 	case errors.As(err, &rejected):
 		stored, lerr := a.st.Load(ctx, key)
 		if lerr == nil && stored.RefreshToken != sent && stored.RefreshToken != "" {
-			if a.unexpired(stored) {
+			switch {
+			case a.fresh(stored):
 				return stored, nil
+			case !retried:
+				return a.exchange(ctx, stored, true)
 			}
 			return nil, a.loginError(fmt.Errorf("refreshing %s: %w", key, err))
 		}
@@ -421,6 +567,7 @@ func (a *acquirer) updateIndex(ctx context.Context, rec *keyring.Record, fn func
 			acc.LoginRequired = false
 			if a.isCC() {
 				acc.Grant, acc.TokenURL, acc.ClientID, acc.Issuer = a.acct.Grant, a.acct.TokenURL, a.acct.ClientID, a.acct.Issuer
+				acc.RevocationURL, acc.GrantRevocationURL, acc.UserinfoURL = a.acct.RevocationURL, a.acct.GrantRevocationURL, a.acct.UserinfoURL
 			}
 		}
 		if fn != nil {
@@ -481,6 +628,7 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 		return nil, err
 	}
 	a.acct.Grant, a.acct.ClientID, a.acct.TokenURL, a.acct.Issuer = auth.GrantClientCredentials, p.ClientID, p.TokenURL, p.Issuer
+	recordEndpoints(&a.acct, p) // logout and whoami send tokens only to recorded endpoints
 	tok, err := auth.ClientCredentials(ctx, a.f.HTTPClient(), auth.ClientCredentialsRequest{
 		TokenURL:     p.TokenURL,
 		ClientID:     p.ClientID,
@@ -517,7 +665,9 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 // mergeRefreshed builds the record to store after a refresh: the new access
 // token, the rotated refresh token (x/oauth2 returns the one sent when the
 // provider issued none), and the old ID token, scopes and refresh expiry when
-// the response did not replace them.
+// the response did not replace them. The caller has dropped a new ID token
+// that failed checkRefreshedIDToken, and checks in --id-token mode that a
+// kept old one is still fresh (checkServedIDToken).
 func mergeRefreshed(old *keyring.Record, tok *auth.Token) *keyring.Record {
 	next := &keyring.Record{
 		AccessToken:   tok.AccessToken,
@@ -594,21 +744,101 @@ func issuerMatches(configured, stored string) bool {
 // login verified it; here it only decides whether to refresh). Zero when
 // unreadable.
 func idTokenExpiry(raw string) time.Time {
+	c, ok := peekIDToken(raw)
+	if !ok {
+		return time.Time{}
+	}
+	return c.expiry()
+}
+
+// unverifiedClaims are the claims of an ID token that acquire reads without
+// verifying the signature.
+type unverifiedClaims struct {
+	Iss string          `json:"iss"`
+	Sub string          `json:"sub"`
+	Aud json.RawMessage `json:"aud"` // a string or an array of strings
+	Azp string          `json:"azp"`
+	Exp float64         `json:"exp"`
+}
+
+func (c *unverifiedClaims) expiry() time.Time {
+	if c.Exp <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(int64(c.Exp), 0).UTC()
+}
+
+// audience returns the aud claim as a list.
+func (c *unverifiedClaims) audience() []string {
+	var one string
+	if json.Unmarshal(c.Aud, &one) == nil {
+		return []string{one}
+	}
+	var many []string
+	_ = json.Unmarshal(c.Aud, &many)
+	return many
+}
+
+// peekIDToken decodes the payload of a JWT without verifying it.
+func peekIDToken(raw string) (*unverifiedClaims, bool) {
 	parts := strings.Split(raw, ".")
 	if len(parts) != 3 {
-		return time.Time{}
+		return nil, false
 	}
 	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
 	if err != nil {
-		return time.Time{}
+		return nil, false
 	}
-	var claims struct {
-		Exp float64 `json:"exp"`
+	var c unverifiedClaims
+	if json.Unmarshal(payload, &c) != nil {
+		return nil, false
 	}
-	if json.Unmarshal(payload, &claims) != nil || claims.Exp <= 0 {
-		return time.Time{}
+	return &c, true
+}
+
+// checkRefreshedIDToken applies OIDC Core §12.2 to an ID token from a
+// refresh response: its iss and sub must be those of the ID token it
+// replaces (prev; the account's issuer and subject when there is none), its
+// aud must contain the account's client ID (and azp, if present, be it),
+// and it must have an exp. These checks read the unverified payload: the
+// token came straight from the token endpoint the credentials are bound to,
+// over TLS, which OIDC Core §3.1.3.7 (6) accepts in place of the signature
+// check. The signature is checked as well (verifyIDToken) when the token is
+// about to be printed (`token --id-token`), not when a plain `token`
+// stores it, which would cost a JWKS request on every refresh. The error
+// says what is wrong in a phrase ("has another subject"), without claim
+// values.
+func checkRefreshedIDToken(raw, prev string, acct *keyring.Account) error {
+	c, ok := peekIDToken(raw)
+	if !ok {
+		return errors.New("is not a readable JWT")
 	}
-	return time.Unix(int64(claims.Exp), 0).UTC()
+	wantIss, wantSub := acct.Issuer, acct.Subject
+	if p, ok := peekIDToken(prev); ok {
+		if p.Iss != "" {
+			wantIss = p.Iss
+		}
+		if p.Sub != "" {
+			wantSub = p.Sub
+		}
+	}
+	switch {
+	case c.Iss == "" || wantIss == "":
+		return errors.New("has no issuer to compare with the original's")
+	case c.Iss != wantIss:
+		return errors.New("has another issuer than the original")
+	case c.Sub == "":
+		return errors.New("has no subject")
+	case wantSub != "" && c.Sub != wantSub:
+		return errors.New("has another subject than the original (another user)")
+	case acct.ClientID == "" || !slices.Contains(c.audience(), acct.ClientID):
+		return errors.New("is not issued to this client (aud)")
+	case c.Azp != "" && c.Azp != acct.ClientID:
+		return errors.New("is issued to another client (azp)")
+	case c.expiry().IsZero():
+		return errors.New("has no exp claim")
+	}
+	return nil
 }
 
 // left says how long rec's access token stays valid, for messages.

@@ -199,7 +199,7 @@ func TestTokenChunkedRoundTrip(t *testing.T) {
 	t.Parallel()
 	testkeyring.Require(t)
 	big := func(prefix string, n int) string { return prefix + strings.Repeat("x", n-len(prefix)) }
-	newSet := struct{ AT, RT, ID string }{big("fake-at-new-", 3000), big("fake-rt-new-", 2000), big("fake-id-new-", 1200)}
+	newSet := struct{ AT, RT, ID string }{big("fake-at-new-", 3000), big("fake-rt-new-", 2000), big(fakeBoundIDToken(time.Now().Add(24*time.Hour)), 1200)}
 	ts := newTkTokenServer(t, tkJSON(200, fmt.Sprintf(`{"access_token":%q,"token_type":"Bearer","expires_in":3600,"refresh_token":%q,"id_token":%q,"scope":"openid email"}`,
 		newSet.AT, newSet.RT, newSet.ID)))
 	e := newTkEnv(t, fixedYAML(ts.srv.URL))

@@ -66,7 +66,7 @@ func newTkEnv(t *testing.T, providersYAML string) *tkEnv {
 		vars: map[string]string{
 			"OAUTHCTL_CONFIG":    cfg,
 			"OAUTHCTL_STATE_DIR": filepath.Join(dir, "state"),
-			"XDG_RUNTIME_DIR":    run,
+			"OAUTHCTL_LOCK_DIR":  run,
 			"HOME":               dir,
 		}}
 	e.store = e.mem
@@ -632,7 +632,7 @@ func TestTokenRefreshRejected(t *testing.T) {
 
 // TestTokenRotatedElsewhere covers row 35: the provider answers
 // invalid_grant because another process (one that does not share the lock,
-// e.g. under another XDG_RUNTIME_DIR) rotated the token; the stored tokens
+// e.g. under another OAUTHCTL_LOCK_DIR) rotated the token; the stored tokens
 // are used.
 func TestTokenRotatedElsewhere(t *testing.T) {
 	t.Parallel()
@@ -1007,7 +1007,8 @@ func TestTokenWaitsForConcurrentRefresh(t *testing.T) {
 
 // ccYAML is a client_credentials provider "svc" at op.
 func ccYAML(op *testop.OP) string {
-	return fmt.Sprintf("providers:\n  svc:\n    token_url: %s\n    grant: client_credentials\n    client_id: %s\n", op.Endpoints().Token, testop.ServiceClientID)
+	return fmt.Sprintf("providers:\n  svc:\n    token_url: %s\n    revocation_url: %s\n    grant: client_credentials\n    client_id: %s\n",
+		op.Endpoints().Token, op.Endpoints().Revocation, testop.ServiceClientID)
 }
 
 // TestTokenClientCredentials is issue 6's client credentials test against
@@ -1029,7 +1030,8 @@ func TestTokenClientCredentials(t *testing.T) {
 		t.Errorf("stored record: expiry %v, refresh token %q; printed %q", rec.Expiry, rec.RefreshToken, first.out)
 	}
 	a := e.index().Find("svc", ClientCredentialsAccount)
-	if a == nil || a.Grant != auth.GrantClientCredentials || a.ClientID != testop.ServiceClientID || a.TokenURL != op.Endpoints().Token || !a.Expiry.Equal(rec.Expiry) {
+	if a == nil || a.Grant != auth.GrantClientCredentials || a.ClientID != testop.ServiceClientID || a.TokenURL != op.Endpoints().Token ||
+		a.RevocationURL != op.Endpoints().Revocation || !a.Expiry.Equal(rec.Expiry) {
 		t.Errorf("index entry %+v", a)
 	}
 	e.mem.Loads = 0
