@@ -82,10 +82,10 @@ codes; 127 means the command was not found, 126 that it could not be run.`,
 				return usageErrorf("put -- before the command (usage: %s)", c.UseLine())
 			}
 			if dash > 1 {
-				return usageErrorf("%s: one PROVIDER before -- (usage: %s)", c.CommandPath(), c.UseLine())
+				return usageErrorf("exec takes one PROVIDER before -- (usage: %s)", c.UseLine())
 			}
 			if len(args) == dash {
-				return usageErrorf("%s: no command after -- (usage: %s)", c.CommandPath(), c.UseLine())
+				return usageErrorf("exec: no command after -- (usage: %s)", c.UseLine())
 			}
 			return nil
 		},

@@ -110,7 +110,17 @@ func TestRunUsageErrors(t *testing.T) {
 	}{
 		{[]string{"nosuch"}, "oauthctl: unknown command \"nosuch\" for \"oauthctl\" (see: oauthctl --help)\n"},
 		{[]string{"--bogus"}, "oauthctl: unknown flag: --bogus (see: oauthctl --help)\n"},
-		{[]string{"providers", "extra"}, "oauthctl: oauthctl providers takes no arguments\n"},
+		{[]string{"providers", "extra"}, "oauthctl: providers takes no arguments\n"},
+		{[]string{"client", "set"}, "oauthctl: client set takes 1 argument, <provider> (usage: oauthctl client set <provider> [flags])\n"},
+		{[]string{"client", "unset", "a", "b"}, "oauthctl: client unset takes 1 argument, <provider> (usage: oauthctl client unset <provider> [flags])\n"},
+		{[]string{"login"}, "oauthctl: login takes 1 argument, PROVIDER (usage: oauthctl login PROVIDER [flags])\n"},
+		{[]string{"logout"}, "oauthctl: logout takes 1 argument, <provider> (usage: oauthctl logout <provider> [flags])\n"},
+		{[]string{"token", "a", "b"}, "oauthctl: token takes at most 1 argument, [PROVIDER] (usage: oauthctl token [PROVIDER] [flags])\n"},
+		{[]string{"status", "a", "b"}, "oauthctl: status takes at most 1 argument, [<provider>] (usage: oauthctl status [<provider>] [flags])\n"},
+		{[]string{"whoami", "a", "b"}, "oauthctl: whoami takes at most 1 argument, [<provider>] (usage: oauthctl whoami [<provider>] [flags])\n"},
+		{[]string{"switch", "a"}, "oauthctl: switch takes 2 arguments, <provider> <account> (usage: oauthctl switch <provider> <account> [flags])\n"},
+		{[]string{"exec", "a", "b", "--", "true"}, "oauthctl: exec takes one PROVIDER before -- (usage: oauthctl exec [PROVIDER] [flags] -- COMMAND [ARG...])\n"},
+		{[]string{"exec", "a", "--"}, "oauthctl: exec: no command after -- (usage: oauthctl exec [PROVIDER] [flags] -- COMMAND [ARG...])\n"},
 		{[]string{"providers", "--json=maybe"}, "oauthctl: invalid argument \"maybe\" for \"--json\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax (see: oauthctl providers --help)\n"},
 	}
 	for _, tt := range tests {

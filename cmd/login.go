@@ -168,11 +168,13 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 	for _, w := range l.Warnings {
 		fmt.Fprintln(errOut, "warning: "+w)
 	}
-	announceLogin(ctx, opts, rp, l)
+	waited := make(chan struct{})
+	announceLogin(ctx, opts, rp, l, waited)
 
 	wctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	err = l.Wait(wctx)
 	cancel()
+	close(waited)
 	if err != nil {
 		return loginWaitError(ctx, opts, rp, err)
 	}
@@ -358,10 +360,11 @@ func loginScopes(opts *LoginOptions, p *auth.Provider, target *keyring.Account) 
 // loginParams are the authorization parameters the situation calls for:
 //   - prompt=consent when a refresh token is wanted (offline_access from an
 //     OIDC provider, OIDC Core §11; Google's access_type=offline) and the
-//     account has none yet: without it the provider issues none (OIDC) or
-//     only on first consent (Google). An account that already holds one is
-//     not asked to consent again (SECURITY.md B.15); if no new refresh
-//     token comes back, the stored one is kept. A prompt in the provider's
+//     account has none yet, or has one for other scopes: without it the
+//     provider issues none (OIDC) or only on first consent (Google). An
+//     account that already holds one for the same scopes is not asked to
+//     consent again (SECURITY.md B.15); if no new refresh token comes back,
+//     the stored one is kept (saveLogin). A prompt in the provider's
 //     auth_params wins.
 //   - --add-scopes: the provider's incremental parameter (Google's
 //     include_granted_scopes=true).
@@ -371,7 +374,7 @@ func loginParams(opts *LoginOptions, p *auth.Provider, scopes []string, target *
 	params := map[string]string{}
 	oidc := p.Issuer != "" && slices.Contains(scopes, "openid")
 	wantsOffline := oidc && slices.Contains(scopes, "offline_access") || p.AuthParams["access_type"] == "offline"
-	hasRefresh := target != nil && target.Refreshable && !target.LoginRequired
+	hasRefresh := target != nil && target.Refreshable && !target.LoginRequired && sameScopeSet(scopes, target.Scopes)
 	if _, set := p.AuthParams["prompt"]; wantsOffline && !hasRefresh && !set {
 		params["prompt"] = "consent"
 	}
@@ -386,15 +389,16 @@ func loginParams(opts *LoginOptions, p *auth.Provider, scopes []string, target *
 
 // announceLogin shows the URL and opens the browser, or with --no-browser
 // starts reading pasted redirect addresses. The URL is printed in every
-// case: the browser may open on the wrong screen or not at all.
-func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l *auth.Login) {
+// case: the browser may open on the wrong screen or not at all. waited is
+// closed when the wait for the browser ends.
+func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l *auth.Login, waited <-chan struct{}) {
 	w := opts.IO.ErrOut
 	if opts.NoBrowser {
 		fmt.Fprintf(w, "To sign in to %s, open this address in a browser on any machine:\n\n  %s\n\n", p.Name, l.AuthURL())
 		fmt.Fprintf(w, "After you sign in, the browser goes to %s?... If that page does not load\n", l.RedirectURI())
 		fmt.Fprintf(w, "(the browser runs on another machine), copy its whole address from the address bar,\n")
 		fmt.Fprintf(w, "paste it here and press Enter. Waiting up to %s...\n", opts.Timeout)
-		go readPasted(opts.IO.In, w, l)
+		go readPasted(opts.IO.In, w, l, waited)
 		return
 	}
 	fmt.Fprintf(w, "Opening your browser to sign in to %s...\n", p.Name)
@@ -409,18 +413,30 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 	if err := opener(ctx, l.AuthURL()); err != nil {
 		fmt.Fprintf(w, "warning: could not open a browser: %s\n", auth.Sanitize(err.Error(), 200))
 		if !opts.IO.InTTY {
-			fmt.Fprintf(w, "No browser can be opened here and stdin is not a terminal: rerun with --device (sign in on another device) or --no-browser (paste the redirect address). Waiting up to %s...\n", opts.Timeout)
+			// Keep listening all the same: a forwarded port (ssh -L) may
+			// still bring the redirect.
+			fmt.Fprintf(w, "no browser and stdin is not a terminal: use --device or --no-browser. "+
+				"Still waiting up to %s (--timeout) for the redirect to %s (a forwarded port may bring it)...\n", opts.Timeout, l.RedirectURI())
 		}
 	}
 }
 
 // readPasted feeds pasted lines to the login until one ends it. A refused
 // line is reported and the next one read; stdin may be a terminal or a
-// pipe. The goroutine ends with stdin's EOF or the flow.
-func readPasted(in io.Reader, w io.Writer, l *auth.Login) {
+// pipe. The goroutine ends with stdin's EOF or the flow. When stdin ends
+// (</dev/null, a closed pipe) before the wait does, it says once that the
+// loopback listener is still waiting, instead of going silent.
+func readPasted(in io.Reader, w io.Writer, l *auth.Login, waited <-chan struct{}) {
 	if in == nil {
 		return
 	}
+	defer func() {
+		select {
+		case <-waited:
+		default:
+			fmt.Fprintf(w, "stdin closed; still waiting for the browser redirect on %s (Ctrl-C to cancel)\n", l.RedirectURI())
+		}
+	}()
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 4096), 64<<10)
 	for sc.Scan() {
@@ -431,6 +447,7 @@ func readPasted(in io.Reader, w io.Writer, l *auth.Login) {
 		err := l.Submit(line)
 		switch {
 		case err == nil, errors.Is(err, auth.ErrAlreadyCompleted):
+			<-waited // the flow ended: nothing more to say
 			return
 		case errors.Is(err, auth.ErrStateMismatch):
 			fmt.Fprintln(w, "oauthctl: refused the pasted address: it belongs to another or an older sign-in (state does not match); paste the address of this one")
@@ -549,7 +566,9 @@ func chooseAccount(opts *LoginOptions, paths keyring.Paths, p *auth.Provider, ta
 //     callers pass a copy of the provider whose Scopes are the requested
 //     ones, RFC 6749 §5.1); when the response carried no refresh token and
 //     the previous record of the same identity, client and token endpoint
-//     has a usable one, keep it (it is still valid);
+//     has a usable one for the same scopes, keep it (it is still valid);
+//     one for other scopes is dropped with a warning (it would bring the
+//     old scopes back at the next refresh) and revoked as in step 5;
 //  3. write the keychain record (Store.Save); a failure is exit 6 and
 //     nothing else is written;
 //  4. write the index entry (keyring.UpdateIndex: issuer, token endpoint and
@@ -601,7 +620,11 @@ func saveLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, accoun
 		TokenType: tok.TokenType, Expiry: tok.Expiry, RefreshExpiry: tok.RefreshExpiry, Scopes: scopes,
 	}
 	if rec.RefreshToken == "" && prev != nil && prev.RefreshToken != "" && sameIdentity && !prevAcct.LoginRequired {
-		rec.RefreshToken, rec.RefreshExpiry = prev.RefreshToken, prev.RefreshExpiry
+		if sameScopeSet(p.Scopes, prevAcct.Scopes) {
+			rec.RefreshToken, rec.RefreshExpiry = prev.RefreshToken, prev.RefreshExpiry
+		} else {
+			fmt.Fprintln(opts.IO.ErrOut, "warning: no refresh token came back; the account cannot be refreshed (the previous refresh token was for other scopes and is not kept)")
+		}
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
@@ -641,6 +664,32 @@ func saveLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, accoun
 		}
 	}
 	return &acct, nil
+}
+
+// sameScopeSet reports whether the requested scopes are, as sets, those
+// stored for an account: the scopes its refresh token was issued for. The
+// stored ones are the granted ones as the provider echoed them, so a
+// requested scope also matches its expanded form (scopeMatches).
+func sameScopeSet(requested, stored []string) bool {
+	for _, s := range requested {
+		if !slices.ContainsFunc(stored, func(g string) bool { return scopeMatches(s, g) }) {
+			return false
+		}
+	}
+	for _, g := range stored {
+		if !slices.ContainsFunc(requested, func(s string) bool { return scopeMatches(s, g) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// scopeMatches reports whether the granted scope g is the requested scope s
+// as providers echo it: Google expands email and profile to
+// .../auth/userinfo.email, Entra qualifies resource scopes with the
+// resource URI.
+func scopeMatches(s, g string) bool {
+	return g == s || strings.HasSuffix(g, "/"+s) || strings.HasSuffix(g, "/auth/userinfo."+s)
 }
 
 // revokeReplacedTimeout bounds the best-effort revocation after a re-login.
@@ -712,12 +761,7 @@ func scopeGranted(s string, granted []string, refreshable bool) bool {
 	if s == "offline_access" && refreshable {
 		return true
 	}
-	for _, g := range granted {
-		if g == s || strings.HasSuffix(g, "/"+s) || strings.HasSuffix(g, "/auth/userinfo."+s) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(granted, func(g string) bool { return scopeMatches(s, g) })
 }
 
 // lockedWriter serializes writes from several goroutines and, once

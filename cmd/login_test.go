@@ -199,7 +199,8 @@ func TestLoginRunFaults(t *testing.T) {
 		}, wantCode: 0, wantStored: true, wantStderr: []string{
 			"If your browser did not open, visit:\n\n  http://",
 			"warning: could not open a browser: exec: \"xdg-open\": executable file not found in $PATH\n" +
-				"No browser can be opened here and stdin is not a terminal: rerun with --device (sign in on another device) or --no-browser (paste the redirect address). Waiting up to 5m0s...\n",
+				"no browser and stdin is not a terminal: use --device or --no-browser. Still waiting up to 5m0s (--timeout) for the redirect to http://127.0.0.1:",
+			"/callback (a forwarded port may bring it)...\n",
 		}},
 		{name: "row 20: javascript authorization endpoint in providers.yaml",
 			yaml: func(as *fakeas.Server) string {
@@ -442,20 +443,46 @@ func TestLoginRunClientSecret(t *testing.T) {
 
 // TestLoginRunRelogin checks what a second login of the same identity does
 // with the first one's refresh token: replaced and revoked; kept when no
-// new one comes back; replaced but not revoked when revoking would end the
-// whole grant (Google).
+// new one comes back for the same scopes (also when the provider echoed
+// them expanded, as Google does); dropped with a warning and revoked when
+// no new one comes back but other scopes were requested (the old token
+// would bring the old scopes back at the next refresh); replaced, or
+// dropped, but not revoked when revoking would end the whole grant
+// (Google).
 func TestLoginRunRelogin(t *testing.T) {
 	t.Parallel()
+	const dropped = "warning: no refresh token came back; the account cannot be refreshed (the previous refresh token was for other scopes and is not kept)\n"
 	tests := []struct {
 		name          string
 		extraYAML     string
+		firstGranted  string // the first response's scope, when not the requested one
+		secondArgs    []string
 		noRTSecond    bool
+		wantPrompt    bool
 		wantRevoked   bool
 		wantKeepFirst bool
+		wantWarning   string // "" means no warning at all
+		wantScopes    string
 	}{
-		{name: "new refresh token: the old one is revoked", wantRevoked: true},
-		{name: "no new refresh token: the old one is kept", noRTSecond: true, wantKeepFirst: true},
-		{name: "revocation ends the grant: not revoked", extraYAML: "    revocation_revokes_grant: true\n"},
+		{name: "new refresh token: the old one is revoked", wantRevoked: true,
+			wantScopes: "openid email offline_access"},
+		{name: "no new refresh token: the old one is kept", noRTSecond: true, wantKeepFirst: true,
+			wantScopes: "openid email offline_access"},
+		{name: "no new refresh token, same scopes in another order: kept", noRTSecond: true, wantKeepFirst: true,
+			secondArgs: []string{"--scopes", "offline_access,email,openid"}, wantScopes: "offline_access email openid"},
+		{name: "no new refresh token, same scopes echoed expanded: kept", noRTSecond: true, wantKeepFirst: true,
+			firstGranted: "openid https://www.googleapis.com/auth/userinfo.email offline_access", wantScopes: "openid email offline_access"},
+		{name: "revocation ends the grant: not revoked", extraYAML: "    revocation_revokes_grant: true\n",
+			wantScopes: "openid email offline_access"},
+		{name: "no new refresh token, narrower scopes: dropped and revoked", noRTSecond: true,
+			secondArgs: []string{"--scopes", "openid,email"}, wantRevoked: true,
+			wantWarning: dropped, wantScopes: "openid email"},
+		{name: "no new refresh token, broader scopes: consent asked, dropped and revoked", noRTSecond: true,
+			secondArgs: []string{"--scopes", "openid,email,offline_access,profile"}, wantPrompt: true, wantRevoked: true,
+			wantWarning: dropped, wantScopes: "openid email offline_access profile"},
+		{name: "no new refresh token, other scopes, revocation ends the grant: dropped, not revoked", noRTSecond: true,
+			extraYAML: "    revocation_revokes_grant: true\n", secondArgs: []string{"--scopes", "openid,email"},
+			wantWarning: dropped, wantScopes: "openid email"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -464,17 +491,22 @@ func TestLoginRunRelogin(t *testing.T) {
 				return as.ProviderYAML("fake", "client-1", "openid, email, offline_access") + tt.extraYAML
 			})
 			key := keyring.Key{Provider: "fake", Account: fakeas.Email}
+			fl.as.Set(func(s *fakeas.Server) { s.GrantedScope = tt.firstGranted })
 			if code := fl.run(t.Context(), "fake"); code != 0 {
 				t.Fatalf("first login: exit %d:\n%s", code, fl.errOut)
 			}
 			<-fl.urls
 			first, _ := fl.store.Load(t.Context(), key)
-			fl.as.Set(func(s *fakeas.Server) { s.NoRefreshToken = tt.noRTSecond })
-			if code := fl.run(t.Context(), "fake"); code != 0 {
+			if first == nil || first.RefreshToken == "" {
+				t.Fatalf("first login stored %+v, want a refresh token", first)
+			}
+			fl.as.Set(func(s *fakeas.Server) { s.NoRefreshToken, s.GrantedScope = tt.noRTSecond, "" })
+			before := len(fl.errOut.String())
+			if code := fl.run(t.Context(), append([]string{"fake"}, tt.secondArgs...)...); code != 0 {
 				t.Fatalf("second login: exit %d:\n%s", code, fl.errOut)
 			}
-			if q, _ := url.Parse(<-fl.urls); q.Query().Has("prompt") {
-				t.Errorf("re-login asked for consent again")
+			if q, _ := url.Parse(<-fl.urls); q.Query().Has("prompt") != tt.wantPrompt {
+				t.Errorf("re-login: prompt = %q, want it = %v", q.Query().Get("prompt"), tt.wantPrompt)
 			}
 			second, _ := fl.store.Load(t.Context(), key)
 			if kept := second.RefreshToken == first.RefreshToken; kept != tt.wantKeepFirst {
@@ -487,11 +519,28 @@ func TestLoginRunRelogin(t *testing.T) {
 			if got := len(revoked) == 1 && revoked[0].Get("token") == first.RefreshToken && revoked[0].Get("token_type_hint") == "refresh_token"; got != tt.wantRevoked {
 				t.Errorf("revocations %v, want the first refresh token revoked = %v", revoked, tt.wantRevoked)
 			}
-			if len(fl.env.loadIndex(t).Accounts) != 1 {
-				t.Error("the re-login made a second account")
+			if !tt.wantRevoked && len(revoked) != 0 {
+				t.Errorf("revocations %v, want none", revoked)
 			}
-			if strings.Contains(fl.errOut.String(), "warning") {
-				t.Errorf("warnings:\n%s", fl.errOut)
+			ix := fl.env.loadIndex(t)
+			if len(ix.Accounts) != 1 {
+				t.Fatal("the re-login made a second account")
+			}
+			a := ix.Accounts[0]
+			if wantRefreshable := second.RefreshToken != ""; a.Refreshable != wantRefreshable {
+				t.Errorf("index: refreshable = %v, want %v", a.Refreshable, wantRefreshable)
+			}
+			if got := strings.Join(a.Scopes, " "); got != tt.wantScopes {
+				t.Errorf("index scopes = %q, want %q", got, tt.wantScopes)
+			}
+			stderr := fl.errOut.String()[before:]
+			switch {
+			case tt.wantWarning == "":
+				if strings.Contains(stderr, "warning") {
+					t.Errorf("warnings:\n%s", stderr)
+				}
+			case strings.Count(stderr, tt.wantWarning) != 1:
+				t.Errorf("stderr lacks (once) %q:\n%s", tt.wantWarning, stderr)
 			}
 		})
 	}
@@ -686,5 +735,72 @@ func TestLoginRunPaste(t *testing.T) {
 		if code := <-done; code != 0 || resp.StatusCode != 200 {
 			t.Fatalf("exit %d, page %d:\n%s", code, resp.StatusCode, fl.errOut)
 		}
+		if strings.Contains(fl.errOut.String(), "stdin closed") {
+			t.Errorf("stdin never closed, but stderr says so:\n%s", fl.errOut)
+		}
 	})
+	// stdin at EOF (</dev/null, a closed pipe): say once that the listener
+	// is still waiting, then let the redirect through the listener finish
+	// the login.
+	t.Run("stdin closed", func(t *testing.T) {
+		t.Parallel()
+		fl := newFakeLogin(t, nil)
+		stdinR, stdinW := io.Pipe()
+		fl.f.IO.In = stdinR
+		fl.f.Browser = noBrowser(t)
+		done := make(chan int, 1)
+		go func() { done <- fl.run(t.Context(), "fake", "--no-browser") }()
+		authURL := fl.errOut.waitFor(t, regexp.MustCompile(`\n  (http://\S+)\n`))[1]
+		u, err := url.Parse(authURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		redirect := u.Query().Get("redirect_uri")
+		if !regexp.MustCompile(`^http://127\.0\.0\.1:\d+/callback$`).MatchString(redirect) {
+			t.Fatalf("redirect_uri = %q", redirect)
+		}
+		stdinW.Close()
+		want := "stdin closed; still waiting for the browser redirect on " + redirect + " (Ctrl-C to cancel)\n"
+		fl.errOut.waitFor(t, regexp.MustCompile(regexp.QuoteMeta(want)))
+		resp, err := fl.as.Visit(authURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if code := <-done; code != 0 || resp.StatusCode != 200 {
+			t.Fatalf("exit %d, page %d:\n%s", code, resp.StatusCode, fl.errOut)
+		}
+		if n := strings.Count(fl.errOut.String(), "stdin closed"); n != 1 {
+			t.Errorf("the stdin notice appears %d times, want once:\n%s", n, fl.errOut)
+		}
+		if fl.store.Saves != 1 {
+			t.Errorf("%d saves, want 1", fl.store.Saves)
+		}
+	})
+}
+
+// TestSameScopeSet: a refresh token is kept across a re-login only for the
+// same scopes, compared as sets and allowing for the expanded forms
+// providers echo.
+func TestSameScopeSet(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		requested, stored []string
+		want              bool
+	}{
+		{nil, nil, true},
+		{[]string{"openid", "email"}, []string{"email", "openid"}, true},
+		{[]string{"openid", "email"}, []string{"openid", "https://www.googleapis.com/auth/userinfo.email"}, true},
+		{[]string{"User.Read"}, []string{"https://graph.microsoft.com/User.Read"}, true},
+		{[]string{"openid", "email"}, []string{"openid", "email", "profile"}, false},
+		{[]string{"openid", "email", "profile"}, []string{"openid", "email"}, false},
+		{[]string{"openid"}, nil, false},
+		{nil, []string{"openid"}, false},
+		{[]string{"openid", "email"}, []string{"openid", "offline_access"}, false},
+	}
+	for _, tt := range tests {
+		if got := sameScopeSet(tt.requested, tt.stored); got != tt.want {
+			t.Errorf("sameScopeSet(%q, %q) = %v, want %v", tt.requested, tt.stored, got, tt.want)
+		}
+	}
 }

@@ -112,19 +112,65 @@ func noArgs(cmd *cobra.Command, args []string) error {
 		if cmd.HasSubCommands() {
 			return usageErrorf("unknown command %q for %q (see: %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())
 		}
-		return usageErrorf("%s takes no arguments", cmd.CommandPath())
+		return usageErrorf("%s takes no arguments", commandName(cmd))
 	}
 	return nil
 }
 
-// rangeArgs accepts between min and max positional arguments.
+// rangeArgs accepts between min and max positional arguments. The error
+// names the command without the program name (errorText adds "oauthctl: ")
+// and the arguments from its Use line, e.g. "login takes 1 argument,
+// PROVIDER (usage: oauthctl login PROVIDER [flags])".
 func rangeArgs(min, max int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) < min || len(args) > max {
-			return usageErrorf("%s: wrong number of arguments (usage: %s)", cmd.CommandPath(), cmd.UseLine())
+		if len(args) >= min && len(args) <= max {
+			return nil
 		}
-		return nil
+		var n string
+		switch {
+		case min == max:
+			n = plural(min, "argument")
+		case min == 0:
+			n = "at most " + plural(max, "argument")
+		default:
+			n = fmt.Sprintf("%d to %d arguments", min, max)
+		}
+		what := commandName(cmd) + " takes " + n
+		if names := argNames(cmd); names != "" {
+			what += ", " + names
+		}
+		return usageErrorf("%s (usage: %s)", what, cmd.UseLine())
 	}
+}
+
+// commandName is cmd's path without the program name: "client set".
+func commandName(cmd *cobra.Command) string {
+	if cmd.HasParent() {
+		return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+	}
+	return cmd.Name()
+}
+
+// argNames are the positional arguments of cmd's Use line.
+func argNames(cmd *cobra.Command) string {
+	f := strings.Fields(cmd.Use)
+	if len(f) < 2 {
+		return ""
+	}
+	var names []string
+	for _, a := range f[1:] {
+		if a != "[flags]" {
+			names = append(names, a)
+		}
+	}
+	return strings.Join(names, " ")
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 // classifyCobraError turns cobra's own plain errors (unknown command,

@@ -23,17 +23,22 @@ type IOStreams struct {
 func System() *IOStreams {
 	return &IOStreams{
 		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		InTTY: isTerminal(os.Stdin), OutTTY: isTerminal(os.Stdout), ErrTTY: isTerminal(os.Stderr),
+		InTTY: IsTerminal(os.Stdin), OutTTY: IsTerminal(os.Stdout), ErrTTY: IsTerminal(os.Stderr),
 	}
+}
+
+// IsTerminal reports whether f is a terminal. It asks the terminal driver
+// (an ioctl on Unix, GetConsoleMode on Windows): a character device is not
+// necessarily one (/dev/null is a character device, not a terminal).
+func IsTerminal(f *os.File) bool {
+	if f == nil {
+		return false
+	}
+	return isTerminal(f)
 }
 
 // Test returns streams backed by buffers: stdin, stdout and stderr.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
 	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
 	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
-}
-
-func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
