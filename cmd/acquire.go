@@ -92,6 +92,9 @@ type acquirer struct {
 	st       keyring.Store
 	paths    keyring.Paths
 	warnings []string
+	// several is set under the lock when the provider has more than one
+	// account in the index: login hints then name --account.
+	several bool
 
 	// Set by refresh for exchange: the provider's configuration, the token
 	// endpoint the credentials are bound to and the client secret.
@@ -183,13 +186,31 @@ func (a *acquirer) warnServed(rec *keyring.Record) {
 }
 
 // loginError is err (matching ErrReauthRequired, ErrNotFound or
-// ErrCorrupt: exit 4) with the hint to log in again.
+// ErrCorrupt: exit 4) with the hint to log in again (naming --account when
+// the provider has several accounts).
 func (a *acquirer) loginError(err error) error {
 	if a.isCC() {
 		return err
 	}
-	return withHint(err, "run: oauthctl login %s", a.acct.Provider)
+	return withHint(err, "run: oauthctl login %s", a.loginArgs())
 }
+
+// loginArgs is what follows "oauthctl login " in a hint: the provider, plus
+// " --account NAME" when the index (read under the lock) lists several
+// accounts of the provider, so that the hint signs in to this one.
+func (a *acquirer) loginArgs() string {
+	if a.several && a.acct.Account != "" {
+		return a.acct.Provider + " --account " + a.acct.Account
+	}
+	return a.acct.Provider
+}
+
+// reauthError is a sign-in-required error (exit 4) whose text is a whole
+// sentence that does not start with "sign-in required: ".
+type reauthError struct{ msg string }
+
+func (e *reauthError) Error() string { return e.msg }
+func (e *reauthError) Unwrap() error { return auth.ErrReauthRequired }
 
 // locked runs steps 2-6 under the account's refresh lock. rec is what the
 // hot path read (nil for a client_credentials account with nothing cached).
@@ -213,6 +234,7 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	if err != nil {
 		return nil, err
 	}
+	a.several = len(ix.ProviderAccounts(a.acct.Provider)) > 1
 	if cur := ix.Find(a.acct.Provider, a.acct.Account); cur != nil {
 		a.acct = *cur
 	} else if !a.isCC() {
@@ -231,23 +253,74 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	if a.isCC() {
 		return a.mint(ctx, rec, cur)
 	}
-	// Another process refreshed while this one waited for the lock. Under
-	// --force-refresh a token that changed meanwhile is brand new too.
-	if a.fresh(cur) && (!a.o.Force || rec == nil || cur.AccessToken != rec.AccessToken) {
+	if !a.o.Force && a.fresh(cur) {
 		a.warnServed(cur)
 		return cur, nil
 	}
+	// Another process refreshed while this one waited for the lock: its
+	// token is as new as this process's refresh would make it, so it is
+	// used even under --force-refresh (which started before it), and even
+	// when it is below --min-ttl (the provider issues no longer-lived ones;
+	// refreshing again would only make every waiting process refresh in
+	// turn, SECURITY.md B.11).
+	if a.refreshedMeanwhile(rec, cur) {
+		a.warnServed(cur)
+		a.warnShortServed(cur)
+		return cur, nil
+	}
 	return a.refresh(ctx, cur)
+}
+
+// refreshedMeanwhile reports whether cur, read under the lock, holds tokens
+// that another process stored after this one read rec (before the lock; nil
+// when nothing was stored, for a client_credentials account), and the token
+// that would be printed has not expired yet. In --id-token mode that is the
+// ID token, which must have changed; otherwise the access token.
+func (a *acquirer) refreshedMeanwhile(rec, cur *keyring.Record) bool {
+	if cur == nil {
+		return false
+	}
+	if rec == nil {
+		rec = &keyring.Record{}
+	}
+	if a.o.IDToken {
+		if cur.IDToken == "" || cur.IDToken == rec.IDToken {
+			return false
+		}
+		exp := idTokenExpiry(cur.IDToken)
+		return exp.IsZero() || a.f.Now().Before(exp)
+	}
+	return cur.AccessToken != rec.AccessToken && a.unexpired(cur)
+}
+
+// warnShortServed is warnShort for a token another process obtained, in
+// either mode: the ID token's expiry in --id-token mode.
+func (a *acquirer) warnShortServed(rec *keyring.Record) {
+	if !a.o.IDToken {
+		a.warnShort(rec)
+		return
+	}
+	exp := idTokenExpiry(rec.IDToken)
+	if left := exp.Sub(a.f.Now()); !exp.IsZero() && left < a.o.MinTTL {
+		a.warnf("the provider issued an ID token valid for %s, less than --min-ttl %s", roundDuration(left), a.o.MinTTL)
+	}
 }
 
 // refresh runs steps 4-6 for an authorization_code account.
 func (a *acquirer) refresh(ctx context.Context, cur *keyring.Record) (*keyring.Record, error) {
 	key := a.acct.Key()
 	switch {
+	case a.acct.LoginRequired:
+		// Checked first: after the rejection the dead refresh token was
+		// dropped, and "no refresh token is stored" would hide why.
+		if a.unexpired(cur) && !a.o.Force {
+			a.warnf("the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
+				key, a.left(cur), a.loginArgs())
+			return cur, nil
+		}
+		return nil, a.loginError(&reauthError{msg: fmt.Sprintf("the provider rejected the refresh token of %s earlier; sign in again", key)})
 	case cur.RefreshToken == "":
 		return a.cannotRefresh(cur, fmt.Errorf("%w: no refresh token is stored for %s", auth.ErrReauthRequired, key))
-	case a.acct.LoginRequired:
-		return a.cannotRefresh(cur, fmt.Errorf("%w: the provider rejected the refresh token of %s earlier", auth.ErrReauthRequired, key))
 	}
 	cat, err := a.f.Catalogue()
 	if err != nil {
@@ -424,7 +497,7 @@ func (a *acquirer) verifyIDToken(ctx context.Context, raw string) error {
 func (a *acquirer) cannotRefresh(cur *keyring.Record, err error) (*keyring.Record, error) {
 	if a.unexpired(cur) && !a.o.Force {
 		a.warnf("%s; this access token expires in %s; run: oauthctl login %s",
-			err.Error(), a.left(cur), a.acct.Provider)
+			err.Error(), a.left(cur), a.loginArgs())
 		return cur, nil
 	}
 	return nil, a.loginError(err)
@@ -499,7 +572,11 @@ func (a *acquirer) clientSecret(ctx context.Context, p *auth.Provider) (string, 
 	if !required && !p.ClientSecretStored {
 		return "", nil
 	}
-	s, err := a.st.ClientSecret(ctx, p.Name)
+	// A secret stored for another client ID is not p's: as if none were stored.
+	s, err := "", error(keyring.ErrNotFound)
+	if p.ClientSecretOtherClientID == "" {
+		s, err = a.st.ClientSecret(ctx, p.Name)
+	}
 	switch {
 	case err == nil:
 		return s, nil
@@ -620,7 +697,13 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 		}
 	}
 	same := a.acct.ClientID == p.ClientID && a.acct.TokenURL == p.TokenURL
-	if same && a.fresh(cur) && (!a.o.Force || rec == nil || cur.AccessToken != rec.AccessToken) {
+	switch {
+	case same && !a.o.Force && a.fresh(cur):
+		return cur, nil
+	case same && a.refreshedMeanwhile(rec, cur):
+		// Another process minted while this one waited for the lock (see
+		// locked), or, with nothing cached before, minted the first token.
+		a.warnShort(cur)
 		return cur, nil
 	}
 	secret, err := a.clientSecret(ctx, p)

@@ -621,9 +621,11 @@ func TestTokenRefreshRejected(t *testing.T) {
 	if cur := e.load(acct.Key()); cur.RefreshToken != "" || cur.IDToken != rec.IDToken {
 		t.Errorf("stored record: refresh token %q, ID token kept %v; want the refresh token dropped", cur.RefreshToken, cur.IDToken == rec.IDToken)
 	}
+	// Later, with the refresh token dropped, the message still says why.
 	again := e.run("token", "testop")
-	if again.code != ExitSignIn || !strings.HasSuffix(again.errOut, "run: oauthctl login testop\n") {
-		t.Errorf("second token: %+v, want exit 4", again)
+	wantAgain := tkResult{code: ExitSignIn, errOut: "oauthctl: the provider rejected the refresh token of testop:test-user earlier; sign in again\nrun: oauthctl login testop\n"}
+	if diff := cmp.Diff(wantAgain, again, cmp.AllowUnexported(tkResult{})); diff != "" {
+		t.Errorf("second token (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{rec.RefreshToken}, refreshTokensSent(op)); diff != "" {
 		t.Errorf("refresh tokens sent (-want +got):\n%s", diff)
@@ -909,28 +911,58 @@ func TestIssuerMatches(t *testing.T) {
 }
 
 // TestTokenLoginRequired checks the account marked after a rejected refresh
-// token: a still-valid access token is served with a warning, an expired
-// one is exit 4, and the provider is not contacted either way.
+// token, whether the dead refresh token is still stored or was dropped (as
+// refreshFailed does): a still-valid access token is served with a warning,
+// one below --min-ttl too, an expired one is exit 4 saying that the
+// provider rejected the refresh token (not "no refresh token is stored"),
+// with --account in the hint when the provider has several accounts; the
+// provider is not contacted.
 func TestTokenLoginRequired(t *testing.T) {
 	t.Parallel()
-	ts := newTkTokenServer(t, tkJSON(200, `{"access_token":"fake-at-new","token_type":"Bearer"}`))
-	e := newTkEnv(t, fixedYAML(ts.srv.URL))
-	acct := fakeAccount(ts.srv.URL)
-	acct.LoginRequired = true
-	e.seed(acct, &keyring.Record{AccessToken: "fake-at-old", RefreshToken: "fake-rt-old", Expiry: e.clock().Add(10 * time.Minute)})
-	got := e.run("token", "fake")
-	want := tkResult{out: "fake-at-old\n", errOut: "warning: the provider rejected the refresh token of fake:me@example.com; this access token expires in 10m0s; run: oauthctl login fake\n"}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(tkResult{})); diff != "" {
-		t.Errorf("valid token (-want +got):\n%s", diff)
-	}
-	e.advance(11 * time.Minute)
-	got = e.run("token", "fake")
-	want = tkResult{code: ExitSignIn, errOut: "oauthctl: sign-in required: the provider rejected the refresh token of fake:me@example.com earlier\nrun: oauthctl login fake\n"}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(tkResult{})); diff != "" {
-		t.Errorf("expired token (-want +got):\n%s", diff)
-	}
-	if n := len(ts.refreshTokens()); n != 0 {
-		t.Errorf("%d refresh requests, want none", n)
+	for _, tt := range []struct {
+		name    string
+		rt      string // the stored refresh token
+		other   bool   // the provider has a second account
+		hintArg string
+	}{
+		{name: "refresh token kept", rt: "fake-rt-old", hintArg: "fake"},
+		{name: "refresh token dropped", hintArg: "fake"},
+		{name: "refresh token dropped, several accounts", other: true, hintArg: "fake --account me@example.com"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			ts := newTkTokenServer(t, tkJSON(200, `{"access_token":"fake-at-new","token_type":"Bearer"}`))
+			e := newTkEnv(t, fixedYAML(ts.srv.URL))
+			acct := fakeAccount(ts.srv.URL)
+			acct.LoginRequired = true
+			acct.Refreshable = false
+			e.seed(acct, &keyring.Record{AccessToken: "fake-at-old", RefreshToken: tt.rt, Expiry: e.clock().Add(10 * time.Minute)})
+			if tt.other {
+				other := fakeAccount(ts.srv.URL)
+				other.Account = "you@example.com"
+				e.seed(other, &keyring.Record{AccessToken: "fake-at-you", RefreshToken: "fake-rt-you", Expiry: e.clock().Add(time.Hour)})
+			}
+			got := e.run("token", "fake", "--account", "me@example.com")
+			want := tkResult{out: "fake-at-old\n", errOut: "warning: the provider rejected the refresh token of fake:me@example.com; this access token expires in 10m0s; run: oauthctl login fake\n"}
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(tkResult{})); diff != "" {
+				t.Errorf("valid token (-want +got):\n%s", diff)
+			}
+			e.advance(9*time.Minute + 30*time.Second)
+			got = e.run("token", "fake", "--account", "me@example.com")
+			want = tkResult{out: "fake-at-old\n", errOut: "warning: the provider rejected the refresh token of fake:me@example.com; this access token expires in 30s; run: oauthctl login " + tt.hintArg + "\n"}
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(tkResult{})); diff != "" {
+				t.Errorf("token below min-ttl (-want +got):\n%s", diff)
+			}
+			e.advance(time.Minute)
+			got = e.run("token", "fake", "--account", "me@example.com")
+			want = tkResult{code: ExitSignIn, errOut: "oauthctl: the provider rejected the refresh token of fake:me@example.com earlier; sign in again\nrun: oauthctl login " + tt.hintArg + "\n"}
+			if diff := cmp.Diff(want, got, cmp.AllowUnexported(tkResult{})); diff != "" {
+				t.Errorf("expired token (-want +got):\n%s", diff)
+			}
+			if n := len(ts.refreshTokens()); n != 0 {
+				t.Errorf("%d refresh requests, want none", n)
+			}
+		})
 	}
 }
 
