@@ -60,7 +60,13 @@ type Provider struct {
 	ClientIDSource string `json:"client_id_source,omitempty"`
 	// ClientSecretStored is true when `oauthctl client set` put a client
 	// secret for this provider in the keychain (ApplyStoredClients).
-	ClientSecretStored   bool              `json:"client_secret_stored,omitempty"`
+	ClientSecretStored bool `json:"client_secret_stored,omitempty"`
+	// ClientSecretOtherClientID is set when the secret `oauthctl client
+	// set` stored belongs to another client ID than ClientID (which the
+	// environment or providers.yaml overrides): it names that client ID,
+	// and the secret is not used (ClientSecretStored is false).
+	ClientSecretOtherClientID string `json:"client_secret_other_client_id,omitempty"`
+
 	ClientSecretRequired bool              `json:"client_secret_required,omitempty"`
 	Scopes               []string          `json:"scopes"`
 	AuthParams           map[string]string `json:"auth_params,omitempty"`

@@ -65,6 +65,13 @@ func recordEndpoints(acct *keyring.Account, p *auth.Provider) {
 	acct.RevocationURL, acct.GrantRevocationURL, acct.UserinfoURL = p.RevocationURL, p.GrantRevocationURL, p.UserinfoURL
 }
 
+// endpointsRecorded reports whether acct was written by a login that
+// recorded its endpoints (recordEndpoints records them all at once; an entry
+// of an older oauthctl has none).
+func endpointsRecorded(acct *keyring.Account) bool {
+	return acct.RevocationURL != "" || acct.GrantRevocationURL != "" || acct.UserinfoURL != ""
+}
+
 // bindingError means that sending the account's tokens to the current
 // configuration's endpoints is refused: providers.yaml (or the discovery
 // document) changed since the login. It matches auth.ErrReauthRequired
@@ -89,9 +96,12 @@ func (e *bindingError) Unwrap() error { return e.err }
 // able to collect tokens):
 //   - recorded at login: the current configuration's URL must equal it;
 //   - issuer-only provider (discovery) whose entry does not set it: the
-//     recorded URL is used once the issuer matches, like the token endpoint;
-//     with none recorded the endpoint is discovered again and checked by the
-//     next rule;
+//     recorded URL is used once the issuer matches, like the token endpoint,
+//     without discovery; when the login recorded other endpoints but not
+//     this one, it had none (and discovery never gives a grant revocation
+//     endpoint): none, again without discovery; with nothing recorded at
+//     all (an older index entry) the endpoint is discovered again and
+//     checked by the next rule;
 //   - not recorded (an index entry written before the endpoints were
 //     recorded, or a login whose configuration had none): unknown, so for
 //     safety a token goes there only if the URL's scheme and host equal those
@@ -121,6 +131,14 @@ func bindEndpoints(ctx context.Context, client *http.Client, acct *keyring.Accou
 		if p.NeedsDiscovery && u == "" {
 			if rec != "" {
 				*dst = rec
+				continue
+			}
+			if k == endpointGrantRevocation || endpointsRecorded(acct) {
+				// Discovery has no grant revocation endpoint; and a login
+				// that recorded its endpoints recorded all it had, so an
+				// empty one means none: no discovery (the provider may be
+				// down, and logout must still use the recorded URL).
+				*dst = ""
 				continue
 			}
 			if discovered == nil {

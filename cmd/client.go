@@ -170,7 +170,13 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 		return err
 	}
 	err = keyring.UpdateClients(ctx, paths, func(c *keyring.Clients) error {
-		c.Providers[p.Name] = keyring.ClientRegistration{ClientID: id, SecretStored: secret != "", UpdatedAt: opts.Now().UTC()}
+		r := keyring.ClientRegistration{ClientID: id, SecretStored: secret != "", UpdatedAt: opts.Now().UTC()}
+		if id == "" && secret != "" {
+			// The secret is for the client ID configured elsewhere: record
+			// which, so that it is never sent with another one.
+			r.SecretClientID = p.ClientID
+		}
+		c.Providers[p.Name] = r
 		return nil
 	})
 	if err != nil {
@@ -191,12 +197,12 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	case "env":
 		effective = p.ClientID
 		if id != "" && id != p.ClientID {
-			fmt.Fprintf(w, "note: %s is set and takes precedence over the stored client ID\n", auth.ClientIDEnv(p.Name))
+			fmt.Fprintf(w, "note: %s is set and takes precedence over the stored client ID; the stored secret is used only with the stored client ID\n", auth.ClientIDEnv(p.Name))
 		}
 	case "config":
 		effective = p.ClientID
 		if id != "" && id != p.ClientID {
-			fmt.Fprintf(w, "note: client_id in providers.yaml takes precedence over the stored client ID\n")
+			fmt.Fprintf(w, "note: client_id in providers.yaml takes precedence over the stored client ID; the stored secret is used only with the stored client ID\n")
 		}
 	}
 	if opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
@@ -393,7 +399,7 @@ func applyStoredClients(paths func() (keyring.Paths, error), cat *auth.Catalogue
 	}
 	stored := make(map[string]auth.StoredClient, len(c.Providers))
 	for name, r := range c.Providers {
-		stored[name] = auth.StoredClient{ClientID: r.ClientID, SecretStored: r.SecretStored}
+		stored[name] = auth.StoredClient{ClientID: r.ClientID, SecretStored: r.SecretStored, SecretClientID: r.SecretOwner()}
 	}
 	cat.ApplyStoredClients(stored)
 	return nil
@@ -402,10 +408,16 @@ func applyStoredClients(paths func() (keyring.Paths, error), cat *auth.Catalogue
 // resolveClientSecret returns p's client secret and where it came from:
 // OAUTHCTL_<NAME>_CLIENT_SECRET ("env"), else the keychain ("keychain"),
 // else "" and "" (a public client). A secret missing from the keychain is
-// not an error; a keychain that cannot be read is (exit 6).
+// not an error; a keychain that cannot be read is (exit 6). A keychain
+// secret stored for another client ID than p's (the environment or
+// providers.yaml overrides the stored client ID) is not p's: it is treated
+// as missing, never sent with p's client ID.
 func resolveClientSecret(ctx context.Context, getenv func(string) string, store func() (keyring.Store, error), p *auth.Provider) (secret, source string, err error) {
 	if s := getenv(auth.ClientSecretEnv(p.Name)); s != "" {
 		return s, "env", nil
+	}
+	if p.ClientSecretOtherClientID != "" {
+		return "", "", nil
 	}
 	st, err := store()
 	if err != nil {

@@ -163,11 +163,11 @@ func TestClientSetInput(t *testing.T) {
 			errOut: "Stored the acme client secret in the keychain.\n"},
 		{name: "another client ID than providers.yaml's", provider: "acme", stdin: "other-id\nfake-s4\n", account: true, wantID: "other-id", wantSecret: "fake-s4",
 			errOut: "Stored the acme client ID in {clients} and its secret in the keychain.\n" +
-				"note: client_id in providers.yaml takes precedence over the stored client ID\n"},
+				"note: client_id in providers.yaml takes precedence over the stored client ID; the stored secret is used only with the stored client ID\n"},
 		{name: "environment takes precedence", provider: "google", stdin: "id-5\nfake-s5\n", wantID: "id-5", wantSecret: "fake-s5",
 			env: map[string]string{"OAUTHCTL_GOOGLE_CLIENT_ID": "env-id", "OAUTHCTL_GOOGLE_CLIENT_SECRET": "fake-env"},
 			errOut: "Stored the google client ID in {clients} and its secret in the keychain.\n" +
-				"note: OAUTHCTL_GOOGLE_CLIENT_ID is set and takes precedence over the stored client ID\n" +
+				"note: OAUTHCTL_GOOGLE_CLIENT_ID is set and takes precedence over the stored client ID; the stored secret is used only with the stored client ID\n" +
 				"note: OAUTHCTL_GOOGLE_CLIENT_SECRET is set and takes precedence over the stored secret\n"},
 		{name: "accounts of another client are pointed at login", provider: "google", stdin: "id-6\nfake-s6\n", account: true, wantID: "id-6", wantSecret: "fake-s6",
 			errOut: "Stored the google client ID in {clients} and its secret in the keychain.\n" +

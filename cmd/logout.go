@@ -230,6 +230,7 @@ func logoutAccount(ctx context.Context, opts *LogoutOptions, paths keyring.Paths
 
 	w := opts.IO.ErrOut
 	var notBound *bindingError
+	var noSecret *missingSecretError
 	switch {
 	case revokeErr == nil:
 		fmt.Fprintf(w, "Revoked the tokens of %s at %s.\n", a.Account, a.Provider)
@@ -240,6 +241,10 @@ func logoutAccount(ctx context.Context, opts *LogoutOptions, paths keyring.Paths
 		logoutManageHint(w, p, a.Provider)
 	case errors.Is(revokeErr, auth.ErrNoRevocationEndpoint):
 		fmt.Fprintf(w, "note: %s has no token revocation endpoint; the tokens stay valid at the provider until they expire\n", a.Provider)
+		logoutManageHint(w, p, a.Provider)
+	case errors.As(revokeErr, &noSecret):
+		fmt.Fprintf(w, "warning: could not revoke the tokens of %s at the provider: %s\n", key, noSecret.Error())
+		fmt.Fprintf(w, "Set %s or run: oauthctl client set %s, so that logouts can revoke tokens.\n", auth.ClientSecretEnv(a.Provider), a.Provider)
 		logoutManageHint(w, p, a.Provider)
 	default:
 		fmt.Fprintf(w, "warning: could not revoke the tokens of %s at the provider: %s\n", key, auth.Sanitize(revokeErr.Error(), 300))
@@ -278,8 +283,43 @@ func logoutRevoke(ctx context.Context, opts *LogoutOptions, p *auth.Provider, a 
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		return fmt.Errorf("the provider did not answer within %s", revokeTimeout)
 	}
+	if secret == "" && clientRejected(err) {
+		return missingSecret(p, err)
+	}
 	return err
 }
+
+// clientRejected reports whether err is the provider refusing the client's
+// authentication (RFC 6749 §5.2 invalid_client / unauthorized_client, or an
+// HTTP 401).
+func clientRejected(err error) bool {
+	var pe *auth.ProviderError
+	return errors.As(err, &pe) && (pe.Code == "invalid_client" || pe.Code == "unauthorized_client" || pe.Status == http.StatusUnauthorized)
+}
+
+// missingSecretError is a revocation the provider refused because it was
+// sent without a client secret: none is configured for the client (or the
+// stored one belongs to another client ID).
+type missingSecretError struct {
+	provider string
+	// otherClientID is the client ID the stored secret belongs to, if any.
+	otherClientID string
+	err           error
+}
+
+func missingSecret(p *auth.Provider, err error) error {
+	return &missingSecretError{provider: p.Name, otherClientID: p.ClientSecretOtherClientID, err: err}
+}
+
+func (e *missingSecretError) Error() string {
+	why := "no client secret is set"
+	if e.otherClientID != "" {
+		why = fmt.Sprintf("the client secret in the keychain is for another client ID (%s)", auth.Sanitize(e.otherClientID, 80))
+	}
+	return fmt.Sprintf("the provider needs the client secret to revoke them, and %s (%s)", why, auth.Sanitize(e.err.Error(), 200))
+}
+
+func (e *missingSecretError) Unwrap() error { return e.err }
 
 // logoutManageHint points at the page where the user removes the app's
 // access by hand.

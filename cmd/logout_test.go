@@ -151,6 +151,25 @@ func TestLogout(t *testing.T) {
 			errOut:   "Revoked the tokens of alice at acme.\n" + ok,
 			requests: []string{rt("alice", "", "", "acme-client:fake-stored-secret"), at("alice", "", "", "acme-client:fake-stored-secret")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
+		{name: "confidential client without its secret: invalid_client says the secret is missing", args: []string{"logout", "acme"},
+			handlers: []http.HandlerFunc{acReply(401, `{"error":"invalid_client"}`)},
+			errOut: "warning: could not revoke the tokens of acme:alice at the provider: the provider needs the client secret to revoke them, and no client secret is set (revoking the refresh token: provider returned invalid_client)\n" +
+				"Set OAUTHCTL_ACME_CLIENT_SECRET or run: oauthctl client set acme, so that logouts can revoke tokens.\n" + manage + ok,
+			requests: []string{rt("alice", "acme-client", "", ":")},
+			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
+		{name: "stored secret of another client ID: not sent, and said so", args: []string{"logout", "acme"},
+			handlers: []http.HandlerFunc{acReply(401, `{"error":"invalid_client"}`)},
+			setup: func(e *acEnv, _ string) {
+				_ = e.store.SetClientSecret(context.Background(), "acme", "fake-env-secret")
+				_ = keyring.UpdateClients(context.Background(), e.paths, func(c *keyring.Clients) error {
+					c.Providers["acme"] = keyring.ClientRegistration{ClientID: "web", SecretStored: true}
+					return nil
+				})
+			},
+			errOut: "warning: could not revoke the tokens of acme:alice at the provider: the provider needs the client secret to revoke them, and the client secret in the keychain is for another client ID (web) (revoking the refresh token: provider returned invalid_client)\n" +
+				"Set OAUTHCTL_ACME_CLIENT_SECRET or run: oauthctl client set acme, so that logouts can revoke tokens.\n" + manage + ok,
+			requests: []string{rt("alice", "acme-client", "", ":")},
+			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
 		{name: "unsupported_token_type: the access token instead", args: []string{"logout", "acme"},
 			handlers: []http.HandlerFunc{acReply(400, `{"error":"unsupported_token_type"}`), acReply(200, "")},
 			errOut:   "Revoked the tokens of alice at acme.\n" + ok,
@@ -432,5 +451,37 @@ func TestLogoutEndpointBinding(t *testing.T) {
 				t.Error("the local copy remains")
 			}
 		})
+	}
+}
+
+// TestLogoutIssuerOnlyUsesRecordedEndpoint: for an issuer-only entry
+// (endpoints from discovery), logout revokes at the revocation endpoint the
+// login recorded, without fetching the discovery document first: a
+// provider whose discovery is down still gets the revocation.
+func TestLogoutIssuerOnlyUsesRecordedEndpoint(t *testing.T) {
+	t.Parallel()
+	rs := newRevocationServer(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/revoke" {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		acReply(200, "")(w, r)
+	})
+	base := rs.srv.URL
+	e := newAcEnv(t, "providers:\n  acme:\n    issuer: "+base+"\n    client_id: acme-client\n    scopes: [openid, email, offline_access]\n")
+	a := acAccount("acme", base, "alice")
+	a.RevocationURL, a.UserinfoURL = base+"/revoke", base+"/userinfo"
+	e.seed(a, acRecord("alice"))
+	r := e.run("logout", "acme")
+	want := acResult{errOut: "Revoked the tokens of alice at acme.\nLogged out of acme (alice); the local copy is deleted.\n"}
+	if diff := cmp.Diff(want, r, cmp.AllowUnexported(acResult{})); diff != "" {
+		t.Errorf("logout (-want +got):\n%s", diff)
+	}
+	wantReq := []string{"POST /revoke fake-rt-alice refresh_token acme-client  :", "POST /revoke fake-at-alice access_token acme-client  :"}
+	if diff := cmp.Diff(wantReq, rs.requests()); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+	if e.stored(a.Key()) {
+		t.Error("the tokens are still in the keychain")
 	}
 }

@@ -41,10 +41,13 @@ The table shows where each entry comes from, its issuer (or authorization host),
 whether a client ID is configured and where it comes from (env:
 OAUTHCTL_<NAME>_CLIENT_ID; config: providers.yaml; stored: "oauthctl client
 set"), where the client secret comes from (env: OAUTHCTL_<NAME>_CLIENT_SECRET;
-keychain: "oauthctl client set"; needed: the provider requires one and none is
-set), and whether the provider offers the device flow. The keychain is not
-read unless --secrets asks to confirm the stored secrets. --json prints every
-field, endpoints included.`,
+keychain: "oauthctl client set"; "keychain (for other client ID)": a stored
+secret that belongs to another client ID than the one in use, so it is not
+sent; needed: the provider requires one and none is set), and whether the
+provider offers the device flow ("discovery": an entry with only an issuer,
+known once its discovery document is read at login; null in --json). The
+keychain is not read unless --secrets asks to confirm the stored secrets.
+--json prints every field, endpoints included.`,
 		Example: `  oauthctl providers
   oauthctl providers --json | jq '.[] | select(.name=="google")'`,
 		Args: noArgs,
@@ -64,8 +67,20 @@ field, endpoints included.`,
 type providerView struct {
 	*auth.Provider
 	ClientSecret string `json:"client_secret_source"`
-	DeviceFlow   bool   `json:"device_flow"`
-	OIDC         bool   `json:"oidc"`
+	// DeviceFlow is null for an entry whose endpoints come from discovery
+	// (only an issuer given): whether the provider offers the device flow
+	// is known only once its discovery document is read, at login.
+	DeviceFlow *bool `json:"device_flow"`
+	OIDC       bool  `json:"oidc"`
+}
+
+// deviceFlow is providerView.DeviceFlow for p.
+func deviceFlow(p *auth.Provider) *bool {
+	if p.NeedsDiscovery && !p.HasDevice() {
+		return nil
+	}
+	b := p.HasDevice()
+	return &b
 }
 
 func providersRun(ctx context.Context, opts *ProvidersOptions) error {
@@ -78,8 +93,9 @@ func providersRun(ctx context.Context, opts *ProvidersOptions) error {
 	}
 	var views []providerView
 	for _, p := range cat.All() {
+		warnOtherClientSecret(opts, p)
 		views = append(views, providerView{Provider: p, ClientSecret: secretSource(ctx, opts, p),
-			DeviceFlow: p.HasDevice(), OIDC: p.IsOIDC()})
+			DeviceFlow: deviceFlow(p), OIDC: p.IsOIDC()})
 	}
 	if opts.JSON {
 		enc := json.NewEncoder(opts.IO.Out)
@@ -99,7 +115,11 @@ func providersRun(ctx context.Context, opts *ProvidersOptions) error {
 		if v.ClientID != "" {
 			clientID = "yes (" + v.ClientIDSource + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Source, where, clientID, v.ClientSecret, yesNo(v.DeviceFlow))
+		device := "discovery"
+		if v.DeviceFlow != nil {
+			device = yesNo(*v.DeviceFlow)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Source, where, clientID, v.ClientSecret, device)
 	}
 	return tw.Flush()
 }
@@ -110,9 +130,16 @@ func providersRun(ctx context.Context, opts *ProvidersOptions) error {
 // --secrets does it read the keychain, to confirm a stored secret is really
 // there ("keychain (missing)" when it is not, "keychain (unreadable)" when
 // the keychain cannot be read).
+//
+// A secret stored for another client ID than the effective one (the
+// environment or providers.yaml overrides the stored client ID) is not used:
+// "keychain (for other client ID)".
 func secretSource(ctx context.Context, opts *ProvidersOptions, p *auth.Provider) string {
 	if opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
 		return "env"
+	}
+	if p.ClientSecretOtherClientID != "" {
+		return "keychain (for other client ID)"
 	}
 	if opts.Secrets && opts.Store != nil {
 		found := false
@@ -136,6 +163,20 @@ func secretSource(ctx context.Context, opts *ProvidersOptions, p *auth.Provider)
 		return "needed"
 	}
 	return "-"
+}
+
+// warnOtherClientSecret warns on stderr when p's stored client secret is not
+// used because it belongs to another client ID than p's.
+func warnOtherClientSecret(opts *ProvidersOptions, p *auth.Provider) {
+	if p.ClientSecretOtherClientID == "" || opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
+		return
+	}
+	from := "providers.yaml"
+	if p.ClientIDSource == "env" {
+		from = auth.ClientIDEnv(p.Name)
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "warning: the %s client secret in the keychain was stored for client ID %s, not %s (from %s), and is not used; run: oauthctl client set %s\n",
+		p.Name, auth.Sanitize(p.ClientSecretOtherClientID, 80), auth.Sanitize(p.ClientID, 80), from, p.Name)
 }
 
 func yesNo(b bool) string {

@@ -177,6 +177,10 @@ func TestProvidersGolden(t *testing.T) {
 					t.Fatalf("--json output is not a JSON array: %v", err)
 				}
 				for _, p := range v {
+					// An issuer-only entry: the device flow is known only after discovery.
+					if p["name"] == "corp" && p["device_flow"] != nil {
+						t.Errorf("corp: device_flow = %v, want null", p["device_flow"])
+					}
 					for _, k := range []string{"name", "source", "scopes", "grant", "client_secret_source", "device_flow", "oidc"} {
 						if _, ok := p[k]; !ok {
 							t.Errorf("%v lacks %q", p["name"], k)

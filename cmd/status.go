@@ -53,9 +53,11 @@ network. --check also makes sure each account can still produce an access
 token, refreshing it if needed (as "oauthctl token" would), and prints one
 line per account on stderr.
 
-Exit status: 0; 4 when nothing is stored (for the provider), or with --check
-when an account needs a new login; with --check, 5 or 6 when the provider or
-the keychain could not be reached.`,
+Exit status: 0; 4 when nothing is stored (for the provider; --json then
+prints an empty list and exits 0), or with --check when an account needs a
+new login (one the provider rejected counts even while its access token
+lasts); with --check, 5 or 6 when the provider or the keychain could not be
+reached.`,
 		Example: `  oauthctl status
   oauthctl status google --check
   oauthctl status --json | jq -r '.accounts[] | select(.login_required) | .provider + " " + .account'`,
@@ -128,7 +130,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	var checks map[keyring.Key]*statusCheck
 	var checkErr error
 	if opts.Verify {
-		checks, checkErr = statusVerify(ctx, opts, accts)
+		checks, checkErr = statusVerify(ctx, opts, paths, accts)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -177,24 +179,24 @@ func statusSelect(ix *keyring.Index, provider string) []keyring.Account {
 }
 
 // statusEmpty reports that nothing is stored: exit 4 with the login hint,
-// or a usage error for a provider name nobody knows. --json still prints
-// an (empty) object, so that a script's jq does not choke.
+// or a usage error for a provider name nobody knows. --json prints an empty
+// list and succeeds: scripts parse it, and nothing stored is a valid state.
 func statusEmpty(opts *StatusOptions) error {
-	if opts.JSON {
-		if err := writeStatusJSON(opts, []statusAccount{}); err != nil {
+	if opts.Provider != "" {
+		cat, err := opts.Catalogue()
+		if err != nil {
+			return err
+		}
+		if _, err := cat.Get(opts.Provider); err != nil {
 			return err
 		}
 	}
-	if opts.Provider == "" {
+	switch {
+	case opts.JSON:
+		return writeStatusJSON(opts, []statusAccount{})
+	case opts.Provider == "":
 		return withHint(fmt.Errorf("%w: no account is logged in", keyring.ErrNotFound),
 			"run: oauthctl login PROVIDER (see: oauthctl providers)")
-	}
-	cat, err := opts.Catalogue()
-	if err != nil {
-		return err
-	}
-	if _, err := cat.Get(opts.Provider); err != nil {
-		return err
 	}
 	return withHint(fmt.Errorf("%w: not logged in to %s", keyring.ErrNotFound, opts.Provider),
 		"run: oauthctl login %s", opts.Provider)
@@ -204,10 +206,14 @@ func statusEmpty(opts *StatusOptions) error {
 // wait for its refresh lock), and prints one line per account on stderr.
 // The returned error is the one that decides the exit code: an account that
 // needs a login (exit 4) outranks an unreachable provider or keychain.
-func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Account) (map[keyring.Key]*statusCheck, error) {
+//
+// An account the provider already rejected still hands out its unexpired
+// access token (with a warning), but it needs a new login all the same: it
+// is reported as "login required" and counts as exit 4, not as ok.
+func statusVerify(ctx context.Context, opts *StatusOptions, paths keyring.Paths, accts []keyring.Account) (map[keyring.Key]*statusCheck, error) {
 	out := map[keyring.Key]*statusCheck{}
 	var worst error
-	failed := 0
+	failed, relogin := 0, 0
 	for i := range accts {
 		a := &accts[i]
 		warnings, err := opts.Check(ctx, a)
@@ -215,6 +221,9 @@ func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Acco
 			return out, ctx.Err()
 		}
 		label := a.Provider + " " + a.Account
+		if err == nil {
+			err = statusRejected(opts, paths, a, warnings)
+		}
 		if err == nil {
 			out[a.Key()] = &statusCheck{OK: true}
 			fmt.Fprintf(opts.IO.ErrOut, "%s: ok\n", label)
@@ -224,6 +233,10 @@ func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Acco
 			continue
 		}
 		failed++
+		var lr *loginRequiredError
+		if errors.As(err, &lr) {
+			relogin++
+		}
 		code := ExitCode(err)
 		msg := oneLine(err)
 		out[a.Key()] = &statusCheck{OK: false, ExitCode: code, Error: msg}
@@ -235,12 +248,69 @@ func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Acco
 	if worst == nil {
 		return out, nil
 	}
-	what := fmt.Sprintf("%d of %d accounts cannot produce an access token", failed, len(accts))
+	problem := "cannot produce an access token"
+	switch relogin {
+	case 0:
+	case failed:
+		problem = "need a new login"
+	default:
+		problem = "cannot produce an access token or need a new login"
+	}
+	what := fmt.Sprintf("%d of %d accounts %s", failed, len(accts), problem)
 	if failed == 1 && len(accts) == 1 {
 		what = "the account cannot produce an access token"
+		if relogin == 1 {
+			what = "the account needs a new login"
+		}
 	}
 	return out, &statusCheckError{msg: what, err: worst}
 }
+
+// rejectedWarning is how acquireToken's warning begins when it hands out
+// the access token of an account whose refresh token the provider rejected
+// (cmd/acquire.go warnServed and refresh).
+const rejectedWarning = "the provider rejected the refresh token"
+
+// statusRejected returns a sign-in error (exit 4) for an account that
+// produced a token but whose refresh token the provider rejected: the index
+// says so before or after the check, or the check warned about it. A
+// client_credentials account mints tokens without a login and never
+// qualifies.
+func statusRejected(opts *StatusOptions, paths keyring.Paths, a *keyring.Account, warnings []string) error {
+	if a.Grant == auth.GrantClientCredentials {
+		return nil
+	}
+	rejected := a.LoginRequired
+	for _, w := range warnings {
+		rejected = rejected || strings.HasPrefix(w, rejectedWarning)
+	}
+	cur := a
+	if ix, err := keyring.LoadIndex(paths.Index); err == nil {
+		if f := ix.Find(a.Provider, a.Account); f != nil {
+			cur = f
+			rejected = rejected || f.LoginRequired
+		}
+	}
+	if !rejected {
+		return nil
+	}
+	reason := "the provider rejected the refresh token"
+	if now := opts.Now(); !cur.Expiry.IsZero() && now.Before(cur.Expiry) {
+		reason += "; the current access token expires in " + humanDuration(cur.Expiry.Sub(now))
+	}
+	return &loginRequiredError{provider: a.Provider, account: a.Account, reason: reason}
+}
+
+// loginRequiredError is the status --check result of an account that still
+// has an access token but needs a new login; it matches
+// auth.ErrReauthRequired (exit 4). Its text carries the login command.
+type loginRequiredError struct{ provider, account, reason string }
+
+func (e *loginRequiredError) Error() string {
+	return fmt.Sprintf("login required (%s); run: oauthctl login %s --account %s", e.reason, e.provider, e.account)
+}
+
+func (e *loginRequiredError) Unwrap() error { return auth.ErrReauthRequired }
 
 // statusCheckError is the summary error of `status --check`; it carries the
 // exit code of the worst account.

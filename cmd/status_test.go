@@ -136,8 +136,10 @@ func TestStatusEmpty(t *testing.T) {
 	}{
 		{name: "no accounts", args: []string{"status"}, code: ExitSignIn,
 			errOut: "oauthctl: no stored credentials: no account is logged in\nrun: oauthctl login PROVIDER (see: oauthctl providers)\n"},
-		{name: "no accounts, json", args: []string{"status", "--json"}, code: ExitSignIn, out: "{\n  \"accounts\": []\n}\n",
-			errOut: "oauthctl: no stored credentials: no account is logged in\nrun: oauthctl login PROVIDER (see: oauthctl providers)\n"},
+		{name: "no accounts, json: empty list, exit 0", args: []string{"status", "--json"}, code: ExitOK, out: "{\n  \"accounts\": []\n}\n"},
+		{name: "provider without accounts, json", args: []string{"status", "google", "--json"}, code: ExitOK, seedOne: true, out: "{\n  \"accounts\": []\n}\n"},
+		{name: "unknown provider, json", args: []string{"status", "nope", "--json"}, code: ExitUsage, seedOne: true,
+			errOut: "oauthctl: unknown provider \"nope\" (known: github, gitlab, google, microsoft)\n"},
 		{name: "provider without accounts", args: []string{"status", "google"}, code: ExitSignIn, seedOne: true,
 			errOut: "oauthctl: no stored credentials: not logged in to google\nrun: oauthctl login google\n"},
 		{name: "unknown provider", args: []string{"status", "nope"}, code: ExitUsage, seedOne: true,
@@ -264,5 +266,85 @@ func TestHumanDuration(t *testing.T) {
 		if got := humanDuration(d); got != want {
 			t.Errorf("humanDuration(%s) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestStatusCheckRejectedAccount: an account the provider already rejected
+// still hands out its unexpired access token, but --check reports it as
+// needing a login, one line per account, and exits 4 — whether the index
+// said so before the check, a concurrent refresh flagged it during the
+// check, or only acquireToken's warning says so.
+func TestStatusCheckRejectedAccount(t *testing.T) {
+	t.Parallel()
+	const wantBob = "google bob: login required (the provider rejected the refresh token; the current access token expires in 30m); run: oauthctl login google --account bob"
+
+	t.Run("real acquireToken, flagged before", func(t *testing.T) {
+		t.Parallel()
+		e := newAcEnv(t, "")
+		e.seed(acAccount("google", "https://accounts.google.com", "alice"), acRecord("alice"))
+		bob := acAccount("google", "https://accounts.google.com", "bob")
+		bob.LoginRequired, bob.Refreshable = true, false
+		rec := acRecord("bob")
+		rec.RefreshToken = ""
+		e.seed(bob, rec)
+		r := e.run("status", "--check")
+		want := "google alice: ok\n" + wantBob + "\n" +
+			"oauthctl: 1 of 2 accounts need a new login\n"
+		if r.code != ExitSignIn || r.errOut != want {
+			t.Errorf("exit %d, stderr:\n%s\nwant exit %d and:\n%s", r.code, r.errOut, ExitSignIn, want)
+		}
+		if strings.Contains(r.errOut, "bob: ok") || strings.Contains(r.out, "fake-at") {
+			t.Errorf("bob reported ok or a token leaked:\n%s%s", r.out, r.errOut)
+		}
+		r = e.run("status", "google", "--check", "--json")
+		if r.code != ExitSignIn || !strings.Contains(r.out, `"check": {
+        "ok": false,
+        "exit_code": 4,
+        "error": "login required (the provider rejected the refresh token; the current access token expires in 30m); run: oauthctl login google --account bob"
+      }`) {
+			t.Errorf("json: exit %d:\n%s", r.code, r.out)
+		}
+	})
+
+	tests := []struct {
+		name string
+		// check is the stand-in for acquireToken on bob.
+		check func(e *acEnv, a *keyring.Account) []string
+	}{
+		{name: "flagged during the check", check: func(e *acEnv, a *keyring.Account) []string {
+			flagged := *a
+			flagged.LoginRequired = true
+			e.seed(flagged, nil)
+			return nil
+		}},
+		{name: "only the warning says so", check: func(e *acEnv, a *keyring.Account) []string {
+			return []string{"the provider rejected the refresh token of google:bob; this access token expires in 30m; run: oauthctl login google --account bob"}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := newAcEnv(t, "")
+			e.seed(acAccount("google", "https://accounts.google.com", "bob"), nil)
+			ios, _, out, errOut := iostreams.Test()
+			opts := &StatusOptions{IO: ios, Now: e.clock, Paths: func() (keyring.Paths, error) { return e.paths, nil },
+				Catalogue: e.catalogue, Verify: true,
+				Check: func(_ context.Context, a *keyring.Account) ([]string, error) { return tt.check(e, a), nil }}
+			err := statusRun(t.Context(), opts)
+			if code := ExitCode(err); code != ExitSignIn {
+				t.Errorf("exit %d, want %d (%v)", code, ExitSignIn, err)
+			}
+			if err != nil {
+				errOut.WriteString(errorText(err))
+			}
+			want := wantBob + "\noauthctl: the account needs a new login\n"
+			if diff := cmp.Diff(want, errOut.String()); diff != "" {
+				t.Errorf("stderr (-want +got):\n%s", diff)
+			}
+			col := strings.Index(out.String(), "LOGIN REQUIRED")
+			if line := rowOf(out.String(), "google", "bob"); col < 0 || len(line) <= col || !strings.HasPrefix(line[col:], "yes") {
+				t.Errorf("table does not mark bob login required:\n%s", out)
+			}
+		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"text/tabwriter"
 	"unicode"
 	"unicode/utf16"
@@ -130,10 +131,13 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 		return err
 	}
 	info, err := auth.FetchUserInfo(ctx, opts.HTTPClient(), p, at)
-	if err != nil {
-		if errors.Is(err, auth.ErrReauthRequired) {
-			return withHint(err, "run: oauthctl login %s%s", acct.Provider, accountFlag(acct))
-		}
+	switch {
+	case err == nil:
+	case errors.Is(err, auth.ErrReauthRequired) && acct.Grant == auth.GrantClientCredentials:
+		return machineUserinfoError(acct, err)
+	case errors.Is(err, auth.ErrReauthRequired):
+		return withHint(err, "run: oauthctl login %s%s", acct.Provider, accountFlag(acct))
+	default:
 		return err
 	}
 	if sub := info.Subject(); acct.Subject != "" && p.IsOIDC() && sub != acct.Subject {
@@ -161,6 +165,17 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// machineUserinfoError explains a 401/403 from userinfo for a
+// client_credentials account: there is no login to redo; its token names a
+// client, not a user, and most providers' userinfo endpoints refuse such
+// tokens. It still matches auth.ErrReauthRequired (exit 4).
+func machineUserinfoError(acct *keyring.Account, err error) error {
+	detail := strings.TrimPrefix(err.Error(), auth.ErrReauthRequired.Error()+": ")
+	return withHint(&reauthError{msg: fmt.Sprintf("%s; %s is a client_credentials account: its access token stands for the client, not a user, and the provider's userinfo endpoint does not accept such machine tokens",
+		detail, acct.Key())},
+		"if the token was revoked, get a new one: oauthctl token %s%s --force-refresh", acct.Provider, accountFlag(acct))
 }
 
 // accountFlag is " --account NAME" for a login hint.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 )
 
@@ -67,6 +68,9 @@ func TestWhoami(t *testing.T) {
 		out       string // {issuer} is replaced
 		errOut    string
 		noRequest bool
+		// machine seeds a client_credentials account "client" instead of
+		// alice.
+		machine bool
 	}{
 		{name: "summary", args: []string{"whoami", "acme"}, status: 200, body: claims,
 			out: "provider: acme\naccount:  alice\nidentity: alice@example.com\nname:     Alice [31mExample\nsubject:  sub-alice\nissuer:   {issuer}\n"},
@@ -77,6 +81,13 @@ func TestWhoami(t *testing.T) {
 		{name: "401: log in again", args: []string{"whoami", "acme"}, status: 401, header: [2]string{"WWW-Authenticate", `Bearer error="invalid_token"`},
 			code:   ExitSignIn,
 			errOut: "oauthctl: sign-in required: the provider refused the access token at its userinfo endpoint (HTTP 401, invalid_token)\nrun: oauthctl login acme --account alice\n"},
+		{name: "401 for a client_credentials account: no login hint", args: []string{"whoami", "acme"}, status: 401, machine: true,
+			header: [2]string{"WWW-Authenticate", `Bearer error="invalid_token"`}, code: ExitSignIn,
+			errOut: "oauthctl: the provider refused the access token at its userinfo endpoint (HTTP 401, invalid_token); acme:client is a client_credentials account: its access token stands for the client, not a user, and the provider's userinfo endpoint does not accept such machine tokens\n" +
+				"if the token was revoked, get a new one: oauthctl token acme --account client --force-refresh\n"},
+		{name: "403 for a client_credentials account", args: []string{"whoami", "acme"}, status: 403, machine: true, code: ExitSignIn,
+			errOut: "oauthctl: the provider refused the access token at its userinfo endpoint (HTTP 403); acme:client is a client_credentials account: its access token stands for the client, not a user, and the provider's userinfo endpoint does not accept such machine tokens\n" +
+				"if the token was revoked, get a new one: oauthctl token acme --account client --force-refresh\n"},
 		{name: "503: unavailable", args: []string{"whoami", "acme"}, status: 503, body: "<html>down</html>", code: ExitUnavailable,
 			errOut: "oauthctl: userinfo endpoint answered HTTP 503\n"},
 		{name: "another subject", args: []string{"whoami", "acme"}, status: 200, body: `{"sub":"someone-else"}`, code: ExitError,
@@ -108,7 +119,14 @@ func TestWhoami(t *testing.T) {
 				yaml = strings.Replace(yaml, "    userinfo_url: "+srv.URL+"/userinfo\n", "", 1)
 			}
 			e := newAcEnv(t, yaml)
-			e.seed(acAccount("acme", srv.URL, "alice"), acRecord("alice"))
+			name := "alice"
+			a := acAccount("acme", srv.URL, name)
+			if tt.machine {
+				name = "client"
+				a = acAccount("acme", srv.URL, name)
+				a.Grant, a.Subject, a.Identity = auth.GrantClientCredentials, "", ""
+			}
+			e.seed(a, acRecord(name))
 			r := e.run(tt.args...)
 			want := acResult{code: tt.code, out: strings.ReplaceAll(tt.out, "{issuer}", srv.URL), errOut: tt.errOut}
 			if diff := cmp.Diff(want, r, cmp.AllowUnexported(acResult{})); diff != "" {
@@ -116,7 +134,7 @@ func TestWhoami(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			wantReq := []string{"GET /userinfo Bearer fake-at-alice"}
+			wantReq := []string{"GET /userinfo Bearer fake-at-" + name}
 			if tt.noRequest {
 				wantReq = nil
 			}

@@ -16,10 +16,28 @@ import (
 // the client secret was put in the keychain. Knowing the latter lets
 // `providers` report where a secret comes from, and `token` skip a keychain
 // read for public clients, without touching the keychain.
+//
+// The stored secret belongs to one client: ClientID, or, when `client set`
+// was given only a secret for the client ID configured elsewhere,
+// SecretClientID (that client ID at the time). It is never sent with
+// another client ID (see SecretOwner).
 type ClientRegistration struct {
-	ClientID     string    `json:"client_id,omitempty"`
-	SecretStored bool      `json:"secret_stored"`
-	UpdatedAt    time.Time `json:"updated_at,omitzero"`
+	ClientID     string `json:"client_id,omitempty"`
+	SecretStored bool   `json:"secret_stored"`
+	// SecretClientID is the client ID the secret was stored for when
+	// ClientID is empty; registrations written before it was recorded
+	// lack it.
+	SecretClientID string    `json:"secret_client_id,omitempty"`
+	UpdatedAt      time.Time `json:"updated_at,omitzero"`
+}
+
+// SecretOwner returns the client ID the stored secret was issued for, or ""
+// when the registration did not record it (then it is unknown).
+func (r ClientRegistration) SecretOwner() string {
+	if r.ClientID != "" {
+		return r.ClientID
+	}
+	return r.SecretClientID
 }
 
 // Clients is the client registrations file (clients.json next to the

@@ -56,3 +56,35 @@ func TestClientsRoundTrip(t *testing.T) {
 		t.Errorf("damaged file: %v", err)
 	}
 }
+
+// TestClientRegistrationSecretOwner: the stored secret belongs to the
+// registration's client ID, else to the recorded SecretClientID, else to
+// nobody known; SecretClientID survives a save and load.
+func TestClientRegistrationSecretOwner(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		reg  keyring.ClientRegistration
+		want string
+	}{
+		{keyring.ClientRegistration{ClientID: "web", SecretStored: true}, "web"},
+		{keyring.ClientRegistration{ClientID: "web", SecretStored: true, SecretClientID: "web"}, "web"},
+		{keyring.ClientRegistration{SecretStored: true, SecretClientID: "config-id"}, "config-id"},
+		{keyring.ClientRegistration{SecretStored: true}, ""},
+	} {
+		if got := tt.reg.SecretOwner(); got != tt.want {
+			t.Errorf("%+v: SecretOwner() = %q, want %q", tt.reg, got, tt.want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "clients.json")
+	c := &keyring.Clients{Providers: map[string]keyring.ClientRegistration{"acme": {SecretStored: true, SecretClientID: "config-id"}}}
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := keyring.LoadClients(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(c.Providers, got.Providers); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+}
