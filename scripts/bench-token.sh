@@ -37,7 +37,11 @@ if [ -z "${OAUTHCTL_BENCH_INNER:-}" ]; then
   (cd "$root" && go build -o "$tmp/bin/oauthctl" . &&
     go build -o "$tmp/bin/hello" ./internal/bench/hello &&
     go build -o "$tmp/bin/keyringget" ./internal/bench/keyringget &&
-    go build -o "$tmp/bin/harness" ./internal/bench/harness)
+    go build -o "$tmp/bin/harness" ./internal/bench/harness &&
+    # The same two programs built without cgo (a static binary: no dynamic
+    # loader at start-up), as release builds of Go CLIs usually are.
+    CGO_ENABLED=0 go build -o "$tmp/bin/oauthctl-static" . &&
+    CGO_ENABLED=0 go build -o "$tmp/bin/keyringget-static" ./internal/bench/keyringget)
   if [ "${BENCH_USE_SESSION_KEYRING:-}" = 1 ]; then
     OAUTHCTL_BENCH_INNER="$tmp" "$0" "$@"
     exit
@@ -77,4 +81,6 @@ echo "machine: $(nproc) CPUs, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg
 "$bin/harness" run -n "$runs" \
   "hello=$bin/hello" \
   "keyringget=$bin/keyringget oauthctl $provider:$account" \
-  "oauthctl=$bin/oauthctl token $provider"
+  "oauthctl=$bin/oauthctl token $provider" \
+  "keyringget-static=$bin/keyringget-static oauthctl $provider:$account" \
+  "oauthctl-static=$bin/oauthctl-static token $provider"
