@@ -94,6 +94,7 @@ func TestBuiltinPresets(t *testing.T) {
 			domains: []string{"login.microsoftonline.com", "graph.microsoft.com", "myapps.microsoft.com"},
 			issuer:  "https://login.microsoftonline.com/{tenantid}/v2.0", oidc: true, device: true, userinfo: true,
 			tenant: "common", scopes: []string{"openid", "profile", "email", "offline_access"},
+			authParams: map[string]string{"prompt": "select_account"},
 		},
 		"gitlab": {
 			domains: []string{"gitlab.com"}, issuer: "https://gitlab.com", oidc: true, device: true, revocation: true,

@@ -623,7 +623,7 @@ func saveLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, accoun
 		if sameScopeSet(p.Scopes, prevAcct.Scopes) {
 			rec.RefreshToken, rec.RefreshExpiry = prev.RefreshToken, prev.RefreshExpiry
 		} else {
-			fmt.Fprintln(opts.IO.ErrOut, "warning: no refresh token came back; the account cannot be refreshed (the previous refresh token was for other scopes and is not kept)")
+			fmt.Fprintln(opts.IO.ErrOut, "note: the previous refresh token was for other scopes and is not kept")
 		}
 	}
 	if ctx.Err() != nil {

@@ -451,7 +451,7 @@ func TestLoginRunClientSecret(t *testing.T) {
 // (Google).
 func TestLoginRunRelogin(t *testing.T) {
 	t.Parallel()
-	const dropped = "warning: no refresh token came back; the account cannot be refreshed (the previous refresh token was for other scopes and is not kept)\n"
+	const dropped = "note: the previous refresh token was for other scopes and is not kept\n"
 	tests := []struct {
 		name          string
 		extraYAML     string
