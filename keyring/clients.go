@@ -2,11 +2,6 @@ package keyring
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"time"
 )
@@ -57,19 +52,9 @@ func (p Paths) clientsLockPath() string { return filepath.Join(p.LockDir, "clien
 
 // LoadClients reads the client registrations; a missing file is empty.
 func LoadClients(path string) (*Clients, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &Clients{Version: clientsVersion, Providers: map[string]ClientRegistration{}}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the client registrations: %w", err)
-	}
-	var c Clients
-	if err := json.Unmarshal(data, &c); err != nil {
-		return nil, fmt.Errorf("client registrations %s are damaged (%v); move the file away and run `oauthctl client set` again", path, err)
-	}
-	if c.Version != clientsVersion {
-		return nil, fmt.Errorf("client registrations %s have unknown version %d", path, c.Version)
+	c := Clients{Version: clientsVersion}
+	if err := loadJSONFile(path, "client registrations file", "move it away and run `oauthctl client set` again", clientsVersion, &c, &c.Version); err != nil {
+		return nil, err
 	}
 	if c.Providers == nil {
 		c.Providers = map[string]ClientRegistration{}
@@ -80,11 +65,7 @@ func LoadClients(path string) (*Clients, error) {
 // Save writes the registrations atomically with mode 0600.
 func (c *Clients) Save(path string) error {
 	c.Version = clientsVersion
-	data, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(path, append(data, '\n'))
+	return saveJSONFile(path, c)
 }
 
 // UpdateClients runs fn on the client registrations under a lock and saves

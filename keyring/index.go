@@ -61,24 +61,44 @@ var ErrAmbiguous = errors.New("more than one stored account")
 
 // LoadIndex reads the index file; a missing file is an empty index.
 func LoadIndex(path string) (*Index, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &Index{Version: indexVersion, Defaults: map[string]string{}}, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading the account index: %w", err)
-	}
-	var ix Index
-	if err := json.Unmarshal(data, &ix); err != nil {
-		return nil, fmt.Errorf("account index %s is damaged (%v); move it away and log in again", path, err)
-	}
-	if ix.Version != indexVersion {
-		return nil, fmt.Errorf("account index %s has unknown version %d", path, ix.Version)
+	ix := Index{Version: indexVersion}
+	if err := loadJSONFile(path, "account index", "move it away and log in again", indexVersion, &ix, &ix.Version); err != nil {
+		return nil, err
 	}
 	if ix.Defaults == nil {
 		ix.Defaults = map[string]string{}
 	}
 	return &ix, nil
+}
+
+// loadJSONFile decodes the versioned JSON file at path into v, leaving v
+// as it is when the file does not exist. what names the file in errors,
+// fix says how to recover from a damaged one; *version is the version
+// field of v, which must equal want.
+func loadJSONFile(path, what, fix string, want int, v any, version *int) error {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading the %s: %w", what, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s %s is damaged (%v); %s", what, path, err, fix)
+	}
+	if *version != want {
+		return fmt.Errorf("%s %s has unknown version %d", what, path, *version)
+	}
+	return nil
+}
+
+// saveJSONFile writes v as indented JSON atomically with mode 0600.
+func saveJSONFile(path string, v any) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	return WriteFileAtomic(path, append(data, '\n'))
 }
 
 // Save writes the index atomically (temp file, fsync, rename) with mode 0600
@@ -92,11 +112,7 @@ func (ix *Index) Save(path string) error {
 		}
 		return a.Account < b.Account
 	})
-	data, err := json.MarshalIndent(ix, "", "  ")
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(path, append(data, '\n'))
+	return saveJSONFile(path, ix)
 }
 
 // WriteFileAtomic writes data to path through a temp file in the same
