@@ -322,11 +322,7 @@ func (a *acquirer) refresh(ctx context.Context, cur *keyring.Record) (*keyring.R
 	case cur.RefreshToken == "":
 		return a.cannotRefresh(cur, fmt.Errorf("%w: no refresh token is stored for %s", auth.ErrReauthRequired, key))
 	}
-	cat, err := a.f.Catalogue()
-	if err != nil {
-		return nil, err
-	}
-	p, err := cat.Get(a.acct.Provider)
+	p, err := lookupProvider(a.f.Catalogue, a.acct.Provider)
 	if err != nil {
 		return nil, err
 	}
@@ -672,11 +668,7 @@ func (a *acquirer) warnShort(rec *keyring.Record) {
 // mint runs steps 4-6 for a client_credentials account: rec is what the hot
 // path read, cur what the store holds now (either may be nil).
 func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring.Record, error) {
-	cat, err := a.f.Catalogue()
-	if err != nil {
-		return nil, err
-	}
-	p, err := cat.Get(a.acct.Provider)
+	p, err := lookupProvider(a.f.Catalogue, a.acct.Provider)
 	if err != nil {
 		return nil, err
 	}

@@ -133,11 +133,7 @@ secret fails until one is configured again.`,
 //     write leaves the file untouched;
 //  4. say on stderr what was stored and what takes precedence over it.
 func clientSetRun(ctx context.Context, opts *ClientOptions) error {
-	cat, err := opts.Catalogue()
-	if err != nil {
-		return err
-	}
-	p, err := cat.Get(opts.Provider)
+	p, err := lookupProvider(opts.Catalogue, opts.Provider)
 	if err != nil {
 		return err
 	}

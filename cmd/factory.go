@@ -155,3 +155,13 @@ func pathErrMsg(err error) string {
 	}
 	return err.Error()
 }
+
+// lookupProvider loads the catalogue and returns a copy of the named
+// provider, or an error that lists the known names.
+func lookupProvider(catalogue func() (*auth.Catalogue, error), name string) (*auth.Provider, error) {
+	cat, err := catalogue()
+	if err != nil {
+		return nil, err
+	}
+	return cat.Get(name)
+}

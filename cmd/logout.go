@@ -161,11 +161,7 @@ func logoutTargets(ctx context.Context, opts *LogoutOptions, ix *keyring.Index) 
 // logoutProvider returns the provider's configuration, or why there is none
 // to revoke with.
 func logoutProvider(opts *LogoutOptions) (*auth.Provider, error) {
-	cat, err := opts.Catalogue()
-	if err != nil {
-		return nil, err
-	}
-	return cat.Get(opts.Provider)
+	return lookupProvider(opts.Catalogue, opts.Provider)
 }
 
 // logoutAccount logs out one account. Its steps:

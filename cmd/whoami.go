@@ -105,11 +105,7 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 	if err != nil {
 		return err
 	}
-	cat, err := opts.Catalogue()
-	if err != nil {
-		return err
-	}
-	p, err := cat.Get(acct.Provider)
+	p, err := lookupProvider(opts.Catalogue, acct.Provider)
 	if err != nil {
 		return err
 	}
