@@ -941,11 +941,7 @@ func roundDuration(d time.Duration) time.Duration {
 // on first use; an unknown provider is a usage error that lists the known
 // ones; a known one is exit 4 with the login hint.
 func resolveAccount(f *Factory, provider, account string) (*keyring.Account, error) {
-	paths, err := f.Paths()
-	if err != nil {
-		return nil, err
-	}
-	ix, err := keyring.LoadIndex(paths.Index)
+	_, ix, err := openIndex(f.Paths)
 	if err != nil {
 		return nil, err
 	}

@@ -165,3 +165,13 @@ func lookupProvider(catalogue func() (*auth.Catalogue, error), name string) (*au
 	}
 	return cat.Get(name)
 }
+
+// openIndex resolves the paths and reads the account index.
+func openIndex(paths func() (keyring.Paths, error)) (keyring.Paths, *keyring.Index, error) {
+	p, err := paths()
+	if err != nil {
+		return p, nil, err
+	}
+	ix, err := keyring.LoadIndex(p.Index)
+	return p, ix, err
+}

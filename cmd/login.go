@@ -219,11 +219,7 @@ type loginPlan struct {
 // planLogin reads the account index for the account being updated, picks
 // the scopes, and resolves the provider's endpoints.
 func planLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider) (*loginPlan, error) {
-	paths, err := opts.Paths()
-	if err != nil {
-		return nil, err
-	}
-	ix, err := keyring.LoadIndex(paths.Index)
+	paths, ix, err := openIndex(opts.Paths)
 	if err != nil {
 		return nil, err
 	}

@@ -97,11 +97,7 @@ lock for too long; 6 when the keychain could not be changed.`,
 //
 // It stops at the first account whose local copy could not be deleted.
 func logoutRun(ctx context.Context, opts *LogoutOptions) error {
-	paths, err := opts.Paths()
-	if err != nil {
-		return err
-	}
-	ix, err := keyring.LoadIndex(paths.Index)
+	paths, ix, err := openIndex(opts.Paths)
 	if err != nil {
 		return err
 	}

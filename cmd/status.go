@@ -114,11 +114,7 @@ type statusCheck struct {
 //  3. print the table or the JSON object;
 //  4. return the worst check result: exit 4 when an account needs a login.
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	paths, err := opts.Paths()
-	if err != nil {
-		return err
-	}
-	ix, err := keyring.LoadIndex(paths.Index)
+	paths, ix, err := openIndex(opts.Paths)
 	if err != nil {
 		return err
 	}
