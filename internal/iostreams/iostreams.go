@@ -17,15 +17,33 @@ type IOStreams struct {
 	ErrOut io.Writer
 
 	InTTY, OutTTY, ErrTTY bool
+
+	// NoColor is set by NO_COLOR (any value, https://no-color.org) or
+	// TERM=dumb: no colour even on a terminal.
+	NoColor bool
+	// Dumb is TERM=dumb: a terminal that cannot move the cursor or draw
+	// symbols, so no spinner, no colour, no ✓.
+	Dumb bool
 }
 
 // System returns the process's own streams.
-func System() *IOStreams {
+func System() *IOStreams { return FromFiles(os.Stdin, os.Stdout, os.Stderr, os.Getenv) }
+
+// FromFiles returns streams over the given files, each checked for being a
+// terminal, with NO_COLOR and TERM read through getenv.
+func FromFiles(in, out, errOut *os.File, getenv func(string) string) *IOStreams {
+	dumb := getenv("TERM") == "dumb"
 	return &IOStreams{
-		In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
-		InTTY: IsTerminal(os.Stdin), OutTTY: IsTerminal(os.Stdout), ErrTTY: IsTerminal(os.Stderr),
+		In: in, Out: out, ErrOut: errOut,
+		InTTY: IsTerminal(in), OutTTY: IsTerminal(out), ErrTTY: IsTerminal(errOut),
+		NoColor: getenv("NO_COLOR") != "" || dumb,
+		Dumb:    dumb,
 	}
 }
+
+// Interactive reports whether a person can answer a prompt: stdin and
+// stderr (where prompts go) are both terminals.
+func (s *IOStreams) Interactive() bool { return s.InTTY && s.ErrTTY }
 
 // IsTerminal reports whether f is a terminal. It asks the terminal driver
 // (an ioctl on Unix, GetConsoleMode on Windows): a character device is not
