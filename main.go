@@ -19,8 +19,10 @@ import (
 //go:embed providers.yaml
 var builtinProviders []byte
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
+// version may be set at link time with -ldflags "-X main.version=..."; when
+// it is not, --version reads the module version or VCS revision from the
+// Go build info.
+var version = ""
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -57,6 +57,9 @@ func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
 type UnknownProviderError struct {
 	Name  string
 	Known []string
+	// Suggestions are the known names Name is probably a typo of, closest
+	// first (for a "did you mean" hint).
+	Suggestions []string
 }
 
 func (e *UnknownProviderError) Error() string {

@@ -15,6 +15,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/oauthctl/oauthctl/internal/suggest"
 )
 
 // Sources of a provider entry, as shown by `oauthctl providers`.
@@ -150,7 +152,8 @@ func (p *Provider) clone() *Provider {
 func (c *Catalogue) Get(name string) (*Provider, error) {
 	p, ok := c.providers[name]
 	if !ok {
-		return nil, &UnknownProviderError{Name: name, Known: c.Names()}
+		known := c.Names()
+		return nil, &UnknownProviderError{Name: name, Known: known, Suggestions: suggest.Names(name, known)}
 	}
 	return p.clone(), nil
 }

@@ -78,14 +78,14 @@ codes; 127 means the command was not found, 126 that it could not be run.`,
   oauthctl exec myapi --min-ttl 30m -- ./long-job.sh`,
 		Args: func(c *cobra.Command, args []string) error {
 			dash := c.ArgsLenAtDash()
+			if dash < 0 && len(args) <= 1 || dash >= 0 && len(args) == dash {
+				return usageErrorf("no command given: oauthctl exec PROVIDER -- COMMAND [ARG...]")
+			}
 			if dash < 0 {
 				return usageErrorf("put -- before the command (usage: %s)", c.UseLine())
 			}
 			if dash > 1 {
 				return usageErrorf("exec takes one PROVIDER before -- (usage: %s)", c.UseLine())
-			}
-			if len(args) == dash {
-				return usageErrorf("exec: no command after -- (usage: %s)", c.UseLine())
 			}
 			return nil
 		},

@@ -31,7 +31,8 @@ func TestNewCmdExec(t *testing.T) {
 		{name: "flags", args: []string{"exec", "github", "--account", "octo", "--env", "GH_TOKEN", "--min-ttl", "30m", "--", "gh", "--help"},
 			want: ExecOptions{Provider: "github", Account: "octo", Env: "GH_TOKEN", MinTTL: 30 * time.Minute, Command: []string{"gh", "--help"}}},
 		{name: "no dash", args: []string{"exec", "google", "curl"}, wantCode: ExitUsage, wantErr: "put -- before the command"},
-		{name: "no command", args: []string{"exec", "google", "--"}, wantCode: ExitUsage, wantErr: "no command after --"},
+		{name: "no command", args: []string{"exec", "google", "--"}, wantCode: ExitUsage, wantErr: "no command given: oauthctl exec PROVIDER -- COMMAND [ARG...]"},
+		{name: "no command no dash", args: []string{"exec", "google"}, wantCode: ExitUsage, wantErr: "no command given: oauthctl exec PROVIDER -- COMMAND [ARG...]"},
 		{name: "two providers", args: []string{"exec", "google", "github", "--", "env"}, wantCode: ExitUsage, wantErr: "one PROVIDER before --"},
 		{name: "env with a dash", args: []string{"exec", "google", "--env", "MY-TOKEN", "--", "env"}, wantCode: ExitUsage, wantErr: "not a valid environment variable name"},
 		{name: "env starting with a digit", args: []string{"exec", "google", "--env", "1TOKEN", "--", "env"}, wantCode: ExitUsage, wantErr: "not a valid"},
@@ -85,7 +86,7 @@ func (e *tkEnv) runExec(environ []string, stdin string, args ...string) tkResult
 	root.SetArgs(args)
 	err := root.ExecuteContext(e.t.Context())
 	if err != nil {
-		errOut.WriteString(errorText(classifyCobraError(err)))
+		errOut.WriteString(errorText(err2usage(err)))
 	}
 	return tkResult{code: ExitCode(err2usage(err)), out: out.String(), errOut: errOut.String()}
 }

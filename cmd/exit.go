@@ -89,8 +89,12 @@ func errorText(err error) string {
 	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
 	out := "oauthctl: " + msg + "\n"
 	var he *HintError
-	if errors.As(err, &he) && he.Hint != "" {
+	var up *auth.UnknownProviderError
+	switch {
+	case errors.As(err, &he) && he.Hint != "":
 		out += he.Hint + "\n"
+	case errors.As(err, &up) && len(up.Suggestions) > 0:
+		out += fmt.Sprintf("did you mean %q?\n", up.Suggestions[0])
 	}
 	return out
 }

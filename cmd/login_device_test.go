@@ -505,7 +505,7 @@ func TestLoginDeviceCommandLine(t *testing.T) {
 			yaml:       "providers:\n  fake:\n    auth_url: {URL}/auth\n    token_url: {URL}/token\n    device_auth_url: {URL}/device\n    client_id: x\n    scopes: [a]\n",
 			args:       []string{"login", "fake", "--device", "--no-browser"},
 			wantCode:   ExitUsage,
-			wantStderr: "oauthctl: if any flags in the group [device no-browser] are set none of the others can be; [device no-browser] were all set\n",
+			wantStderr: "oauthctl: --device and --no-browser cannot be used together\n",
 		},
 	}
 	for _, tt := range tests {

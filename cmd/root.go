@@ -4,13 +4,16 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime/debug"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/internal/suggest"
 )
 
 // Main runs oauthctl with args (without the program name) and returns the
@@ -44,15 +47,20 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	} else {
 		root = NewCmdRoot(f)
 	}
+	if wantsVersion(args) {
+		// Reading the build info costs a little: only --version pays it.
+		root.Version = versionString(f.Version, debug.ReadBuildInfo)
+	}
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
+	err = usageFromCobra(err, args)
 	if err != nil {
-		fmt.Fprint(f.IO.ErrOut, errorText(classifyCobraError(err)))
+		fmt.Fprint(f.IO.ErrOut, errorText(err))
 	}
-	return ExitCode(err2usage(err))
+	return ExitCode(err)
 }
 
 // NewCmdRoot builds the command tree.
@@ -69,6 +77,27 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdWhoami(f, nil),
 		NewCmdClient(f, nil),
 	)
+	root.SetHelpCommand(newHelpCommand(f))
+	// The default completion command prints its help and exits 0 for a
+	// shell it does not know (`completion tcsh`): make that a usage error.
+	root.InitDefaultCompletionCmd()
+	for _, c := range root.Commands() {
+		if c.Name() == "completion" {
+			c.Args = func(c *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					var shells []string
+					for _, sh := range c.Commands() {
+						if sh.IsAvailableCommand() {
+							shells = append(shells, sh.Name())
+						}
+					}
+					return usageErrorf("completion: unknown shell %q (supported: %s)", args[0], strings.Join(shells, ", "))
+				}
+				return nil
+			}
+			c.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
+		}
+	}
 	return root
 }
 
@@ -110,11 +139,28 @@ Built-in providers: google, github, microsoft, gitlab; add your own in
 func noArgs(cmd *cobra.Command, args []string) error {
 	if len(args) > 0 {
 		if cmd.HasSubCommands() {
-			return usageErrorf("unknown command %q for %q (see: %s --help)", args[0], cmd.CommandPath(), cmd.CommandPath())
+			return unknownCommand(cmd, args[0])
 		}
 		return usageErrorf("%s takes no arguments", commandName(cmd))
 	}
 	return nil
+}
+
+// unknownCommand is the usage error for a subcommand name cmd does not
+// have, with a "did you mean" hint when a command's name is close.
+func unknownCommand(cmd *cobra.Command, name string) error {
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() || c.Name() == "help" {
+			names = append(names, c.Name())
+			names = append(names, c.Aliases...)
+		}
+	}
+	if s := suggest.Names(name, names); len(s) > 0 {
+		return withHint(usageErrorf("unknown command %q for %q", name, cmd.CommandPath()),
+			"did you mean: %s %s", cmd.CommandPath(), s[0])
+	}
+	return usageErrorf("unknown command %q for %q (see: %s --help)", name, cmd.CommandPath(), cmd.CommandPath())
 }
 
 // rangeArgs accepts between min and max positional arguments. The error
@@ -173,15 +219,36 @@ func plural(n int, what string) string {
 	return fmt.Sprintf("%d %ss", n, what)
 }
 
-// classifyCobraError turns cobra's own plain errors (unknown command,
-// flag problems it reports without the flag error func) into usage errors.
-func classifyCobraError(err error) error { return err2usage(err) }
-
-func err2usage(err error) error {
-	if err == nil {
-		return nil
+// usageFromCobra turns cobra's own plain errors (unknown command, flag
+// problems it reports without the flag error func) into usage errors, in
+// our words where cobra's read like a library's: mutually exclusive flags
+// become "--json and --header cannot be used together", naming the flags in
+// the order args gave them.
+func usageFromCobra(err error, args []string) error {
+	var ue *UsageError
+	if err == nil || errors.As(err, &ue) {
+		return err
 	}
 	msg := err.Error()
+	if setList, ok := exclusiveFlags(msg); ok {
+		set := strings.Fields(setList)
+		pos := func(name string) int {
+			for i, a := range args {
+				if a == "--" {
+					break
+				}
+				if a == "--"+name || strings.HasPrefix(a, "--"+name+"=") {
+					return i
+				}
+			}
+			return len(args)
+		}
+		sort.SliceStable(set, func(i, j int) bool { return pos(set[i]) < pos(set[j]) })
+		for i := range set {
+			set[i] = "--" + set[i]
+		}
+		return &UsageError{Msg: joinAnd(set) + " cannot be used together"}
+	}
 	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument",
 		"invalid argument", "required flag", "if any flags in the group", "accepts ", "requires at least"} {
 		if strings.HasPrefix(msg, p) {
@@ -189,4 +256,33 @@ func err2usage(err error) error {
 		}
 	}
 	return err
+}
+
+// exclusiveFlags parses cobra's error for flags marked mutually exclusive
+// ("if any flags in the group [a b c] are set none of the others can be;
+// [a b] were all set") and returns the flags that were set: "a b". (Plain
+// string parsing: a package-level regexp would be compiled at start-up by
+// every command, `token` included.)
+func exclusiveFlags(msg string) (string, bool) {
+	rest, ok := strings.CutPrefix(msg, "if any flags in the group [")
+	if !ok {
+		return "", false
+	}
+	_, rest, ok = strings.Cut(rest, "] are set none of the others can be; [")
+	if !ok {
+		return "", false
+	}
+	set, ok := strings.CutSuffix(rest, "] were all set")
+	return set, ok
+}
+
+// err2usage is usageFromCobra without the command line.
+func err2usage(err error) error { return usageFromCobra(err, nil) }
+
+// joinAnd joins words as "a and b" or "a, b and c".
+func joinAnd(w []string) string {
+	if len(w) <= 1 {
+		return strings.Join(w, "")
+	}
+	return strings.Join(w[:len(w)-1], ", ") + " and " + w[len(w)-1]
 }

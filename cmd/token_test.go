@@ -169,7 +169,7 @@ func (e *tkEnv) runWith(adjust func(*TokenOptions), args ...string) tkResult {
 	root.SetArgs(args)
 	err := root.ExecuteContext(e.t.Context())
 	if err != nil {
-		errOut.WriteString(errorText(classifyCobraError(err)))
+		errOut.WriteString(errorText(err2usage(err)))
 	}
 	return tkResult{code: ExitCode(err2usage(err)), out: out.String(), errOut: errOut.String()}
 }
@@ -1201,9 +1201,9 @@ func TestTokenFastPathTree(t *testing.T) {
 			root.SetArgs(args)
 			err := root.ExecuteContext(t.Context())
 			if err != nil {
-				errOut.WriteString(errorText(classifyCobraError(err)))
+				errOut.WriteString(errorText(usageFromCobra(err, args)))
 			}
-			full := tkResult{code: ExitCode(err2usage(err)), out: out.String(), errOut: errOut.String()}
+			full := tkResult{code: ExitCode(usageFromCobra(err, args)), out: out.String(), errOut: errOut.String()}
 			if diff := cmp.Diff(full, fast, cmp.AllowUnexported(tkResult{})); diff != "" {
 				t.Errorf("fast path differs from the full tree (-full +fast):\n%s", diff)
 			}
