@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // TestStoredSecretBelongsToItsClientID: a secret stored with `client set`
@@ -34,7 +35,7 @@ func TestStoredSecretBelongsToItsClientID(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, src, err := resolveClientSecret(ctx, e.getenv, func() (keyring.Store, error) { return e.store, nil }, p)
+		s, src, err := session.ResolveClientSecret(ctx, e.getenv, func() (keyring.Store, error) { return e.store, nil }, p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -103,7 +104,7 @@ func TestStoredSecretOnlyRecordsItsClientID(t *testing.T) {
 			t.Fatal(err)
 		}
 		p, _ := cat.Get("acme")
-		s, _, err := resolveClientSecret(context.Background(), e.getenv, func() (keyring.Store, error) { return e.store, nil }, p)
+		s, _, err := session.ResolveClientSecret(context.Background(), e.getenv, func() (keyring.Store, error) { return e.store, nil }, p)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // DefaultExecEnv is the variable `oauthctl exec` puts the access token in.
@@ -159,14 +160,13 @@ func isEnvName(name string) bool {
 //  4. wait and return its status as an *ExitStatusError.
 func execRun(ctx context.Context, opts *ExecOptions) error {
 	f := opts.Factory
-	acct, err := resolveAccount(f, opts.Provider, opts.Account)
+	svc := f.Session()
+	acct, err := svc.ResolveAccount(opts.Provider, opts.Account)
 	if err != nil {
 		return err
 	}
-	rec, warnings, err := acquireWith(ctx, f, acct, acquireOptions{MinTTL: opts.MinTTL, LockWait: opts.LockWait, Retry: opts.Retry})
-	for _, w := range warnings {
-		fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
-	}
+	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{MinTTL: opts.MinTTL, LockWait: opts.LockWait, Retry: opts.Retry})
+	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // Exit codes, documented in README.md; scripts branch on them.
@@ -23,28 +24,19 @@ const (
 )
 
 // UsageError is a bad command line: unknown flag, wrong arguments (exit 2).
-type UsageError struct{ Msg string }
-
-func (e *UsageError) Error() string { return e.Msg }
+// session returns it too (an invalid account name), hence the alias.
+type UsageError = session.UsageError
 
 func usageErrorf(format string, args ...any) error {
 	return &UsageError{Msg: fmt.Sprintf(format, args...)}
 }
 
 // HintError adds one hint line, printed under the error (e.g.
-// "run: oauthctl login google").
-type HintError struct {
-	Err  error
-	Hint string
-}
-
-func (e *HintError) Error() string { return e.Err.Error() }
-
-// Unwrap returns the wrapped error.
-func (e *HintError) Unwrap() error { return e.Err }
+// "run: oauthctl login google"); session builds most of them.
+type HintError = session.HintError
 
 func withHint(err error, format string, args ...any) error {
-	return &HintError{Err: err, Hint: fmt.Sprintf(format, args...)}
+	return session.WithHint(err, format, args...)
 }
 
 // ExitCode maps an error to the process exit code. It is the only place that

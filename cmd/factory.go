@@ -15,6 +15,7 @@ import (
 	"github.com/oauthctl/oauthctl/internal/browser"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // HTTPTimeout bounds every HTTP call to a provider.
@@ -41,6 +42,27 @@ type Factory struct {
 	// Paths returns where the index and lock files live.
 	Paths func() (keyring.Paths, error)
 }
+
+// Session returns the use cases wired to f's dependencies. It builds nothing:
+// the store, catalogue and HTTP client stay lazy, so `token` on its cached
+// path still pays for none of them.
+func (f *Factory) Session() *session.Service {
+	return &session.Service{
+		Getenv:     f.Getenv,
+		Now:        f.Now,
+		HTTPClient: f.HTTPClient,
+		Store:      f.Store,
+		Catalogue:  f.Catalogue,
+		Paths:      f.Paths,
+	}
+}
+
+// DefaultMinTTL is the default of --min-ttl (session.DefaultMinTTL).
+const DefaultMinTTL = session.DefaultMinTTL
+
+// ClientCredentialsAccount is the account name of a client_credentials
+// provider's token (session.ClientCredentialsAccount).
+const ClientCredentialsAccount = session.ClientCredentialsAccount
 
 // NewFactory wires the production dependencies.
 func NewFactory(io *iostreams.IOStreams, builtin []byte, version string) *Factory {

@@ -18,6 +18,7 @@ import (
 	"github.com/oauthctl/oauthctl/internal/browser"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // DefaultLoginTimeout bounds a login's wait for the browser (`--timeout`).
@@ -141,24 +142,25 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 	o.IO = &ios
 	opts = &o
 
-	p, err := loginProvider(opts)
+	svc := opts.session()
+	p, err := loginProvider(opts, svc)
 	if err != nil {
 		return err
 	}
 	if err := checkLoginFlags(opts); err != nil {
 		return err
 	}
-	secret, err := loginClientSecret(ctx, opts, p)
+	secret, err := svc.LoginClientSecret(ctx, p)
 	if err != nil {
 		return err
 	}
-	plan, err := planLogin(ctx, opts, p)
+	plan, err := svc.PlanLogin(ctx, opts.request(), p)
 	if err != nil {
 		return err
 	}
-	rp, md, client, scopes, target := plan.provider, plan.metadata, plan.client, plan.scopes, plan.target
+	rp, md, client, scopes := plan.Provider, plan.Metadata, plan.Client, plan.Scopes
 	l, err := auth.StartLogin(ctx, auth.LoginRequest{
-		Provider: rp, ClientSecret: secret, Scopes: scopes, Params: loginParams(opts, rp, scopes, target),
+		Provider: rp, ClientSecret: secret, Scopes: scopes, Params: plan.Params,
 		Metadata: md, HTTPClient: client, Now: opts.Now,
 	})
 	if err != nil {
@@ -186,7 +188,43 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 	if ctx.Err() != nil {
 		return ctx.Err() // Ctrl-C during the exchange: nothing is stored
 	}
-	return completeLogin(ctx, opts, plan, tok, ident)
+	return completeLogin(ctx, opts, svc, plan, tok, ident)
+}
+
+// session returns the use cases wired to opts' dependencies.
+func (opts *LoginOptions) session() *session.Service {
+	getenv := opts.Getenv
+	return &session.Service{
+		Getenv: getenv, Now: opts.Now, HTTPClient: opts.HTTPClient, Store: opts.Store,
+		Catalogue: opts.Catalogue, Paths: opts.Paths,
+		ConfigPath: func() string { return UserConfigPath(getenv) },
+	}
+}
+
+// request is what the flags ask the login to do.
+func (opts *LoginOptions) request() session.LoginRequest {
+	return session.LoginRequest{Account: opts.Account, Scopes: opts.Scopes, AddScopes: opts.AddScopes}
+}
+
+// loginProvider returns the named provider after checking that it can be
+// logged in to (session.LoginProvider), printing the catalogue's warnings.
+func loginProvider(opts *LoginOptions, svc *session.Service) (*auth.Provider, error) {
+	p, warnings, err := svc.LoginProvider(opts.Provider)
+	printWarnings(opts.IO.ErrOut, warnings)
+	return p, err
+}
+
+// completeLogin names the account and persists the tokens
+// (session.CompleteLogin), then reports on stderr: the last steps of both
+// login flows.
+func completeLogin(ctx context.Context, opts *LoginOptions, svc *session.Service, plan *session.LoginPlan, tok *auth.Token, ident *auth.Identity) error {
+	acct, warnings, err := svc.CompleteLogin(ctx, plan, tok, ident)
+	printWarnings(opts.IO.ErrOut, warnings)
+	if err != nil {
+		return err
+	}
+	printLoginSummary(opts.IO.ErrOut, plan.Provider, acct, plan.Scopes, tok)
+	return nil
 }
 
 // checkLoginFlags validates the flags both login flows share.
@@ -200,187 +238,6 @@ func checkLoginFlags(opts *LoginOptions) error {
 		return usageErrorf("--timeout must be positive, e.g. 5m")
 	}
 	return nil
-}
-
-// loginPlan is what the browser and the device login settle before they
-// involve the user.
-type loginPlan struct {
-	paths keyring.Paths
-	// target is the stored account a re-login or --add-scopes updates, or nil.
-	target *keyring.Account
-	scopes []string
-	client *http.Client
-	// provider has its endpoints resolved (discovery for issuer-only
-	// entries) and Scopes set to the requested scopes.
-	provider *auth.Provider
-	metadata *auth.Metadata
-}
-
-// planLogin reads the account index for the account being updated, picks
-// the scopes, and resolves the provider's endpoints.
-func planLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider) (*loginPlan, error) {
-	paths, ix, err := openIndex(opts.Paths)
-	if err != nil {
-		return nil, err
-	}
-	target, err := loginTarget(opts, ix, p)
-	if err != nil {
-		return nil, err
-	}
-	scopes := loginScopes(opts, p, target)
-	client := opts.HTTPClient()
-	rp, md, err := auth.ResolveEndpoints(ctx, client, p)
-	if err != nil {
-		return nil, err
-	}
-	rp.Scopes = scopes
-	return &loginPlan{paths: paths, target: target, scopes: scopes, client: client, provider: rp, metadata: md}, nil
-}
-
-// completeLogin names the account, persists the tokens (saveLogin) and
-// reports on stderr: the last steps of both login flows.
-func completeLogin(ctx context.Context, opts *LoginOptions, plan *loginPlan, tok *auth.Token, ident *auth.Identity) error {
-	if ident.Note != "" {
-		fmt.Fprintln(opts.IO.ErrOut, "warning: "+ident.Note)
-	}
-	account, err := chooseAccount(opts, plan.paths, plan.provider, plan.target, ident)
-	if err != nil {
-		return err
-	}
-	acct, err := saveLogin(ctx, opts, plan.provider, account, tok, ident)
-	if err != nil {
-		return err
-	}
-	printLoginSummary(opts.IO.ErrOut, plan.provider, acct, plan.scopes, tok)
-	return nil
-}
-
-// loginProvider returns the named provider after checking that it can be
-// logged in to: the authorization code grant and a client ID.
-func loginProvider(opts *LoginOptions) (*auth.Provider, error) {
-	cat, err := opts.Catalogue()
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range cat.Warnings {
-		fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
-	}
-	p, err := cat.Get(opts.Provider)
-	if err != nil {
-		return nil, err
-	}
-	if p.Grant == auth.GrantClientCredentials {
-		return nil, withHint(usageErrorf("%s uses the client_credentials grant: there is no user to sign in", p.Name),
-			"run: oauthctl token %s", p.Name)
-	}
-	if p.ClientID == "" {
-		return nil, withHint(&loginConfigError{fmt.Sprintf("no client ID for %s: set %s, or client_id under %s in %s",
-			p.Name, auth.ClientIDEnv(p.Name), p.Name, UserConfigPath(opts.Getenv))},
-			"register an OAuth client with the provider first (see README), or run: oauthctl client set %s", p.Name)
-	}
-	return p, nil
-}
-
-// loginClientSecret returns the client secret from the environment or the
-// keychain ("" for a public client). A provider that requires one and has
-// none is a configuration error naming where the secret belongs. Reading
-// the keychain here also fails fast, before the user signs in, when it is
-// unavailable.
-func loginClientSecret(ctx context.Context, opts *LoginOptions, p *auth.Provider) (string, error) {
-	secret, _, err := resolveClientSecret(ctx, opts.Getenv, opts.Store, p)
-	if err != nil {
-		return "", err
-	}
-	if secret == "" && p.ClientSecretRequired {
-		return "", withHint(&loginConfigError{fmt.Sprintf("%s requires a client secret: set %s or run: oauthctl client set %s",
-			p.Name, auth.ClientSecretEnv(p.Name), p.Name)},
-			"the secret never goes on the command line or in providers.yaml")
-	}
-	return secret, nil
-}
-
-// loginConfigError is a client registration problem (exit 2).
-type loginConfigError struct{ msg string }
-
-func (e *loginConfigError) Error() string { return e.msg }
-
-// Is makes loginConfigError match auth.ErrConfig.
-func (e *loginConfigError) Is(target error) bool { return target == auth.ErrConfig }
-
-// loginTarget returns the stored account this login updates, if known
-// beforehand: --account's, else (for --add-scopes) the provider's default,
-// else the default when it is the provider's only candidate for a re-login.
-// --add-scopes needs one.
-func loginTarget(opts *LoginOptions, ix *keyring.Index, p *auth.Provider) (*keyring.Account, error) {
-	name := opts.Account
-	if name == "" {
-		name = ix.Defaults[p.Name]
-	}
-	a := ix.Find(p.Name, name)
-	if len(opts.AddScopes) > 0 && a == nil {
-		what := "no account of " + p.Name
-		if opts.Account != "" {
-			what = fmt.Sprintf("no account %q of %s", opts.Account, p.Name)
-		}
-		return nil, withHint(fmt.Errorf("--add-scopes: %w: %s to add scopes to", keyring.ErrNotFound, what),
-			"log in first: oauthctl login %s", p.Name)
-	}
-	if a == nil {
-		return nil, nil
-	}
-	c := *a
-	return &c, nil
-}
-
-// loginScopes is what to request: --scopes, else the provider's defaults;
-// with --add-scopes the account's granted scopes plus the new ones.
-func loginScopes(opts *LoginOptions, p *auth.Provider, target *keyring.Account) []string {
-	var scopes []string
-	switch {
-	case len(opts.AddScopes) > 0:
-		scopes = append(slices.Clone(target.Scopes), opts.AddScopes...)
-	case len(opts.Scopes) > 0:
-		scopes = slices.Clone(opts.Scopes)
-	default:
-		scopes = slices.Clone(p.Scopes)
-	}
-	out := scopes[:0]
-	for _, s := range scopes {
-		if s = strings.TrimSpace(s); s != "" && !slices.Contains(out, s) {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// loginParams are the authorization parameters the situation calls for:
-//   - prompt=consent when a refresh token is wanted (offline_access from an
-//     OIDC provider, OIDC Core §11; Google's access_type=offline) and the
-//     account has none yet, or has one for other scopes: without it the
-//     provider issues none (OIDC) or only on first consent (Google). An
-//     account that already holds one for the same scopes is not asked to
-//     consent again (SECURITY.md B.15); if no new refresh token comes back,
-//     the stored one is kept (saveLogin). A prompt in the provider's
-//     auth_params wins.
-//   - --add-scopes: the provider's incremental parameter (Google's
-//     include_granted_scopes=true).
-//   - login_hint with the identity of the account named by --account (or
-//     updated by --add-scopes), so the provider preselects it.
-func loginParams(opts *LoginOptions, p *auth.Provider, scopes []string, target *keyring.Account) map[string]string {
-	params := map[string]string{}
-	oidc := p.Issuer != "" && slices.Contains(scopes, "openid")
-	wantsOffline := oidc && slices.Contains(scopes, "offline_access") || p.AuthParams["access_type"] == "offline"
-	hasRefresh := target != nil && target.Refreshable && !target.LoginRequired && sameScopeSet(scopes, target.Scopes)
-	if _, set := p.AuthParams["prompt"]; wantsOffline && !hasRefresh && !set {
-		params["prompt"] = "consent"
-	}
-	if len(opts.AddScopes) > 0 && p.IncrementalParam != "" {
-		params[p.IncrementalParam] = "true"
-	}
-	if target != nil && oidc && (opts.Account != "" || len(opts.AddScopes) > 0) && strings.Contains(target.Identity, "@") {
-		params["login_hint"] = target.Identity
-	}
-	return params
 }
 
 // announceLogin shows the URL and opens the browser, or with --no-browser
@@ -511,205 +368,6 @@ func loginFinishError(ctx context.Context, p *auth.Provider, err error) error {
 	return err
 }
 
-// chooseAccount names the account to store the login under:
-//   - --account, as given;
-//   - --add-scopes: the account being updated, and only if the same
-//     identity signed in (else nothing is stored);
-//   - a stored account of the provider with the same subject (the stable
-//     key: the email can change), so a re-login replaces it;
-//   - the identity the provider reports: email, else preferred_username,
-//     else login, else the subject ("default" when it said nothing usable).
-func chooseAccount(opts *LoginOptions, paths keyring.Paths, p *auth.Provider, target *keyring.Account, ident *auth.Identity) (string, error) {
-	if len(opts.AddScopes) > 0 && target != nil {
-		if target.Subject != "" && ident.Subject != "" && target.Subject != ident.Subject {
-			return "", fmt.Errorf("%w: --add-scopes: signed in as %s, but account %q is %s; nothing was stored (sign in as that identity, or log in without --add-scopes)",
-				auth.ErrLoginFailed, ident.Display(), target.Account, target.Identity)
-		}
-		return target.Account, nil
-	}
-	if opts.Account != "" {
-		return opts.Account, nil
-	}
-	ix, err := keyring.LoadIndex(paths.Index) // re-read: the wait took minutes
-	if err != nil {
-		return "", err
-	}
-	if ident.Subject != "" {
-		for _, a := range ix.ProviderAccounts(p.Name) {
-			if a.Subject == ident.Subject {
-				return a.Account, nil
-			}
-		}
-	}
-	name := strings.Map(func(r rune) rune {
-		if r == '#' || r == ':' {
-			return '_'
-		}
-		return r
-	}, ident.Display())
-	if keyring.ValidateAccount(name) != nil {
-		name = "default"
-	}
-	return name, nil
-}
-
-// saveLogin persists a successful login of account at provider p, for the
-// browser login, the device login and a client_credentials mint alike. Its
-// steps:
-//  1. read the account's previous record (to keep or revoke its refresh
-//     token); an unreadable one is simply replaced;
-//  2. build the record: tokens, expiry, scopes (tok.Scopes, else p.Scopes:
-//     callers pass a copy of the provider whose Scopes are the requested
-//     ones, RFC 6749 §5.1); when the response carried no refresh token and
-//     the previous record of the same identity, client and token endpoint
-//     has a usable one for the same scopes, keep it (it is still valid);
-//     one for other scopes is dropped with a warning (it would bring the
-//     old scopes back at the next refresh) and revoked as in step 5;
-//  3. write the keychain record (Store.Save); a failure is exit 6 and
-//     nothing else is written;
-//  4. write the index entry (keyring.UpdateIndex: issuer, token endpoint and
-//     client ID the tokens are bound to, the resolved revocation and
-//     userinfo endpoints (recordEndpoints), scopes, expiries, subject,
-//     identity); the first account of a provider becomes its default;
-//  5. if a new refresh token replaced the previous one, revoke the previous
-//     one best-effort (SECURITY.md B.15), unless the provider's revocation
-//     ends the whole grant and the identity is the same (that would revoke
-//     the new token too). A failure is a warning on stderr.
-//
-// ident may be nil (a machine client). Nothing is printed on success; the
-// caller reports with printLoginSummary. Once step 3 starts, Ctrl-C no
-// longer interrupts the writes, so the keychain and the index stay in step.
-func saveLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, account string, tok *auth.Token, ident *auth.Identity) (*keyring.Account, error) {
-	if ident == nil {
-		ident = &auth.Identity{}
-	}
-	st, err := opts.Store()
-	if err != nil {
-		return nil, err
-	}
-	paths, err := opts.Paths()
-	if err != nil {
-		return nil, err
-	}
-	key := keyring.Key{Provider: p.Name, Account: account}
-	prev, err := st.Load(ctx, key)
-	switch {
-	case errors.Is(err, keyring.ErrNotFound), errors.Is(err, keyring.ErrCorrupt):
-		prev = nil
-	case err != nil:
-		return nil, fmt.Errorf("reading the stored credentials of %s: %w", key, err)
-	}
-	ix, err := keyring.LoadIndex(paths.Index)
-	if err != nil {
-		return nil, err
-	}
-	prevAcct := ix.Find(p.Name, account)
-	sameBinding := prevAcct != nil && prevAcct.TokenURL == p.TokenURL && prevAcct.ClientID == p.ClientID
-	sameIdentity := sameBinding && (prevAcct.Subject == "" || ident.Subject == "" || prevAcct.Subject == ident.Subject)
-
-	scopes := tok.Scopes
-	if len(scopes) == 0 {
-		scopes = slices.Clone(p.Scopes)
-	}
-	rec := &keyring.Record{
-		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken,
-		TokenType: tok.TokenType, Expiry: tok.Expiry, RefreshExpiry: tok.RefreshExpiry, Scopes: scopes,
-	}
-	if rec.RefreshToken == "" && prev != nil && prev.RefreshToken != "" && sameIdentity && !prevAcct.LoginRequired {
-		if sameScopeSet(p.Scopes, prevAcct.Scopes) {
-			rec.RefreshToken, rec.RefreshExpiry = prev.RefreshToken, prev.RefreshExpiry
-		} else {
-			fmt.Fprintln(opts.IO.ErrOut, "note: the previous refresh token was for other scopes and is not kept")
-		}
-	}
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	wctx := context.WithoutCancel(ctx)
-	if err := st.Save(wctx, key, rec); err != nil {
-		if !errors.Is(err, keyring.ErrUnavailable) {
-			err = fmt.Errorf("%w: %w", keyring.ErrUnavailable, err)
-		}
-		return nil, fmt.Errorf("saving the tokens of %s: %w", key, err)
-	}
-	issuer := ident.Issuer
-	if issuer == "" {
-		issuer = p.Issuer
-	}
-	acct := keyring.Account{
-		Provider: p.Name, Account: account, Issuer: issuer, TokenURL: p.TokenURL, ClientID: p.ClientID,
-		Scopes: scopes, Expiry: rec.Expiry, RefreshExpiry: rec.RefreshExpiry, Subject: ident.Subject,
-		Identity: ident.Display(), Refreshable: rec.RefreshToken != "", Grant: p.Grant,
-		UpdatedAt: opts.Now().UTC(),
-	}
-	recordEndpoints(&acct, p)
-	if err := keyring.UpdateIndex(wctx, paths, func(ix *keyring.Index) error {
-		ix.Put(acct)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("the tokens are in the keychain, but updating the account index failed: %w", err)
-	}
-	replaced := prev != nil && prev.RefreshToken != "" && prev.RefreshToken != rec.RefreshToken && sameBinding
-	if replaced && p.RevocationURL != "" && !(p.RevocationRevokesGrant && sameIdentity) {
-		// The replaced token goes only to the revocation endpoint its own
-		// login recorded (SECURITY.md B.2).
-		if d := endpointDiff(prevAcct, p, endpointRevocation, p.RevocationURL); d != "" {
-			fmt.Fprintf(opts.IO.ErrOut, "warning: the replaced refresh token of %s was not revoked: %s\n", key, auth.Sanitize(d, 300))
-		} else {
-			revokeReplaced(wctx, opts, p, key, prev.RefreshToken)
-		}
-	}
-	return &acct, nil
-}
-
-// sameScopeSet reports whether the requested scopes are, as sets, those
-// stored for an account: the scopes its refresh token was issued for. The
-// stored ones are the granted ones as the provider echoed them, so a
-// requested scope also matches its expanded form (scopeMatches).
-func sameScopeSet(requested, stored []string) bool {
-	for _, s := range requested {
-		if !slices.ContainsFunc(stored, func(g string) bool { return scopeMatches(s, g) }) {
-			return false
-		}
-	}
-	for _, g := range stored {
-		if !slices.ContainsFunc(requested, func(s string) bool { return scopeMatches(s, g) }) {
-			return false
-		}
-	}
-	return true
-}
-
-// scopeMatches reports whether the granted scope g is the requested scope s
-// as providers echo it: Google expands email and profile to
-// .../auth/userinfo.email, Entra qualifies resource scopes with the
-// resource URI.
-func scopeMatches(s, g string) bool {
-	return g == s || strings.HasSuffix(g, "/"+s) || strings.HasSuffix(g, "/auth/userinfo."+s)
-}
-
-// revokeReplacedTimeout bounds the best-effort revocation after a re-login.
-const revokeReplacedTimeout = 15 * time.Second
-
-// revokeReplaced revokes a refresh token that a new login replaced, so it
-// does not linger at the provider (Google keeps at most 100 per client and
-// account). It only warns on failure: the new login is already stored.
-func revokeReplaced(ctx context.Context, opts *LoginOptions, p *auth.Provider, key keyring.Key, refreshToken string) {
-	ctx, cancel := context.WithTimeout(ctx, revokeReplacedTimeout)
-	defer cancel()
-	secret, _, err := resolveClientSecret(ctx, opts.Getenv, opts.Store, p)
-	if err == nil {
-		err = auth.Revoke(ctx, opts.HTTPClient(), p, auth.ClientCreds{ID: p.ClientID, Secret: secret}, refreshToken, auth.HintRefreshToken)
-	}
-	if err != nil {
-		msg := fmt.Sprintf("warning: could not revoke the replaced refresh token of %s: %s", key, auth.Sanitize(err.Error(), 200))
-		if p.ManageURL != "" {
-			msg += "; it stays valid until it expires or you remove the app at " + p.ManageURL
-		}
-		fmt.Fprintln(opts.IO.ErrOut, msg)
-	}
-}
-
 // printLoginSummary reports a stored login on stderr: who, which account,
 // which scopes were granted, and warnings when fewer scopes than requested
 // were granted or no refresh token is available.
@@ -757,7 +415,7 @@ func scopeGranted(s string, granted []string, refreshable bool) bool {
 	if s == "offline_access" && refreshable {
 		return true
 	}
-	return slices.ContainsFunc(granted, func(g string) bool { return scopeMatches(s, g) })
+	return slices.ContainsFunc(granted, func(g string) bool { return session.ScopeMatches(s, g) })
 }
 
 // lockedWriter serializes writes from several goroutines and, once

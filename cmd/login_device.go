@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // loginDeviceRun signs in with the device authorization grant (RFC 8628):
@@ -35,11 +36,12 @@ func loginDeviceRun(ctx context.Context, opts *LoginOptions) error {
 //     Ctrl-C;
 //  5. verify the ID token and find the identity (auth.ResolveIdentity, with
 //     no nonce: the device grant has none);
-//  6. name the account and persist it with saveLogin, then report.
+//  6. name the account and persist it with session.SaveLogin, then report.
 //
 // Nothing is written to stdout.
 func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Context, time.Duration) error) error {
-	p, err := loginProvider(opts)
+	svc := opts.session()
+	p, err := loginProvider(opts, svc)
 	if err != nil {
 		return err
 	}
@@ -49,18 +51,18 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 	if !p.HasDevice() && !p.NeedsDiscovery {
 		return noDeviceError(p)
 	}
-	// Not loginClientSecret: GitHub's device flow needs no secret although
+	// Not LoginClientSecret: GitHub's device flow needs no secret although
 	// its browser login does, and a provider that wants one says
 	// invalid_client, which the flow reports naming the variable to set.
-	secret, _, err := resolveClientSecret(ctx, opts.Getenv, opts.Store, p)
+	secret, _, err := session.ResolveClientSecret(ctx, opts.Getenv, opts.Store, p)
 	if err != nil {
 		return err
 	}
-	plan, err := planLogin(ctx, opts, p)
+	plan, err := svc.PlanLogin(ctx, opts.request(), p)
 	if err != nil {
 		return err
 	}
-	rp, md, client, scopes := plan.provider, plan.metadata, plan.client, plan.scopes
+	rp, md, client, scopes := plan.Provider, plan.Metadata, plan.Client, plan.Scopes
 	if !rp.HasDevice() {
 		return noDeviceError(rp)
 	}
@@ -85,7 +87,7 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 	if ctx.Err() != nil {
 		return ctx.Err() // Ctrl-C after the approval: nothing is stored
 	}
-	return completeLogin(ctx, opts, plan, tok, ident)
+	return completeLogin(ctx, opts, svc, plan, tok, ident)
 }
 
 // noDeviceError is --device for a provider without a device authorization
@@ -128,5 +130,5 @@ func printDeviceCode(w io.Writer, p *auth.Provider, dc *auth.DeviceCode, timeout
 	if dc.ExpiresIn > 0 && dc.ExpiresIn < wait {
 		wait = dc.ExpiresIn
 	}
-	fmt.Fprintf(w, "Waiting up to %s for you to approve (Ctrl-C to cancel)...\n", roundDuration(wait))
+	fmt.Fprintf(w, "Waiting up to %s for you to approve (Ctrl-C to cancel)...\n", session.RoundDuration(wait))
 }

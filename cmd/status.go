@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // StatusOptions are the inputs of `oauthctl status`.
@@ -26,8 +25,8 @@ type StatusOptions struct {
 	Catalogue func() (*auth.Catalogue, error)
 	// Check verifies that an account can still produce an access token
 	// (--check) and returns the warnings to print; production uses
-	// acquireToken, which may refresh.
-	Check func(ctx context.Context, acct *keyring.Account) ([]string, error)
+	// session.Acquire, which may refresh.
+	Check func(ctx context.Context, acct *keyring.Account) ([]session.Warning, error)
 
 	Provider string
 	JSON     bool
@@ -37,8 +36,8 @@ type StatusOptions struct {
 // NewCmdStatus builds `oauthctl status`.
 func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
 	opts := &StatusOptions{IO: f.IO, Now: f.Now, Paths: f.Paths, Catalogue: f.Catalogue}
-	opts.Check = func(ctx context.Context, acct *keyring.Account) ([]string, error) {
-		_, warnings, err := acquireToken(ctx, f, acct, DefaultMinTTL, false)
+	opts.Check = func(ctx context.Context, acct *keyring.Account) ([]session.Warning, error) {
+		_, warnings, err := f.Session().Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
 		return warnings, err
 	}
 	c := &cobra.Command{
@@ -118,7 +117,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if err != nil {
 		return err
 	}
-	accts := statusSelect(ix, opts.Provider)
+	accts := session.ListAccounts(ix, opts.Provider)
 	if len(accts) == 0 {
 		return statusEmpty(opts)
 	}
@@ -126,13 +125,13 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	var checks map[keyring.Key]*statusCheck
 	var checkErr error
 	if opts.Verify {
-		checks, checkErr = statusVerify(ctx, opts, paths, accts)
+		checks, checkErr = statusVerify(ctx, opts, accts)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if ix2, err := keyring.LoadIndex(paths.Index); err == nil {
 			ix = ix2
-			if fresh := statusSelect(ix, opts.Provider); len(fresh) > 0 {
+			if fresh := session.ListAccounts(ix, opts.Provider); len(fresh) > 0 {
 				accts = fresh
 			}
 		}
@@ -155,23 +154,6 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		return err
 	}
 	return checkErr
-}
-
-// statusSelect returns the accounts of provider (all when ""), sorted.
-func statusSelect(ix *keyring.Index, provider string) []keyring.Account {
-	var out []keyring.Account
-	for _, a := range ix.Accounts {
-		if provider == "" || a.Provider == provider {
-			out = append(out, a)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].Provider != out[j].Provider {
-			return out[i].Provider < out[j].Provider
-		}
-		return out[i].Account < out[j].Account
-	})
-	return out
 }
 
 // statusEmpty reports that nothing is stored: exit 4 with the login hint,
@@ -205,8 +187,10 @@ func statusEmpty(opts *StatusOptions) error {
 //
 // An account the provider already rejected still hands out its unexpired
 // access token (with a warning), but it needs a new login all the same: it
-// is reported as "login required" and counts as exit 4, not as ok.
-func statusVerify(ctx context.Context, opts *StatusOptions, paths keyring.Paths, accts []keyring.Account) (map[keyring.Key]*statusCheck, error) {
+// is reported as "login required" (session.LoginRequired) and counts as
+// exit 4, not as ok.
+func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Account) (map[keyring.Key]*statusCheck, error) {
+	svc := &session.Service{Now: opts.Now, Paths: opts.Paths, Catalogue: opts.Catalogue}
 	out := map[keyring.Key]*statusCheck{}
 	var worst error
 	failed, relogin := 0, 0
@@ -218,18 +202,18 @@ func statusVerify(ctx context.Context, opts *StatusOptions, paths keyring.Paths,
 		}
 		label := a.Provider + " " + a.Account
 		if err == nil {
-			err = statusRejected(opts, paths, a, warnings)
+			err = svc.LoginRequired(a, warnings)
 		}
 		if err == nil {
 			out[a.Key()] = &statusCheck{OK: true}
 			fmt.Fprintf(opts.IO.ErrOut, "%s: ok\n", label)
 			for _, w := range warnings {
-				fmt.Fprintf(opts.IO.ErrOut, "%s: warning: %s\n", label, w)
+				fmt.Fprintf(opts.IO.ErrOut, "%s: warning: %s\n", label, w.Msg)
 			}
 			continue
 		}
 		failed++
-		var lr *loginRequiredError
+		var lr *session.LoginRequiredError
 		if errors.As(err, &lr) {
 			relogin++
 		}
@@ -261,52 +245,6 @@ func statusVerify(ctx context.Context, opts *StatusOptions, paths keyring.Paths,
 	}
 	return out, &statusCheckError{msg: what, err: worst}
 }
-
-// rejectedWarning is how acquireToken's warning begins when it hands out
-// the access token of an account whose refresh token the provider rejected
-// (cmd/acquire.go warnServed and refresh).
-const rejectedWarning = "the provider rejected the refresh token"
-
-// statusRejected returns a sign-in error (exit 4) for an account that
-// produced a token but whose refresh token the provider rejected: the index
-// says so before or after the check, or the check warned about it. A
-// client_credentials account mints tokens without a login and never
-// qualifies.
-func statusRejected(opts *StatusOptions, paths keyring.Paths, a *keyring.Account, warnings []string) error {
-	if a.Grant == auth.GrantClientCredentials {
-		return nil
-	}
-	rejected := a.LoginRequired
-	for _, w := range warnings {
-		rejected = rejected || strings.HasPrefix(w, rejectedWarning)
-	}
-	cur := a
-	if ix, err := keyring.LoadIndex(paths.Index); err == nil {
-		if f := ix.Find(a.Provider, a.Account); f != nil {
-			cur = f
-			rejected = rejected || f.LoginRequired
-		}
-	}
-	if !rejected {
-		return nil
-	}
-	reason := "the provider rejected the refresh token"
-	if now := opts.Now(); !cur.Expiry.IsZero() && now.Before(cur.Expiry) {
-		reason += "; the current access token expires in " + humanDuration(cur.Expiry.Sub(now))
-	}
-	return &loginRequiredError{provider: a.Provider, account: a.Account, reason: reason}
-}
-
-// loginRequiredError is the status --check result of an account that still
-// has an access token but needs a new login; it matches
-// auth.ErrReauthRequired (exit 4). Its text carries the login command.
-type loginRequiredError struct{ provider, account, reason string }
-
-func (e *loginRequiredError) Error() string {
-	return fmt.Sprintf("login required (%s); run: oauthctl login %s --account %s", e.reason, e.provider, e.account)
-}
-
-func (e *loginRequiredError) Unwrap() error { return auth.ErrReauthRequired }
 
 // statusCheckError is the summary error of `status --check`; it carries the
 // exit code of the worst account.
@@ -403,7 +341,7 @@ func writeStatusTable(opts *StatusOptions, views []statusAccount) error {
 			expires = "expired"
 		case v.ExpiresAt != nil:
 			t, _ := time.Parse(time.RFC3339, *v.ExpiresAt)
-			expires = humanDuration(t.Sub(now))
+			expires = session.HumanDuration(t.Sub(now))
 		}
 		scopes := make([]string, len(v.Scopes))
 		for i, s := range v.Scopes {
@@ -417,18 +355,4 @@ func writeStatusTable(opts *StatusOptions, views []statusAccount) error {
 			def, expires, yesNo(v.Refreshable), login, scopeList)
 	}
 	return tw.Flush()
-}
-
-// humanDuration renders a positive duration the way people read a clock:
-// "45s", "12m", "3h05m", "2d4h".
-func humanDuration(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return strconv.Itoa(int(d/time.Second)) + "s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d/time.Minute)) + "m"
-	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // TestNewCmdStatus: argv -> options.
@@ -160,7 +161,7 @@ func TestStatusEmpty(t *testing.T) {
 	}
 }
 
-// TestStatusCheck drives --check with a stand-in for acquireToken: one
+// TestStatusCheck drives --check with a stand-in for session.Acquire: one
 // line per account on stderr, the table marks the failed account, and the
 // exit code is the worst: a needed login (4) outranks an unreachable
 // provider (5).
@@ -199,10 +200,10 @@ func TestStatusCheck(t *testing.T) {
 			ios, _, out, errOut := iostreams.Test()
 			opts := &StatusOptions{IO: ios, Now: e.clock, Paths: func() (keyring.Paths, error) { return e.paths, nil },
 				Catalogue: e.catalogue, Verify: true, JSON: tt.json,
-				Check: func(_ context.Context, a *keyring.Account) ([]string, error) {
+				Check: func(_ context.Context, a *keyring.Account) ([]session.Warning, error) {
 					checked = append(checked, a.Account)
 					if a.Account == "alice" && tt.results["alice"] == nil {
-						return []string{"the refresh token expires soon"}, nil
+						return []session.Warning{{Kind: session.WarnRefreshExpiring, Msg: "the refresh token expires soon"}}, nil
 					}
 					return nil, tt.results[a.Account]
 				}}
@@ -263,8 +264,8 @@ func TestHumanDuration(t *testing.T) {
 		0: "0s", 59 * time.Second: "59s", time.Minute: "1m", 59*time.Minute + 59*time.Second: "59m",
 		time.Hour + 5*time.Minute: "1h05m", 23*time.Hour + 59*time.Minute: "23h59m", 50 * time.Hour: "2d2h",
 	} {
-		if got := humanDuration(d); got != want {
-			t.Errorf("humanDuration(%s) = %q, want %q", d, got, want)
+		if got := session.HumanDuration(d); got != want {
+			t.Errorf("session.HumanDuration(%s) = %q, want %q", d, got, want)
 		}
 	}
 }
@@ -273,12 +274,12 @@ func TestHumanDuration(t *testing.T) {
 // still hands out its unexpired access token, but --check reports it as
 // needing a login, one line per account, and exits 4 — whether the index
 // said so before the check, a concurrent refresh flagged it during the
-// check, or only acquireToken's warning says so.
+// check, or only session.Acquire's warning says so.
 func TestStatusCheckRejectedAccount(t *testing.T) {
 	t.Parallel()
 	const wantBob = "google bob: login required (the provider rejected the refresh token; the current access token expires in 30m); run: oauthctl login google --account bob"
 
-	t.Run("real acquireToken, flagged before", func(t *testing.T) {
+	t.Run("real session.Acquire, flagged before", func(t *testing.T) {
 		t.Parallel()
 		e := newAcEnv(t, "")
 		e.seed(acAccount("google", "https://accounts.google.com", "alice"), acRecord("alice"))
@@ -308,17 +309,18 @@ func TestStatusCheckRejectedAccount(t *testing.T) {
 
 	tests := []struct {
 		name string
-		// check is the stand-in for acquireToken on bob.
-		check func(e *acEnv, a *keyring.Account) []string
+		// check is the stand-in for session.Acquire on bob.
+		check func(e *acEnv, a *keyring.Account) []session.Warning
 	}{
-		{name: "flagged during the check", check: func(e *acEnv, a *keyring.Account) []string {
+		{name: "flagged during the check", check: func(e *acEnv, a *keyring.Account) []session.Warning {
 			flagged := *a
 			flagged.LoginRequired = true
 			e.seed(flagged, nil)
 			return nil
 		}},
-		{name: "only the warning says so", check: func(e *acEnv, a *keyring.Account) []string {
-			return []string{"the provider rejected the refresh token of google:bob; this access token expires in 30m; run: oauthctl login google --account bob"}
+		{name: "only the warning says so", check: func(e *acEnv, a *keyring.Account) []session.Warning {
+			return []session.Warning{{Kind: session.WarnRefreshRejected,
+				Msg: "the provider rejected the refresh token of google:bob; this access token expires in 30m; run: oauthctl login google --account bob"}}
 		}},
 	}
 	for _, tt := range tests {
@@ -329,7 +331,7 @@ func TestStatusCheckRejectedAccount(t *testing.T) {
 			ios, _, out, errOut := iostreams.Test()
 			opts := &StatusOptions{IO: ios, Now: e.clock, Paths: func() (keyring.Paths, error) { return e.paths, nil },
 				Catalogue: e.catalogue, Verify: true,
-				Check: func(_ context.Context, a *keyring.Account) ([]string, error) { return tt.check(e, a), nil }}
+				Check: func(_ context.Context, a *keyring.Account) ([]session.Warning, error) { return tt.check(e, a), nil }}
 			err := statusRun(t.Context(), opts)
 			if code := ExitCode(err); code != ExitSignIn {
 				t.Errorf("exit %d, want %d (%v)", code, ExitSignIn, err)

@@ -3,13 +3,13 @@ package cmd
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // SwitchOptions are the inputs of `oauthctl switch`.
@@ -52,40 +52,10 @@ accounts); 4 when nothing is stored for the provider.`,
 	return c
 }
 
-// switchRun sets the default under the index lock, so a concurrent login or
-// logout is not lost.
+// switchRun sets the default (session.Switch) and says so on stderr.
 func switchRun(ctx context.Context, opts *SwitchOptions) error {
-	paths, err := opts.Paths()
-	if err != nil {
-		return err
-	}
-	var chosen, previous string
-	noAccounts := false
-	err = keyring.UpdateIndex(ctx, paths, func(ix *keyring.Index) error {
-		accts := ix.ProviderAccounts(opts.Provider)
-		if len(accts) == 0 {
-			noAccounts = true
-			return errSwitchNothing
-		}
-		a, err := matchAccount(accts, opts.Provider, opts.Account)
-		if err != nil {
-			return err
-		}
-		chosen, previous = a.Account, ix.Defaults[opts.Provider]
-		ix.Defaults[opts.Provider] = a.Account
-		return nil
-	})
-	if noAccounts {
-		cat, cerr := opts.Catalogue()
-		if cerr != nil {
-			return cerr
-		}
-		if _, cerr := cat.Get(opts.Provider); cerr != nil {
-			return cerr
-		}
-		return withHint(fmt.Errorf("%w: not logged in to %s", keyring.ErrNotFound, opts.Provider),
-			"run: oauthctl login %s --account %s", opts.Provider, opts.Account)
-	}
+	svc := &session.Service{Paths: opts.Paths, Catalogue: opts.Catalogue}
+	chosen, previous, err := svc.Switch(ctx, opts.Provider, opts.Account)
 	if err != nil {
 		return err
 	}
@@ -95,30 +65,4 @@ func switchRun(ctx context.Context, opts *SwitchOptions) error {
 		fmt.Fprintf(opts.IO.ErrOut, "%s is now the default %s account.\n", chosen, opts.Provider)
 	}
 	return nil
-}
-
-// errSwitchNothing aborts the index update when the provider has no account.
-var errSwitchNothing = fmt.Errorf("%w: no accounts", keyring.ErrNotFound)
-
-// matchAccount finds name among a provider's accounts: an exact account
-// name, else the one account whose identity is name. Anything else is a
-// usage error that lists the accounts.
-func matchAccount(accts []keyring.Account, provider, name string) (*keyring.Account, error) {
-	var byIdentity []*keyring.Account
-	for i := range accts {
-		if accts[i].Account == name {
-			return &accts[i], nil
-		}
-		if accts[i].Identity != "" && accts[i].Identity == name {
-			byIdentity = append(byIdentity, &accts[i])
-		}
-	}
-	if len(byIdentity) == 1 {
-		return byIdentity[0], nil
-	}
-	names := make([]string, len(accts))
-	for i, a := range accts {
-		names[i] = a.Account
-	}
-	return nil, usageErrorf("no %s account %q (accounts: %s)", provider, name, strings.Join(names, ", "))
 }

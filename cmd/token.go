@@ -11,6 +11,7 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // TokenOptions are the inputs of `oauthctl token`.
@@ -100,25 +101,24 @@ type tokenJSON struct {
 }
 
 // tokenRun resolves the account from the index, gets a fresh token through
-// acquireWith (whose first step is the hot path: one keychain read), prints
+// session.Acquire (whose first step is the hot path: one keychain read), prints
 // the warnings on stderr and then the payload on stdout. Nothing reaches
 // stdout unless the whole operation succeeded.
 func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	f := opts.Factory
-	acct, err := resolveAccount(f, opts.Provider, opts.Account)
+	svc := f.Session()
+	acct, err := svc.ResolveAccount(opts.Provider, opts.Account)
 	if err != nil {
 		return err
 	}
-	rec, warnings, err := acquireWith(ctx, f, acct, acquireOptions{
+	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{
 		MinTTL:   opts.MinTTL,
 		Force:    opts.Force,
 		IDToken:  opts.IDToken,
 		LockWait: opts.LockWait,
 		Retry:    opts.Retry,
 	})
-	for _, w := range warnings {
-		fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
-	}
+	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {
 		return err
 	}

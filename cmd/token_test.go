@@ -888,28 +888,6 @@ func TestTokenBindingDiscovered(t *testing.T) {
 	}
 }
 
-func TestIssuerMatches(t *testing.T) {
-	t.Parallel()
-	tmpl := "https://login.microsoftonline.com/{tenantid}/v2.0"
-	tests := []struct {
-		configured, stored string
-		want               bool
-	}{
-		{"https://accounts.google.com", "https://accounts.google.com", true},
-		{"https://accounts.google.com", "https://accounts.google.com/", false},
-		{"", "", true},
-		{tmpl, "https://login.microsoftonline.com/9188040d-6c67-4c5b-b112-36a304b66dad/v2.0", true},
-		{tmpl, "https://login.microsoftonline.com//v2.0", false},
-		{tmpl, "https://login.microsoftonline.com/a/b/v2.0", false},
-		{tmpl, "https://evil.example/x/v2.0", false},
-	}
-	for _, tt := range tests {
-		if got := issuerMatches(tt.configured, tt.stored); got != tt.want {
-			t.Errorf("issuerMatches(%q, %q) = %v, want %v", tt.configured, tt.stored, got, tt.want)
-		}
-	}
-}
-
 // TestTokenLoginRequired checks the account marked after a rejected refresh
 // token, whether the dead refresh token is still stored or was dropped (as
 // refreshFailed does): a still-valid access token is served with a warning,

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"text/tabwriter"
 	"unicode"
 	"unicode/utf16"
@@ -19,6 +17,7 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // WhoamiOptions are the inputs of `oauthctl whoami`.
@@ -26,11 +25,11 @@ type WhoamiOptions struct {
 	IO         *iostreams.IOStreams
 	HTTPClient func() *http.Client
 	Catalogue  func() (*auth.Catalogue, error)
-	// Resolve finds the account (resolveAccount in production).
+	// Resolve finds the account (session.ResolveAccount in production).
 	Resolve func(provider, account string) (*keyring.Account, error)
 	// AccessToken returns a fresh access token of the account and the
-	// warnings to print (acquireToken in production).
-	AccessToken func(ctx context.Context, acct *keyring.Account) (string, []string, error)
+	// warnings to print (session.Acquire in production).
+	AccessToken func(ctx context.Context, acct *keyring.Account) (string, []session.Warning, error)
 
 	Provider string
 	Account  string
@@ -41,10 +40,10 @@ type WhoamiOptions struct {
 func NewCmdWhoami(f *Factory, runF func(*WhoamiOptions) error) *cobra.Command {
 	opts := &WhoamiOptions{IO: f.IO, HTTPClient: f.HTTPClient, Catalogue: f.Catalogue}
 	opts.Resolve = func(provider, account string) (*keyring.Account, error) {
-		return resolveAccount(f, provider, account)
+		return f.Session().ResolveAccount(provider, account)
 	}
-	opts.AccessToken = func(ctx context.Context, acct *keyring.Account) (string, []string, error) {
-		rec, warnings, err := acquireToken(ctx, f, acct, DefaultMinTTL, false)
+	opts.AccessToken = func(ctx context.Context, acct *keyring.Account) (string, []session.Warning, error) {
+		rec, warnings, err := f.Session().Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
 		if err != nil {
 			return "", warnings, err
 		}
@@ -93,52 +92,32 @@ userinfo needs); 5 when the provider could not be reached or failed.`,
 // whoamiRun prints who the account is. Its steps:
 //  1. resolve the account from the index and the provider from the
 //     catalogue, and check that the configuration is still the one the
-//     account logged in with, userinfo endpoint included (bindEndpoints,
-//     SECURITY.md B.2): otherwise exit 4 without sending anything;
+//     account logged in with, userinfo endpoint included
+//     (session.UserinfoProvider, SECURITY.md B.2): otherwise exit 4
+//     without sending anything;
 //  2. get a fresh access token (refreshing under the lock if needed);
-//  3. call userinfo with it; 401/403 mean a new login (exit 4);
-//  4. check that an OIDC provider's `sub` is the account's subject (OIDC
-//     Core §5.3.2: the claims must be about the user who signed in);
-//  5. print the summary or the raw claims.
+//  3. call userinfo with it; 401/403 mean a new login (exit 4), and
+//     check that an OIDC provider's `sub` is the account's subject
+//     (session.Userinfo);
+//  4. print the summary or the raw claims.
 func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 	acct, err := opts.Resolve(opts.Provider, opts.Account)
 	if err != nil {
 		return err
 	}
-	p, err := lookupProvider(opts.Catalogue, acct.Provider)
+	svc := &session.Service{HTTPClient: opts.HTTPClient, Catalogue: opts.Catalogue}
+	p, err := svc.UserinfoProvider(ctx, acct)
 	if err != nil {
 		return err
-	}
-	if p, err = bindEndpoints(ctx, opts.HTTPClient(), acct, p, endpointUserinfo); err != nil {
-		if errors.Is(err, auth.ErrReauthRequired) && acct.Grant != auth.GrantClientCredentials {
-			return withHint(err, "run: oauthctl login %s%s", acct.Provider, accountFlag(acct))
-		}
-		return err
-	}
-	if p.UserinfoURL == "" {
-		return withHint(fmt.Errorf("%w: %s has no userinfo endpoint", auth.ErrConfig, p.Name),
-			"set userinfo_url for %s in providers.yaml", p.Name)
 	}
 	at, warnings, err := opts.AccessToken(ctx, acct)
-	for _, w := range warnings {
-		fmt.Fprintf(opts.IO.ErrOut, "warning: %s\n", w)
-	}
+	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {
 		return err
 	}
-	info, err := auth.FetchUserInfo(ctx, opts.HTTPClient(), p, at)
-	switch {
-	case err == nil:
-	case errors.Is(err, auth.ErrReauthRequired) && acct.Grant == auth.GrantClientCredentials:
-		return machineUserinfoError(acct, err)
-	case errors.Is(err, auth.ErrReauthRequired):
-		return withHint(err, "run: oauthctl login %s%s", acct.Provider, accountFlag(acct))
-	default:
+	info, err := svc.Userinfo(ctx, acct, p, at)
+	if err != nil {
 		return err
-	}
-	if sub := info.Subject(); acct.Subject != "" && p.IsOIDC() && sub != acct.Subject {
-		return fmt.Errorf("the userinfo subject %q is not the subject %q the account %s signed in as; not showing it",
-			sub, acct.Subject, acct.Key())
 	}
 	if opts.JSON {
 		return writeClaimsJSON(opts.IO.Out, info.Raw)
@@ -161,25 +140,6 @@ func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
 		}
 	}
 	return tw.Flush()
-}
-
-// machineUserinfoError explains a 401/403 from userinfo for a
-// client_credentials account: there is no login to redo; its token names a
-// client, not a user, and most providers' userinfo endpoints refuse such
-// tokens. It still matches auth.ErrReauthRequired (exit 4).
-func machineUserinfoError(acct *keyring.Account, err error) error {
-	detail := strings.TrimPrefix(err.Error(), auth.ErrReauthRequired.Error()+": ")
-	return withHint(&reauthError{msg: fmt.Sprintf("%s; %s is a client_credentials account: its access token stands for the client, not a user, and the provider's userinfo endpoint does not accept such machine tokens",
-		detail, acct.Key())},
-		"if the token was revoked, get a new one: oauthctl token %s%s --force-refresh", acct.Provider, accountFlag(acct))
-}
-
-// accountFlag is " --account NAME" for a login hint.
-func accountFlag(a *keyring.Account) string {
-	if a.Account == "" {
-		return ""
-	}
-	return " --account " + a.Account
 }
 
 // writeClaimsJSON prints the provider's JSON object indented, in the

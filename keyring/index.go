@@ -25,7 +25,7 @@ type Account struct {
 	// endpoints the login's configuration (after discovery) sends tokens
 	// to: logout and whoami send the tokens only there (B.2). They are
 	// empty in entries written before they were recorded: unknown, not
-	// "none" (see bindEndpoints in cmd/binding.go).
+	// "none" (see BindEndpoints in session/binding.go).
 	RevocationURL      string    `json:"revocation_url,omitempty"`
 	GrantRevocationURL string    `json:"grant_revocation_url,omitempty"`
 	UserinfoURL        string    `json:"userinfo_url,omitempty"`

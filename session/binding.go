@@ -1,4 +1,4 @@
-package cmd
+package session
 
 import (
 	"context"
@@ -12,80 +12,80 @@ import (
 	"github.com/oauthctl/oauthctl/keyring"
 )
 
-// endpointKind is a provider endpoint other than the token endpoint that
+// EndpointKind is a provider endpoint other than the token endpoint that
 // receives an account's tokens: logout revokes at the revocation endpoints,
 // whoami sends the access token to userinfo.
-type endpointKind int
+type EndpointKind int
 
 const (
-	endpointRevocation endpointKind = iota
-	endpointGrantRevocation
-	endpointUserinfo
+	EndpointRevocation EndpointKind = iota
+	EndpointGrantRevocation
+	EndpointUserinfo
 )
 
-var endpointKinds = []endpointKind{endpointRevocation, endpointGrantRevocation, endpointUserinfo}
+var allEndpointKinds = []EndpointKind{EndpointRevocation, EndpointGrantRevocation, EndpointUserinfo}
 
-func (k endpointKind) String() string {
+func (k EndpointKind) String() string {
 	switch k {
-	case endpointRevocation:
+	case EndpointRevocation:
 		return "revocation endpoint"
-	case endpointGrantRevocation:
+	case EndpointGrantRevocation:
 		return "grant revocation endpoint"
 	}
 	return "userinfo endpoint"
 }
 
 // in returns k's URL field in p.
-func (k endpointKind) in(p *auth.Provider) *string {
+func (k EndpointKind) in(p *auth.Provider) *string {
 	switch k {
-	case endpointRevocation:
+	case EndpointRevocation:
 		return &p.RevocationURL
-	case endpointGrantRevocation:
+	case EndpointGrantRevocation:
 		return &p.GrantRevocationURL
 	}
 	return &p.UserinfoURL
 }
 
 // recorded returns k's URL as the login recorded it in the account index.
-func (k endpointKind) recorded(a *keyring.Account) string {
+func (k EndpointKind) recorded(a *keyring.Account) string {
 	switch k {
-	case endpointRevocation:
+	case EndpointRevocation:
 		return a.RevocationURL
-	case endpointGrantRevocation:
+	case EndpointGrantRevocation:
 		return a.GrantRevocationURL
 	}
 	return a.UserinfoURL
 }
 
-// recordEndpoints copies the endpoints of p (resolved: after discovery) that
+// RecordEndpoints copies the endpoints of p (resolved: after discovery) that
 // receive tokens besides the token endpoint into the index entry acct, so
-// that logout and whoami can later check them (bindEndpoints). Every writer
+// that logout and whoami can later check them (BindEndpoints). Every writer
 // of a new index entry calls it.
-func recordEndpoints(acct *keyring.Account, p *auth.Provider) {
+func RecordEndpoints(acct *keyring.Account, p *auth.Provider) {
 	acct.RevocationURL, acct.GrantRevocationURL, acct.UserinfoURL = p.RevocationURL, p.GrantRevocationURL, p.UserinfoURL
 }
 
 // endpointsRecorded reports whether acct was written by a login that
-// recorded its endpoints (recordEndpoints records them all at once; an entry
+// recorded its endpoints (RecordEndpoints records them all at once; an entry
 // of an older oauthctl has none).
 func endpointsRecorded(acct *keyring.Account) bool {
 	return acct.RevocationURL != "" || acct.GrantRevocationURL != "" || acct.UserinfoURL != ""
 }
 
-// bindingError means that sending the account's tokens to the current
+// BindingError means that sending the account's tokens to the current
 // configuration's endpoints is refused: providers.yaml (or the discovery
 // document) changed since the login. It matches auth.ErrReauthRequired
 // (exit 4). Nothing was sent.
-type bindingError struct {
+type BindingError struct {
 	// detail says what differs, for a message that is not an error line.
 	detail string
 	err    error
 }
 
-func (e *bindingError) Error() string { return e.err.Error() }
-func (e *bindingError) Unwrap() error { return e.err }
+func (e *BindingError) Error() string { return e.err.Error() }
+func (e *BindingError) Unwrap() error { return e.err }
 
-// bindEndpoints extends checkBinding (issuer, token endpoint, client ID) to
+// BindEndpoints extends checkBinding (issuer, token endpoint, client ID) to
 // the endpoints in kinds, and returns a copy of p whose TokenURL and kinds'
 // endpoints are the ones acct's tokens may be sent to; the other
 // token-receiving endpoints of the copy are cleared, so that nothing unchecked
@@ -109,19 +109,19 @@ func (e *bindingError) Unwrap() error { return e.err }
 //     token), or the provider is an unmodified built-in preset (its
 //     endpoints come from the binary, not from a file that can be edited).
 //
-// A refusal is a *bindingError matching auth.ErrReauthRequired; a failed
+// A refusal is a *BindingError matching auth.ErrReauthRequired; a failed
 // discovery is returned as it is. Nothing is sent to any endpoint but the
 // discovery document's.
-func bindEndpoints(ctx context.Context, client *http.Client, acct *keyring.Account, p *auth.Provider, kinds ...endpointKind) (*auth.Provider, error) {
+func BindEndpoints(ctx context.Context, client *http.Client, acct *keyring.Account, p *auth.Provider, kinds ...EndpointKind) (*auth.Provider, error) {
 	tokenURL, err := checkBinding(acct, p)
 	if err != nil {
-		return nil, &bindingError{detail: strings.TrimPrefix(err.Error(), auth.ErrReauthRequired.Error()+": "), err: err}
+		return nil, &BindingError{detail: strings.TrimPrefix(err.Error(), auth.ErrReauthRequired.Error()+": "), err: err}
 	}
 	bound := *p
 	bound.TokenURL, bound.NeedsDiscovery = tokenURL, false
 	var discovered *auth.Provider
 	var diffs []string
-	for _, k := range endpointKinds {
+	for _, k := range allEndpointKinds {
 		dst := k.in(&bound)
 		if !slices.Contains(kinds, k) {
 			*dst = ""
@@ -133,7 +133,7 @@ func bindEndpoints(ctx context.Context, client *http.Client, acct *keyring.Accou
 				*dst = rec
 				continue
 			}
-			if k == endpointGrantRevocation || endpointsRecorded(acct) {
+			if k == EndpointGrantRevocation || endpointsRecorded(acct) {
 				// Discovery has no grant revocation endpoint; and a login
 				// that recorded its endpoints recorded all it had, so an
 				// empty one means none: no discovery (the provider may be
@@ -149,21 +149,21 @@ func bindEndpoints(ctx context.Context, client *http.Client, acct *keyring.Accou
 			u = *k.in(discovered)
 		}
 		*dst = u
-		if d := endpointDiff(acct, p, k, u); d != "" {
+		if d := EndpointDiff(acct, p, k, u); d != "" {
 			diffs = append(diffs, d)
 		}
 	}
 	if len(diffs) > 0 {
 		detail := fmt.Sprintf("the configuration changed since %s logged in (%s)", acct.Key(), strings.Join(diffs, "; "))
-		return nil, &bindingError{detail: detail,
+		return nil, &BindingError{detail: detail,
 			err: fmt.Errorf("%w: %s; no token was sent", auth.ErrReauthRequired, detail)}
 	}
 	return &bound, nil
 }
 
-// endpointDiff says why acct's tokens must not go to u, p's (resolved) URL of
-// the endpoint k, or "" when they may. See bindEndpoints for the rules.
-func endpointDiff(acct *keyring.Account, p *auth.Provider, k endpointKind, u string) string {
+// EndpointDiff says why acct's tokens must not go to u, p's (resolved) URL of
+// the endpoint k, or "" when they may. See BindEndpoints for the rules.
+func EndpointDiff(acct *keyring.Account, p *auth.Provider, k EndpointKind, u string) string {
 	rec := k.recorded(acct)
 	switch {
 	case u == "":
@@ -189,3 +189,6 @@ func sameOrigin(a, b string) bool {
 	}
 	return ua.Host != "" && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
 }
+
+// Detail says what differs, for a message that is not an error line.
+func (e *BindingError) Detail() string { return e.detail }

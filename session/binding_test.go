@@ -1,11 +1,10 @@
-package cmd
+package session
 
 import (
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -13,7 +12,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oauthctl/oauthctl/auth"
-	"github.com/oauthctl/oauthctl/internal/fakeas"
 	"github.com/oauthctl/oauthctl/keyring"
 )
 
@@ -31,7 +29,7 @@ func TestBindEndpoints(t *testing.T) {
 		// cfg is the current configuration; acct the index entry.
 		cfg   auth.Provider
 		acct  keyring.Account
-		kinds []endpointKind
+		kinds []EndpointKind
 		// discovered is the discovery document's revocation_endpoint.
 		discovered    string
 		discoveryFail bool
@@ -43,88 +41,88 @@ func TestBindEndpoints(t *testing.T) {
 		{name: "recorded and unchanged",
 			cfg:   auth.Provider{RevocationURL: "{B}/revoke", UserinfoURL: "{B}/userinfo"},
 			acct:  keyring.Account{RevocationURL: "{B}/revoke", UserinfoURL: "{B}/userinfo"},
-			kinds: []endpointKind{endpointRevocation, endpointUserinfo},
+			kinds: []EndpointKind{EndpointRevocation, EndpointUserinfo},
 			want:  &endpoints{Token: "{B}/token", Revocation: "{B}/revoke", Userinfo: "{B}/userinfo"}},
 		{name: "recorded revocation endpoint moved to another host",
 			cfg: auth.Provider{RevocationURL: "{O}/revoke"}, acct: keyring.Account{RevocationURL: "{B}/revoke"},
-			kinds:   []endpointKind{endpointRevocation},
+			kinds:   []EndpointKind{EndpointRevocation},
 			wantErr: "sign-in required: the configuration changed since acme:alice logged in (revocation endpoint {B}/revoke, now {O}/revoke); no token was sent"},
 		{name: "recorded revocation endpoint changed on the same host",
 			cfg: auth.Provider{RevocationURL: "{B}/revoke2"}, acct: keyring.Account{RevocationURL: "{B}/revoke"},
-			kinds: []endpointKind{endpointRevocation}, wantErr: "(revocation endpoint {B}/revoke, now {B}/revoke2)"},
+			kinds: []EndpointKind{EndpointRevocation}, wantErr: "(revocation endpoint {B}/revoke, now {B}/revoke2)"},
 		{name: "recorded grant revocation endpoint changed",
 			cfg:     auth.Provider{GrantRevocationURL: "{O}/applications/{client_id}/grant"},
 			acct:    keyring.Account{GrantRevocationURL: "{B}/applications/{client_id}/grant"},
-			kinds:   []endpointKind{endpointRevocation, endpointGrantRevocation},
+			kinds:   []EndpointKind{EndpointRevocation, EndpointGrantRevocation},
 			wantErr: "grant revocation endpoint {B}/applications/{client_id}/grant, now {O}/applications/{client_id}/grant"},
 		{name: "recorded userinfo endpoint changed",
 			cfg: auth.Provider{UserinfoURL: "{O}/userinfo"}, acct: keyring.Account{UserinfoURL: "{B}/userinfo"},
-			kinds: []endpointKind{endpointUserinfo}, wantErr: "userinfo endpoint {B}/userinfo, now {O}/userinfo"},
+			kinds: []EndpointKind{EndpointUserinfo}, wantErr: "userinfo endpoint {B}/userinfo, now {O}/userinfo"},
 		{name: "an endpoint not asked for is not checked, and cleared",
 			cfg:   auth.Provider{RevocationURL: "{B}/revoke", UserinfoURL: "{O}/userinfo", GrantRevocationURL: "{O}/grant"},
 			acct:  keyring.Account{RevocationURL: "{B}/revoke", UserinfoURL: "{B}/userinfo"},
-			kinds: []endpointKind{endpointRevocation},
+			kinds: []EndpointKind{EndpointRevocation},
 			want:  &endpoints{Token: "{B}/token", Revocation: "{B}/revoke"}},
 		{name: "endpoint removed from the configuration: nothing to send to",
 			cfg: auth.Provider{}, acct: keyring.Account{RevocationURL: "{B}/revoke"},
-			kinds: []endpointKind{endpointRevocation}, want: &endpoints{Token: "{B}/token"}},
+			kinds: []EndpointKind{EndpointRevocation}, want: &endpoints{Token: "{B}/token"}},
 		{name: "not recorded, on the token endpoint's host",
 			cfg: auth.Provider{RevocationURL: "{B}/revoke", UserinfoURL: "{B}/userinfo"}, acct: keyring.Account{},
-			kinds: []endpointKind{endpointRevocation, endpointUserinfo},
+			kinds: []EndpointKind{EndpointRevocation, EndpointUserinfo},
 			want:  &endpoints{Token: "{B}/token", Revocation: "{B}/revoke", Userinfo: "{B}/userinfo"}},
 		{name: "not recorded, on another host",
 			cfg: auth.Provider{RevocationURL: "{O}/revoke"}, acct: keyring.Account{},
-			kinds:   []endpointKind{endpointRevocation},
+			kinds:   []EndpointKind{EndpointRevocation},
 			wantErr: "(revocation endpoint {O}/revoke was not recorded at login and is not on the token endpoint's host)"},
 		{name: "not recorded, same host and another port",
 			cfg: auth.Provider{UserinfoURL: "{B}1/userinfo"}, acct: keyring.Account{},
-			kinds: []endpointKind{endpointUserinfo}, wantErr: "userinfo endpoint {B}1/userinfo was not recorded"},
+			kinds: []EndpointKind{EndpointUserinfo}, wantErr: "userinfo endpoint {B}1/userinfo was not recorded"},
 		{name: "not recorded, another host, unmodified built-in preset",
 			cfg: auth.Provider{Source: auth.SourceBuiltin, UserinfoURL: "{O}/userinfo"}, acct: keyring.Account{},
-			kinds: []endpointKind{endpointUserinfo}, want: &endpoints{Token: "{B}/token", Userinfo: "{O}/userinfo"}},
+			kinds: []EndpointKind{EndpointUserinfo}, want: &endpoints{Token: "{B}/token", Userinfo: "{O}/userinfo"}},
 		{name: "not recorded, another host, preset overridden by the user",
 			cfg: auth.Provider{Source: auth.SourceOverride, UserinfoURL: "{O}/userinfo"}, acct: keyring.Account{},
-			kinds: []endpointKind{endpointUserinfo}, wantErr: "userinfo endpoint {O}/userinfo was not recorded"},
+			kinds: []EndpointKind{EndpointUserinfo}, wantErr: "userinfo endpoint {O}/userinfo was not recorded"},
 		{name: "recorded endpoint changed in a built-in preset (a newer oauthctl)",
 			cfg: auth.Provider{Source: auth.SourceBuiltin, RevocationURL: "{O}/revoke"}, acct: keyring.Account{RevocationURL: "{B}/revoke"},
-			kinds: []endpointKind{endpointRevocation}, wantErr: "revocation endpoint {B}/revoke, now {O}/revoke"},
+			kinds: []EndpointKind{EndpointRevocation}, wantErr: "revocation endpoint {B}/revoke, now {O}/revoke"},
 		{name: "token endpoint changed: checkBinding refuses",
 			cfg: auth.Provider{TokenURL: "{O}/token", RevocationURL: "{B}/revoke"}, acct: keyring.Account{RevocationURL: "{B}/revoke"},
-			kinds:   []endpointKind{endpointRevocation},
+			kinds:   []EndpointKind{EndpointRevocation},
 			wantErr: "sign-in required: the stored credentials of acme:alice were issued for another configuration (token endpoint {B}/token, now {O}/token)"},
 		{name: "issuer only: the recorded endpoint, no discovery",
 			cfg:   auth.Provider{NeedsDiscovery: true, TokenURL: "-"},
 			acct:  keyring.Account{RevocationURL: "{B}/revoke-at-login"},
-			kinds: []endpointKind{endpointRevocation}, discovered: "{O}/revoke",
+			kinds: []EndpointKind{EndpointRevocation}, discovered: "{O}/revoke",
 			want: &endpoints{Token: "{B}/token", Revocation: "{B}/revoke-at-login"}},
 		{name: "issuer only, logout's kinds: the recorded endpoint, no discovery (provider down)",
 			cfg:   auth.Provider{NeedsDiscovery: true, TokenURL: "-"},
 			acct:  keyring.Account{RevocationURL: "{B}/revoke-at-login"},
-			kinds: []endpointKind{endpointRevocation, endpointGrantRevocation}, discoveryFail: true,
+			kinds: []EndpointKind{EndpointRevocation, EndpointGrantRevocation}, discoveryFail: true,
 			want: &endpoints{Token: "{B}/token", Revocation: "{B}/revoke-at-login"}},
 		{name: "issuer only, other endpoints recorded: none recorded means none, no discovery",
 			cfg:   auth.Provider{NeedsDiscovery: true, TokenURL: "-"},
 			acct:  keyring.Account{UserinfoURL: "{B}/userinfo"},
-			kinds: []endpointKind{endpointRevocation, endpointGrantRevocation}, discovered: "{B}/revoke", discoveryFail: true,
+			kinds: []EndpointKind{EndpointRevocation, EndpointGrantRevocation}, discovered: "{B}/revoke", discoveryFail: true,
 			want: &endpoints{Token: "{B}/token"}},
 		{name: "issuer only, not recorded: discovered on the token endpoint's host",
 			cfg: auth.Provider{NeedsDiscovery: true, TokenURL: "-"}, acct: keyring.Account{},
-			kinds: []endpointKind{endpointRevocation}, discovered: "{B}/revoke", wantDiscovery: 1,
+			kinds: []EndpointKind{EndpointRevocation}, discovered: "{B}/revoke", wantDiscovery: 1,
 			want: &endpoints{Token: "{B}/token", Revocation: "{B}/revoke"}},
 		{name: "issuer only, not recorded: discovered on another host",
 			cfg: auth.Provider{NeedsDiscovery: true, TokenURL: "-"}, acct: keyring.Account{},
-			kinds: []endpointKind{endpointRevocation}, discovered: "{O}/revoke", wantDiscovery: 1,
+			kinds: []EndpointKind{EndpointRevocation}, discovered: "{O}/revoke", wantDiscovery: 1,
 			wantErr: "revocation endpoint {O}/revoke was not recorded"},
 		{name: "issuer only, not recorded, nothing discovered",
 			cfg: auth.Provider{NeedsDiscovery: true, TokenURL: "-"}, acct: keyring.Account{},
-			kinds: []endpointKind{endpointRevocation}, wantDiscovery: 1, want: &endpoints{Token: "{B}/token"}},
+			kinds: []EndpointKind{EndpointRevocation}, wantDiscovery: 1, want: &endpoints{Token: "{B}/token"}},
 		{name: "issuer only, explicit endpoint differs from the recorded one",
 			cfg:   auth.Provider{NeedsDiscovery: true, TokenURL: "-", RevocationURL: "{O}/revoke"},
 			acct:  keyring.Account{RevocationURL: "{B}/revoke"},
-			kinds: []endpointKind{endpointRevocation}, wantErr: "revocation endpoint {B}/revoke, now {O}/revoke"},
+			kinds: []EndpointKind{EndpointRevocation}, wantErr: "revocation endpoint {B}/revoke, now {O}/revoke"},
 		{name: "issuer only, not recorded, discovery fails",
 			cfg: auth.Provider{NeedsDiscovery: true, TokenURL: "-"}, acct: keyring.Account{},
-			kinds: []endpointKind{endpointRevocation}, discoveryFail: true, wantDiscovery: 1,
+			kinds: []EndpointKind{EndpointRevocation}, discoveryFail: true, wantDiscovery: 1,
 			wantErr: "answered HTTP 500", wantOther: true},
 	}
 	for _, tt := range tests {
@@ -167,17 +165,17 @@ func TestBindEndpoints(t *testing.T) {
 			a.RevocationURL, a.GrantRevocationURL, a.UserinfoURL = expand(a.RevocationURL, b), expand(a.GrantRevocationURL, b), expand(a.UserinfoURL, b)
 			before := p
 
-			got, err := bindEndpoints(t.Context(), srv.Client(), &a, &p, tt.kinds...)
+			got, err := BindEndpoints(t.Context(), srv.Client(), &a, &p, tt.kinds...)
 			if tt.wantErr != "" {
 				if got != nil || err == nil || !strings.Contains(err.Error(), expand(tt.wantErr, b)) {
 					t.Fatalf("got %+v, %v; want an error with %q", got, err, expand(tt.wantErr, b))
 				}
-				var be *bindingError
+				var be *BindingError
 				if isBinding := errors.Is(err, auth.ErrReauthRequired) && errors.As(err, &be); isBinding == tt.wantOther {
-					t.Errorf("error %v: matches ErrReauthRequired and *bindingError = %v, want %v", err, isBinding, !tt.wantOther)
+					t.Errorf("error %v: matches ErrReauthRequired and *BindingError = %v, want %v", err, isBinding, !tt.wantOther)
 				}
-				if be != nil && (be.detail == "" || strings.HasPrefix(be.detail, "sign-in required")) {
-					t.Errorf("detail = %q", be.detail)
+				if be != nil && (be.Detail() == "" || strings.HasPrefix(be.Detail(), "sign-in required")) {
+					t.Errorf("detail = %q", be.Detail())
 				}
 			} else {
 				if err != nil {
@@ -207,76 +205,4 @@ func TestBindEndpoints(t *testing.T) {
 // expand replaces {B} with base and {O} with an origin that is not base's.
 func expand(s, base string) string {
 	return strings.NewReplacer("{B}", base, "{O}", "http://127.0.0.2:9").Replace(s)
-}
-
-// TestLoginReloginRevocationEndpoint checks that the refresh token a
-// re-login replaces is revoked only at the revocation endpoint its own
-// login recorded: after providers.yaml moved revocation_url, nothing is
-// sent there, a warning says so, and the new login records the new
-// endpoint.
-func TestLoginReloginRevocationEndpoint(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name        string
-		moveTo      string // "" keeps revocation_url; "other" moves it to another server
-		wantRevoked bool
-		wantWarning string
-	}{
-		{name: "unchanged: revoked", wantRevoked: true},
-		{name: "moved to another server: not sent", moveTo: "other",
-			wantWarning: "warning: the replaced refresh token of fake:alice@example.com was not revoked: revocation endpoint {B}/revoke, now {X}/revoke\n"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			t.Parallel()
-			var mu sync.Mutex
-			var otherHits int
-			other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				otherHits++
-				mu.Unlock()
-			}))
-			t.Cleanup(other.Close)
-			fl := newFakeLogin(t, nil)
-			if code := fl.run(t.Context(), "fake"); code != 0 {
-				t.Fatalf("first login: exit %d:\n%s", code, fl.errOut)
-			}
-			<-fl.urls
-			key := keyring.Key{Provider: "fake", Account: fakeas.Email}
-			first, _ := fl.store.Load(t.Context(), key)
-			wantRev := fl.as.URL + "/revoke"
-			if tt.moveTo != "" {
-				wantRev = other.URL + "/revoke"
-				yaml := strings.Replace(fl.as.ProviderYAML("fake", "client-1", "openid, email, offline_access"),
-					"revocation_url: "+fl.as.URL+"/revoke", "revocation_url: "+wantRev, 1)
-				if err := os.WriteFile(fl.env.getenv("OAUTHCTL_CONFIG"), []byte(yaml), 0o600); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if code := fl.run(t.Context(), "fake"); code != 0 {
-				t.Fatalf("second login: exit %d:\n%s", code, fl.errOut)
-			}
-			<-fl.urls
-			revoked := fl.as.Revoked()
-			if got := len(revoked) == 1 && revoked[0].Get("token") == first.RefreshToken; got != tt.wantRevoked {
-				t.Errorf("revocations at the login's server: %v, want the first refresh token revoked = %v", revoked, tt.wantRevoked)
-			}
-			mu.Lock()
-			if otherHits != 0 {
-				t.Errorf("%d requests reached the new revocation_url", otherHits)
-			}
-			mu.Unlock()
-			warning := strings.NewReplacer("{B}", fl.as.URL, "{X}", other.URL).Replace(tt.wantWarning)
-			if gotWarn := strings.Contains(fl.errOut.String(), "warning"); gotWarn != (warning != "") || !strings.Contains(fl.errOut.String(), warning) {
-				t.Errorf("stderr:\n%s\nwant warning %q", fl.errOut, warning)
-			}
-			if strings.Contains(fl.errOut.String(), first.RefreshToken) {
-				t.Error("stderr shows the refresh token")
-			}
-			ix := fl.env.loadIndex(t)
-			if len(ix.Accounts) != 1 || ix.Accounts[0].RevocationURL != wantRev {
-				t.Errorf("index accounts %+v, want one recording revocation endpoint %s", ix.Accounts, wantRev)
-			}
-		})
-	}
 }

@@ -1,4 +1,4 @@
-package cmd
+package session
 
 import (
 	"context"
@@ -28,32 +28,14 @@ const ClientCredentialsAccount = "client"
 // provider said: Google, GitHub) every `token` call warns on stderr.
 const refreshExpiryWarning = 7 * 24 * time.Hour
 
-// acquireToken returns the record of acct whose access token is valid for at
-// least minTTL, refreshing it first when it is not or when force is set; for a
-// `grant: client_credentials` account it mints a new token instead of
-// refreshing. It never prompts and never opens a browser. The record is a
-// copy: callers may print its tokens but must not store it.
-//
-// Callers: `token`, `exec`, `status --check`, `whoami`. acct comes from
-// resolveAccount (or the index). warnings are one-line human messages for
-// stderr, without secrets (a token served despite a failed refresh, a refresh
-// token about to run out); the caller prints them as "warning: ...".
-//
-// Errors map to exit codes through ExitCode: nothing stored, unreadable
-// credentials, a rejected refresh token or credentials bound to another
-// endpoint (4, with a "run: oauthctl login PROVIDER" hint), a rejected client
-// or missing client secret (2), provider unreachable or the refresh lock held
-// for too long (5), the keychain unavailable or the new tokens not persisted
-// (6). See acquireWith for the steps.
-func acquireToken(ctx context.Context, f *Factory, acct *keyring.Account, minTTL time.Duration, force bool) (*keyring.Record, []string, error) {
-	return acquireWith(ctx, f, acct, acquireOptions{MinTTL: minTTL, Force: force})
-}
-
-// acquireOptions tune acquireWith; the zero value of each field means the
+// AcquireOptions tune Acquire; the zero value of each field means the
 // default.
-type acquireOptions struct {
+type AcquireOptions struct {
+	// MinTTL is how long the token must stay valid to be handed out without
+	// a refresh (0: any unexpired token; cmd passes DefaultMinTTL).
 	MinTTL time.Duration
-	Force  bool
+	// Force refreshes even a fresh token (`token --force-refresh`).
+	Force bool
 	// IDToken judges freshness by the ID token's exp claim instead of the
 	// access token's expiry (`token --id-token`).
 	IDToken bool
@@ -64,7 +46,26 @@ type acquireOptions struct {
 	Retry auth.RetryPolicy
 }
 
-// acquireWith is acquireToken with every option. Steps:
+// Acquire returns the record of acct whose access token is valid for at
+// least o.MinTTL, refreshing it first when it is not or when o.Force is set;
+// for a `grant: client_credentials` account it mints a new token instead of
+// refreshing. It never prompts and never opens a browser. The record is a
+// copy: callers may print its tokens but must not store it.
+//
+// Callers: `token`, `exec`, `status --check`, `whoami`, `git-credential`.
+// acct comes from ResolveAccount (or the index). The warnings are for
+// stderr, without secrets (a token served despite a failed refresh, a
+// refresh token about to run out).
+//
+// Errors are typed for cmd's ExitCode: nothing stored, unreadable
+// credentials, a rejected refresh token or credentials bound to another
+// endpoint (auth.ErrReauthRequired / keyring.ErrNotFound, with a
+// "run: oauthctl login PROVIDER" hint), a rejected client or missing client
+// secret (auth.ErrConfig), provider unreachable or the refresh lock held for
+// too long (auth.ErrUnavailable, keyring.ErrLockTimeout), the keychain
+// unavailable or the new tokens not persisted (keyring.ErrUnavailable).
+//
+// Steps:
 //  1. one keychain read; if the token is fresh enough (and not forced),
 //     return it: no lock, no catalogue, no network;
 //  2. take the account's exclusive refresh lock (bounded wait), so that of
@@ -78,20 +79,20 @@ type acquireOptions struct {
 //  6. persist the new tokens (one retry), then update the index, then unlock.
 //
 // The returned record is printed by the caller after the lock is released.
-func acquireWith(ctx context.Context, f *Factory, acct *keyring.Account, o acquireOptions) (*keyring.Record, []string, error) {
-	a := &acquirer{f: f, acct: *acct, o: o}
+func (s *Service) Acquire(ctx context.Context, acct *keyring.Account, o AcquireOptions) (*keyring.Record, []Warning, error) {
+	a := &acquirer{s: s, acct: *acct, o: o}
 	rec, err := a.run(ctx)
 	return rec, a.warnings, err
 }
 
-// acquirer holds the state of one acquireWith call.
+// acquirer holds the state of one Acquire call.
 type acquirer struct {
-	f        *Factory
+	s        *Service
 	acct     keyring.Account
-	o        acquireOptions
+	o        AcquireOptions
 	st       keyring.Store
 	paths    keyring.Paths
-	warnings []string
+	warnings []Warning
 	// several is set under the lock when the provider has more than one
 	// account in the index: login hints then name --account.
 	several bool
@@ -103,15 +104,15 @@ type acquirer struct {
 	secret   string
 }
 
-func (a *acquirer) warnf(format string, args ...any) {
-	a.warnings = append(a.warnings, fmt.Sprintf(format, args...))
+func (a *acquirer) warnf(kind WarningKind, format string, args ...any) {
+	a.warnings = append(a.warnings, Warning{Kind: kind, Msg: fmt.Sprintf(format, args...)})
 }
 
 func (a *acquirer) isCC() bool { return a.acct.Grant == auth.GrantClientCredentials }
 
 // run is step 1, the hot path.
 func (a *acquirer) run(ctx context.Context) (*keyring.Record, error) {
-	st, err := a.f.Store()
+	st, err := a.s.Store()
 	if err != nil {
 		return nil, err
 	}
@@ -142,7 +143,7 @@ func (a *acquirer) fresh(rec *keyring.Record) bool {
 	if rec == nil || rec.AccessToken == "" {
 		return false
 	}
-	now := a.f.Now()
+	now := a.s.Now()
 	if a.o.IDToken {
 		if rec.IDToken == "" {
 			return true // nothing a refresh could fix; the caller reports it
@@ -161,27 +162,27 @@ func (a *acquirer) sameClient() bool {
 	if !a.isCC() {
 		return true
 	}
-	id := a.f.Getenv(auth.ClientIDEnv(a.acct.Provider))
+	id := a.s.Getenv(auth.ClientIDEnv(a.acct.Provider))
 	return id == "" || id == a.acct.ClientID
 }
 
 // unexpired reports whether rec's access token still works at all (it may be
 // below --min-ttl).
 func (a *acquirer) unexpired(rec *keyring.Record) bool {
-	return rec != nil && rec.AccessToken != "" && (rec.Expiry.IsZero() || a.f.Now().Before(rec.Expiry))
+	return rec != nil && rec.AccessToken != "" && (rec.Expiry.IsZero() || a.s.Now().Before(rec.Expiry))
 }
 
 // warnServed adds the warnings about a token that is handed out: the refresh
 // token was rejected earlier, or runs out soon.
 func (a *acquirer) warnServed(rec *keyring.Record) {
-	now := a.f.Now()
+	now := a.s.Now()
 	switch {
 	case a.acct.LoginRequired:
-		a.warnf("the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
+		a.warnf(WarnRefreshRejected, "the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
 			a.acct.Key(), a.left(rec), a.acct.Provider)
 	case rec.RefreshToken != "" && !rec.RefreshExpiry.IsZero() && rec.RefreshExpiry.Sub(now) < refreshExpiryWarning:
-		a.warnf("the refresh token of %s expires in %s; run: oauthctl login %s",
-			a.acct.Key(), roundDuration(rec.RefreshExpiry.Sub(now)), a.acct.Provider)
+		a.warnf(WarnRefreshExpiring, "the refresh token of %s expires in %s; run: oauthctl login %s",
+			a.acct.Key(), RoundDuration(rec.RefreshExpiry.Sub(now)), a.acct.Provider)
 	}
 }
 
@@ -192,7 +193,7 @@ func (a *acquirer) loginError(err error) error {
 	if a.isCC() {
 		return err
 	}
-	return withHint(err, "run: oauthctl login %s", a.loginArgs())
+	return WithHint(err, "run: oauthctl login %s", a.loginArgs())
 }
 
 // loginArgs is what follows "oauthctl login " in a hint: the provider, plus
@@ -205,17 +206,10 @@ func (a *acquirer) loginArgs() string {
 	return a.acct.Provider
 }
 
-// reauthError is a sign-in-required error (exit 4) whose text is a whole
-// sentence that does not start with "sign-in required: ".
-type reauthError struct{ msg string }
-
-func (e *reauthError) Error() string { return e.msg }
-func (e *reauthError) Unwrap() error { return auth.ErrReauthRequired }
-
 // locked runs steps 2-6 under the account's refresh lock. rec is what the
 // hot path read (nil for a client_credentials account with nothing cached).
 func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Record, error) {
-	paths, err := a.f.Paths()
+	paths, err := a.s.Paths()
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +282,7 @@ func (a *acquirer) refreshedMeanwhile(rec, cur *keyring.Record) bool {
 			return false
 		}
 		exp := idTokenExpiry(cur.IDToken)
-		return exp.IsZero() || a.f.Now().Before(exp)
+		return exp.IsZero() || a.s.Now().Before(exp)
 	}
 	return cur.AccessToken != rec.AccessToken && a.unexpired(cur)
 }
@@ -301,8 +295,8 @@ func (a *acquirer) warnShortServed(rec *keyring.Record) {
 		return
 	}
 	exp := idTokenExpiry(rec.IDToken)
-	if left := exp.Sub(a.f.Now()); !exp.IsZero() && left < a.o.MinTTL {
-		a.warnf("the provider issued an ID token valid for %s, less than --min-ttl %s", roundDuration(left), a.o.MinTTL)
+	if left := exp.Sub(a.s.Now()); !exp.IsZero() && left < a.o.MinTTL {
+		a.warnf(WarnShortLived, "the provider issued an ID token valid for %s, less than --min-ttl %s", RoundDuration(left), a.o.MinTTL)
 	}
 }
 
@@ -314,15 +308,15 @@ func (a *acquirer) refresh(ctx context.Context, cur *keyring.Record) (*keyring.R
 		// Checked first: after the rejection the dead refresh token was
 		// dropped, and "no refresh token is stored" would hide why.
 		if a.unexpired(cur) && !a.o.Force {
-			a.warnf("the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
+			a.warnf(WarnRefreshRejected, "the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
 				key, a.left(cur), a.loginArgs())
 			return cur, nil
 		}
-		return nil, a.loginError(&reauthError{msg: fmt.Sprintf("the provider rejected the refresh token of %s earlier; sign in again", key)})
+		return nil, a.loginError(&ReauthError{Msg: fmt.Sprintf("the provider rejected the refresh token of %s earlier; sign in again", key)})
 	case cur.RefreshToken == "":
 		return a.cannotRefresh(cur, fmt.Errorf("%w: no refresh token is stored for %s", auth.ErrReauthRequired, key))
 	}
-	p, err := lookupProvider(a.f.Catalogue, a.acct.Provider)
+	p, err := lookupProvider(a.s.Catalogue, a.acct.Provider)
 	if err != nil {
 		return nil, err
 	}
@@ -344,13 +338,13 @@ func (a *acquirer) refresh(ctx context.Context, cur *keyring.Record) (*keyring.R
 // refresh token is sent twice.
 func (a *acquirer) exchange(ctx context.Context, cur *keyring.Record, retried bool) (*keyring.Record, error) {
 	sent := cur.RefreshToken
-	tok, err := auth.Refresh(ctx, a.f.HTTPClient(), auth.RefreshRequest{
+	tok, err := auth.Refresh(ctx, a.s.HTTPClient(), auth.RefreshRequest{
 		TokenURL:     a.tokenURL,
 		ClientID:     a.acct.ClientID,
 		ClientSecret: a.secret,
 		AuthStyle:    auth.TokenAuthStyle(a.p, a.secret),
 		RefreshToken: sent,
-	}, a.f.Now, a.o.Retry)
+	}, a.s.Now, a.o.Retry)
 	if err != nil {
 		return a.refreshFailed(ctx, cur, sent, err, retried)
 	}
@@ -397,7 +391,7 @@ func (a *acquirer) refreshed(ctx context.Context, cur *keyring.Record, tok *auth
 	a.updateIndex(ctx, first, nil)
 	if !a.o.IDToken {
 		if rejected != "" {
-			a.warnf("%s", rejected)
+			a.warnf(WarnIDTokenRejected, "%s", rejected)
 		}
 		a.warnShort(next)
 		return next, nil
@@ -428,26 +422,26 @@ func (a *acquirer) checkServedIDToken(rec *keyring.Record, replaced bool) (*keyr
 	}
 	key := a.acct.Key()
 	exp := idTokenExpiry(rec.IDToken)
-	left := exp.Sub(a.f.Now())
+	left := exp.Sub(a.s.Now())
 	switch {
 	case !replaced && exp.IsZero():
 		return nil, a.loginError(fmt.Errorf("%w: the provider did not return a new ID token on refresh, and the stored one of %s has no readable exp",
 			auth.ErrReauthRequired, key))
 	case !replaced && left < a.o.MinTTL:
-		state := "expired " + roundDuration(-left).String() + " ago"
+		state := "expired " + RoundDuration(-left).String() + " ago"
 		if left > 0 {
-			state = "expires in " + roundDuration(left).String()
+			state = "expires in " + RoundDuration(left).String()
 		}
 		return nil, a.loginError(fmt.Errorf("%w: the provider did not return a new ID token on refresh (the stored one of %s %s)",
 			auth.ErrReauthRequired, key, state))
 	case !replaced:
-		a.warnf("the provider did not return a new ID token on refresh; the stored one of %s expires in %s", key, roundDuration(left))
+		a.warnf(WarnIDTokenKept, "the provider did not return a new ID token on refresh; the stored one of %s expires in %s", key, RoundDuration(left))
 	case left <= 0:
-		return nil, withHint(fmt.Errorf("%w: the provider returned an ID token on refresh of %s that expired %s ago",
-			auth.ErrReauthRequired, key, roundDuration(-left)),
+		return nil, WithHint(fmt.Errorf("%w: the provider returned an ID token on refresh of %s that expired %s ago",
+			auth.ErrReauthRequired, key, RoundDuration(-left)),
 			"check the system clock: it differs from the provider's by more than %s", auth.IDTokenLeeway)
 	case left < a.o.MinTTL:
-		a.warnf("the provider issued an ID token valid for %s, less than --min-ttl %s", roundDuration(left), a.o.MinTTL)
+		a.warnf(WarnShortLived, "the provider issued an ID token valid for %s, less than --min-ttl %s", RoundDuration(left), a.o.MinTTL)
 	}
 	return rec, nil
 }
@@ -460,7 +454,7 @@ func (a *acquirer) checkServedIDToken(rec *keyring.Record, replaced bool) (*keyr
 // are exit 5.
 func (a *acquirer) verifyIDToken(ctx context.Context, raw string) error {
 	key := a.acct.Key()
-	client := a.f.HTTPClient()
+	client := a.s.HTTPClient()
 	jwks := a.p.JWKSURL
 	if jwks == "" {
 		md, err := auth.Discover(ctx, client, a.acct.Issuer)
@@ -470,7 +464,7 @@ func (a *acquirer) verifyIDToken(ctx context.Context, raw string) error {
 		jwks = md.JWKSURI
 	}
 	_, err := auth.VerifyIDToken(ctx, client, raw, auth.IDTokenCheck{
-		Issuer: a.acct.Issuer, ClientID: a.acct.ClientID, JWKSURL: jwks, Now: a.f.Now,
+		Issuer: a.acct.Issuer, ClientID: a.acct.ClientID, JWKSURL: jwks, Now: a.s.Now,
 	})
 	var ite *auth.IDTokenError
 	switch {
@@ -480,7 +474,7 @@ func (a *acquirer) verifyIDToken(ctx context.Context, raw string) error {
 		err = fmt.Errorf("%w: the provider returned an invalid ID token on refresh of %s (%s); it was not stored",
 			auth.ErrReauthRequired, key, ite.Reason)
 		if ite.Clock {
-			return withHint(err, "check the system clock: it differs from the provider's by more than %s", auth.IDTokenLeeway)
+			return WithHint(err, "check the system clock: it differs from the provider's by more than %s", auth.IDTokenLeeway)
 		}
 		return a.loginError(err)
 	}
@@ -492,7 +486,7 @@ func (a *acquirer) verifyIDToken(ctx context.Context, raw string) error {
 // login hint.
 func (a *acquirer) cannotRefresh(cur *keyring.Record, err error) (*keyring.Record, error) {
 	if a.unexpired(cur) && !a.o.Force {
-		a.warnf("%s; this access token expires in %s; run: oauthctl login %s",
+		a.warnf(WarnNotRefreshed, "%s; this access token expires in %s; run: oauthctl login %s",
 			err.Error(), a.left(cur), a.loginArgs())
 		return cur, nil
 	}
@@ -540,7 +534,7 @@ func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent 
 	case errors.As(err, &badClient):
 		return nil, a.clientError(err)
 	case errors.Is(err, auth.ErrUnavailable) && a.unexpired(cur):
-		a.warnf("could not refresh the access token of %s (%s); using the current one, which expires in %s",
+		a.warnf(WarnNotRefreshed, "could not refresh the access token of %s (%s); using the current one, which expires in %s",
 			key, err.Error(), a.left(cur))
 		return cur, nil
 	}
@@ -551,7 +545,7 @@ func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent 
 // comes from.
 func (a *acquirer) clientError(err error) error {
 	env := auth.ClientSecretEnv(a.acct.Provider)
-	return withHint(fmt.Errorf("%w (check the client ID and the client secret in %s)", err, env),
+	return WithHint(fmt.Errorf("%w (check the client ID and the client secret in %s)", err, env),
 		"set %s, or run: oauthctl client set %s", env, a.acct.Provider)
 }
 
@@ -561,7 +555,7 @@ func (a *acquirer) clientError(err error) error {
 // client_credentials). A required secret that is nowhere is exit 2.
 func (a *acquirer) clientSecret(ctx context.Context, p *auth.Provider) (string, error) {
 	env := auth.ClientSecretEnv(p.Name)
-	if s := a.f.Getenv(env); s != "" {
+	if s := a.s.Getenv(env); s != "" {
 		return s, nil
 	}
 	required := p.ClientSecretRequired || p.Grant == auth.GrantClientCredentials
@@ -579,7 +573,7 @@ func (a *acquirer) clientSecret(ctx context.Context, p *auth.Provider) (string, 
 	case errors.Is(err, keyring.ErrNotFound) && !required:
 		return "", nil
 	case errors.Is(err, keyring.ErrNotFound):
-		return "", withHint(fmt.Errorf("%w: %s needs a client secret: set %s", auth.ErrConfig, p.Name, env),
+		return "", WithHint(fmt.Errorf("%w: %s needs a client secret: set %s", auth.ErrConfig, p.Name, env),
 			"or store it in the keychain: oauthctl client set %s", p.Name)
 	case !required:
 		return "", nil
@@ -620,7 +614,7 @@ func (a *acquirer) save(ctx context.Context, rec *keyring.Record) error {
 // except for client_credentials, whose entry is created here. A failure is
 // a warning: the tokens are safe in the keychain.
 func (a *acquirer) updateIndex(ctx context.Context, rec *keyring.Record, fn func(*keyring.Account)) {
-	now := a.f.Now().UTC()
+	now := a.s.Now().UTC()
 	err := keyring.UpdateIndex(ctx, a.paths, func(ix *keyring.Index) error {
 		acc := ix.Find(a.acct.Provider, a.acct.Account)
 		if acc == nil {
@@ -650,7 +644,7 @@ func (a *acquirer) updateIndex(ctx context.Context, rec *keyring.Record, fn func
 		return nil
 	})
 	if err != nil {
-		a.warnf("the tokens are stored, but the account index could not be updated: %s", err.Error())
+		a.warnf(WarnIndex, "the tokens are stored, but the account index could not be updated: %s", err.Error())
 	}
 }
 
@@ -660,20 +654,20 @@ func (a *acquirer) warnShort(rec *keyring.Record) {
 	if a.o.IDToken || rec.Expiry.IsZero() {
 		return
 	}
-	if left := rec.Expiry.Sub(a.f.Now()); left < a.o.MinTTL {
-		a.warnf("the provider issued an access token valid for %s, less than --min-ttl %s", roundDuration(left), a.o.MinTTL)
+	if left := rec.Expiry.Sub(a.s.Now()); left < a.o.MinTTL {
+		a.warnf(WarnShortLived, "the provider issued an access token valid for %s, less than --min-ttl %s", RoundDuration(left), a.o.MinTTL)
 	}
 }
 
 // mint runs steps 4-6 for a client_credentials account: rec is what the hot
 // path read, cur what the store holds now (either may be nil).
 func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring.Record, error) {
-	p, err := lookupProvider(a.f.Catalogue, a.acct.Provider)
+	p, err := lookupProvider(a.s.Catalogue, a.acct.Provider)
 	if err != nil {
 		return nil, err
 	}
 	if p.Grant != auth.GrantClientCredentials {
-		return nil, withHint(fmt.Errorf("%w: %s no longer uses the client_credentials grant", auth.ErrReauthRequired, p.Name),
+		return nil, WithHint(fmt.Errorf("%w: %s no longer uses the client_credentials grant", auth.ErrReauthRequired, p.Name),
 			"run: oauthctl login %s", p.Name)
 	}
 	if p.ClientID == "" {
@@ -684,7 +678,7 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 		// for this issuer before, else discover it.
 		if a.acct.Issuer == p.Issuer && a.acct.TokenURL != "" {
 			p.TokenURL = a.acct.TokenURL
-		} else if p, _, err = auth.ResolveEndpoints(ctx, a.f.HTTPClient(), p); err != nil {
+		} else if p, _, err = auth.ResolveEndpoints(ctx, a.s.HTTPClient(), p); err != nil {
 			return nil, err
 		}
 	}
@@ -703,21 +697,21 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 		return nil, err
 	}
 	a.acct.Grant, a.acct.ClientID, a.acct.TokenURL, a.acct.Issuer = auth.GrantClientCredentials, p.ClientID, p.TokenURL, p.Issuer
-	recordEndpoints(&a.acct, p) // logout and whoami send tokens only to recorded endpoints
-	tok, err := auth.ClientCredentials(ctx, a.f.HTTPClient(), auth.ClientCredentialsRequest{
+	RecordEndpoints(&a.acct, p) // logout and whoami send tokens only to recorded endpoints
+	tok, err := auth.ClientCredentials(ctx, a.s.HTTPClient(), auth.ClientCredentialsRequest{
 		TokenURL:     p.TokenURL,
 		ClientID:     p.ClientID,
 		ClientSecret: secret,
 		AuthStyle:    auth.TokenAuthStyle(p, secret),
 		Scopes:       p.Scopes,
-	}, a.f.Now, a.o.Retry)
+	}, a.s.Now, a.o.Retry)
 	if err != nil {
 		var badClient *auth.ClientAuthError
 		switch {
 		case errors.As(err, &badClient):
 			return nil, a.clientError(err)
 		case errors.Is(err, auth.ErrUnavailable) && same && a.unexpired(cur):
-			a.warnf("could not mint a new access token for %s (%s); using the current one, which expires in %s",
+			a.warnf(WarnNotRefreshed, "could not mint a new access token for %s (%s); using the current one, which expires in %s",
 				a.acct.Key(), err.Error(), a.left(cur))
 			return cur, nil
 		}
@@ -921,57 +915,13 @@ func (a *acquirer) left(rec *keyring.Record) string {
 	if rec.Expiry.IsZero() {
 		return "an unknown time"
 	}
-	return roundDuration(rec.Expiry.Sub(a.f.Now())).String()
+	return RoundDuration(rec.Expiry.Sub(a.s.Now())).String()
 }
 
-// roundDuration prints a duration to the second ("4m59s"), "0s" when past.
-func roundDuration(d time.Duration) time.Duration {
+// RoundDuration prints a duration to the second ("4m59s"), "0s" when past.
+func RoundDuration(d time.Duration) time.Duration {
 	if d < 0 {
 		return 0
 	}
 	return d.Round(time.Second)
-}
-
-// resolveAccount finds the account that `[PROVIDER] [--account NAME]` means
-// from the index alone (no YAML, no keychain): with no provider the only
-// stored account, with no account name the provider's default. Only when the
-// index has no match does it consult the catalogue: a `grant:
-// client_credentials` provider needs no login, so its account is made up
-// (named ClientCredentialsAccount unless --account names another) and minted
-// on first use; an unknown provider is a usage error that lists the known
-// ones; a known one is exit 4 with the login hint.
-func resolveAccount(f *Factory, provider, account string) (*keyring.Account, error) {
-	_, ix, err := openIndex(f.Paths)
-	if err != nil {
-		return nil, err
-	}
-	acct, err := ix.Resolve(provider, account)
-	if err == nil {
-		return acct, nil
-	}
-	if !errors.Is(err, keyring.ErrNotFound) {
-		return nil, err
-	}
-	if provider == "" {
-		return nil, withHint(err, "run: oauthctl login PROVIDER (see: oauthctl providers)")
-	}
-	cat, cerr := f.Catalogue()
-	if cerr != nil {
-		return nil, cerr
-	}
-	p, cerr := cat.Get(provider)
-	if cerr != nil {
-		return nil, cerr
-	}
-	if p.Grant == auth.GrantClientCredentials {
-		if account == "" {
-			account = ClientCredentialsAccount
-		}
-		if verr := keyring.ValidateAccount(account); verr != nil {
-			return nil, &UsageError{Msg: verr.Error()}
-		}
-		return &keyring.Account{Provider: p.Name, Account: account, Issuer: p.Issuer, TokenURL: p.TokenURL,
-			ClientID: p.ClientID, Scopes: p.Scopes, Grant: auth.GrantClientCredentials, Refreshable: true}, nil
-	}
-	return nil, withHint(err, "run: oauthctl login %s", provider)
 }
