@@ -18,7 +18,10 @@ type ClientCredentialsRequest struct {
 	TokenURL     string
 	ClientID     string
 	ClientSecret string
-	// AuthStyle is how the client authenticates; see TokenAuthStyle.
+	// ClientAuth is how the client authenticates (ChooseClientAuth); when
+	// it is ClientAuthAuto, AuthStyle decides.
+	ClientAuth ClientAuth
+	// AuthStyle is the older form of ClientAuth; see TokenAuthStyle.
 	AuthStyle oauth2.AuthStyle
 	Scopes    []string
 	// Params are extra form parameters (e.g. audience or resource).
@@ -34,15 +37,19 @@ func ClientCredentials(ctx context.Context, client *http.Client, req ClientCrede
 	if req.ClientID == "" || req.ClientSecret == "" {
 		return nil, errors.New("the client_credentials grant needs a client ID and a client secret")
 	}
-	return retryToken(ctx, client, now, policy, withAuthStyle(req.AuthStyle, func(ctx context.Context, style oauth2.AuthStyle) (*oauth2.Token, error) {
+	att := newAttempt(req.ClientAuth, req.AuthStyle, req.ClientSecret)
+	if att.method == ClientAuthNone {
+		att.method = ClientAuthAuto // a secret is required: never drop it
+	}
+	return retryToken(ctx, client, now, policy, att, func(ctx context.Context, style oauth2.AuthStyle, secret string) (*oauth2.Token, error) {
 		cfg := &clientcredentials.Config{
 			ClientID:       req.ClientID,
-			ClientSecret:   req.ClientSecret,
+			ClientSecret:   secret,
 			TokenURL:       req.TokenURL,
 			Scopes:         req.Scopes,
 			EndpointParams: req.Params,
 			AuthStyle:      style,
 		}
 		return cfg.Token(ctx)
-	}))
+	}, classifyGrantError)
 }

@@ -73,6 +73,9 @@ type DeviceFlow struct {
 	// in an HTTP Basic header, or, for oauth2.AuthStyleAutoDetect (the zero
 	// value), Basic first and then the form, remembered per endpoint.
 	AuthStyle oauth2.AuthStyle
+	// ClientAuth, when set, replaces AuthStyle: the account's one client
+	// authentication choice (ChooseClientAuth).
+	ClientAuth ClientAuth
 	// Scopes to request; nil means Provider.Scopes.
 	Scopes []string
 	// HTTPClient makes every request (its own per-request timeout applies).
@@ -385,7 +388,11 @@ func (f *DeviceFlow) poll(ctx context.Context, dc *DeviceCode, start time.Time) 
 				}
 				return nil, err
 			}
-			return f.token(resp)
+			tok, err := f.token(resp)
+			if tok != nil {
+				tok.ClientAuth = f.methodUsed(f.Provider.TokenURL)
+			}
+			return tok, err
 		}
 		// A transient failure: back off exponentially (RFC 8628 §3.5 asks
 		// for it on connection timeouts), honouring Retry-After, and give up
@@ -457,10 +464,7 @@ func (f *DeviceFlow) token(resp *response) (*Token, error) {
 		TokenType:    stringField(resp.fields, "token_type"),
 		RefreshToken: stringField(resp.fields, "refresh_token"),
 	}
-	if s := numberExtra(resp.fields["expires_in"]); s > 0 {
-		t.ExpiresIn = s
-		t.Expiry = now.Add(time.Duration(s) * time.Second)
-	}
+	// FromOAuth2 reads expires_in from the fields, bounded (MaxLifetime).
 	return FromOAuth2(t.WithExtra(resp.fields), now)
 }
 
@@ -488,6 +492,7 @@ const (
 	styleUnknown authStyle = iota
 	styleHeader            // HTTP Basic (RFC 6749 §2.3.1: servers MUST support it)
 	styleParams            // client_secret in the form body
+	styleNone              // client_id in the form, no secret (a public client)
 )
 
 // send POSTs form to endpoint with client authentication. With a secret,
@@ -496,14 +501,18 @@ const (
 // body, then remembers what worked (as x/oauth2's AuthStyleAutoDetect does):
 // a user-defined provider does not say which method its endpoints want.
 func (f *DeviceFlow) send(ctx context.Context, endpoint string, form url.Values) (*response, error) {
-	if f.ClientSecret == "" {
-		return f.do(ctx, endpoint, form, styleParams)
+	m := f.ClientAuth
+	if m == ClientAuthAuto {
+		m = fromStyle(f.AuthStyle, f.ClientSecret)
+	}
+	if f.ClientSecret == "" || m == ClientAuthNone {
+		return f.do(ctx, endpoint, form, styleNone)
 	}
 	style := f.styles[endpoint]
-	switch f.AuthStyle {
-	case oauth2.AuthStyleInParams:
+	switch m {
+	case ClientAuthPost:
 		style = styleParams
-	case oauth2.AuthStyleInHeader:
+	case ClientAuthBasic:
 		style = styleHeader
 	}
 	if style != styleUnknown {
@@ -529,6 +538,25 @@ func (f *DeviceFlow) send(ctx context.Context, endpoint string, form url.Values)
 	return resp2, nil
 }
 
+// methodUsed is the client authentication that endpoint accepted.
+func (f *DeviceFlow) methodUsed(endpoint string) ClientAuth {
+	m := f.ClientAuth
+	if m == ClientAuthAuto {
+		m = fromStyle(f.AuthStyle, f.ClientSecret)
+	}
+	switch {
+	case f.ClientSecret == "" || m == ClientAuthNone:
+		return ClientAuthNone
+	case m != ClientAuthAuto:
+		return m
+	case f.styles[endpoint] == styleHeader:
+		return ClientAuthBasic
+	case f.styles[endpoint] == styleParams:
+		return ClientAuthPost
+	}
+	return ClientAuthAuto
+}
+
 func (f *DeviceFlow) remember(endpoint string, s authStyle) {
 	if f.styles == nil {
 		f.styles = map[string]authStyle{}
@@ -546,7 +574,7 @@ func (f *DeviceFlow) do(ctx context.Context, endpoint string, form url.Values, s
 	id := f.Provider.ClientID
 	switch {
 	case style == styleHeader:
-	case f.ClientSecret != "":
+	case f.ClientSecret != "" && style != styleNone:
 		v.Set("client_id", id)
 		v.Set("client_secret", f.ClientSecret)
 	default:

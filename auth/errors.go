@@ -82,6 +82,9 @@ type ProviderError struct {
 
 func (e *ProviderError) Error() string {
 	msg := "provider returned " + e.Code
+	if e.Code == "" {
+		msg = fmt.Sprintf("provider answered HTTP %d without an OAuth error code", e.Status)
+	}
 	if e.Description != "" {
 		msg += ": " + e.Description
 	}

@@ -53,6 +53,10 @@ type LoginRequest struct {
 	// it tells whether every authorization response carries `iss` (RFC
 	// 9207) and which PKCE methods and client authentications it supports.
 	Metadata *Metadata
+	// ClientAuth is the client authentication remembered for the account
+	// being logged in, if any; ChooseClientAuth weighs it after
+	// providers.yaml's token_endpoint_auth_method.
+	ClientAuth ClientAuth
 	// HTTPClient makes the token and JWKS requests.
 	HTTPClient *http.Client
 	// Now is the clock for token expiry and ID token checks; nil means
@@ -80,6 +84,7 @@ type LoginRequest struct {
 type Login struct {
 	req      LoginRequest
 	cfg      *oauth2.Config
+	auth     ClientAuth // client authentication of the code exchange
 	oidc     bool
 	issuer   string // expected issuer, "" when the provider has none
 	needIss  bool   // the provider promises iss in every response
@@ -171,10 +176,11 @@ func StartLogin(ctx context.Context, req LoginRequest) (*Login, error) {
 	if md := req.Metadata; md != nil && len(md.CodeChallengeMethods) > 0 && !slices.Contains(md.CodeChallengeMethods, "S256") {
 		l.Warnings = append(l.Warnings, p.Name+" does not list S256 among its PKCE methods; sending it anyway (never plain)")
 	}
+	l.auth = ChooseClientAuth(p, req.ClientSecret, req.Metadata, req.ClientAuth)
 	l.cfg = &oauth2.Config{
 		ClientID:     p.ClientID,
 		ClientSecret: req.ClientSecret,
-		Endpoint:     oauth2.Endpoint{AuthURL: p.AuthURL, TokenURL: p.TokenURL, AuthStyle: exchangeAuthStyle(p, req.ClientSecret, req.Metadata)},
+		Endpoint:     oauth2.Endpoint{AuthURL: p.AuthURL, TokenURL: p.TokenURL},
 		RedirectURL:  l.redirectURI,
 		Scopes:       req.Scopes,
 	}
@@ -203,22 +209,30 @@ func StartLogin(ctx context.Context, req LoginRequest) (*Login, error) {
 	return l, nil
 }
 
-// exchangeAuthStyle picks one client authentication for the code exchange.
-// Unlike a refresh, the exchange must never be sent twice (x/oauth2's
-// auto-detection retries with the other style after any failure), so an
-// unknown server gets HTTP Basic, the method every server must support
-// (RFC 6749 §2.3.1), unless its discovery document lists only
-// client_secret_post.
-func exchangeAuthStyle(p *Provider, secret string, md *Metadata) oauth2.AuthStyle {
-	style := TokenAuthStyle(p, secret)
-	if style != oauth2.AuthStyleAutoDetect {
-		return style
+// exchangeClient returns a client like c whose requests each go out on a
+// connection of their own, and a function that releases it. The code
+// exchange must not ride on a pooled keep-alive connection: a server that
+// closes idle connections (node's default is after 5 s, while the user was
+// in the browser) may close it just as the request goes out, and Go's
+// transport does not re-send a POST it already wrote, so the exchange would
+// fail with "EOF" and the single-use code would be lost to the user. A
+// transport other than *http.Transport is used as it is.
+func exchangeClient(c *http.Client) (*http.Client, func()) {
+	var base *http.Transport
+	switch tr := c.Transport.(type) {
+	case nil:
+		base, _ = http.DefaultTransport.(*http.Transport)
+	case *http.Transport:
+		base = tr
 	}
-	if md != nil && len(md.TokenAuthMethods) > 0 && !slices.Contains(md.TokenAuthMethods, "client_secret_basic") &&
-		slices.Contains(md.TokenAuthMethods, "client_secret_post") {
-		return oauth2.AuthStyleInParams
+	if base == nil {
+		return c, func() {}
 	}
-	return oauth2.AuthStyleInHeader
+	fresh := base.Clone()
+	fresh.DisableKeepAlives = true
+	cp := *c
+	cp.Transport = fresh
+	return &cp, fresh.CloseIdleConnections
 }
 
 // checkBrowserURL accepts only URLs that are safe to hand to a browser
@@ -396,18 +410,32 @@ func (l *Login) Finish(ctx context.Context) (*Token, *Identity, error) {
 	if code == "" {
 		return nil, nil, errors.New("no authorization code was accepted")
 	}
-	xctx := context.WithValue(ctx, oauth2.HTTPClient, l.req.HTTPClient)
-	t, err := l.cfg.Exchange(xctx, code, oauth2.VerifierOption(l.verifier))
+	xclient, release := exchangeClient(l.req.HTTPClient)
+	defer release()
+	xctx := context.WithValue(ctx, oauth2.HTTPClient, xclient)
+	att := &clientAuthAttempt{method: l.auth, secret: l.req.ClientSecret}
+	t, err := att.run(xctx, func(ctx context.Context, style oauth2.AuthStyle, secret string) (*oauth2.Token, error) {
+		cfg := *l.cfg
+		cfg.ClientSecret = secret
+		cfg.Endpoint.AuthStyle = style
+		return cfg.Exchange(ctx, code, oauth2.VerifierOption(l.verifier))
+	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
 		}
-		return nil, nil, classifyExchangeError(ClassifyTokenError(err))
+		err = classifyExchangeError(ClassifyTokenError(err))
+		var cae *ClientAuthError
+		if errors.As(err, &cae) {
+			cae.Tried = slices.Clone(att.tried)
+		}
+		return nil, nil, err
 	}
 	tok, err := FromOAuth2(t, l.req.Now())
 	if err != nil {
 		return nil, nil, err
 	}
+	tok.ClientAuth = att.method
 	id, err := ResolveIdentity(ctx, l.req.HTTPClient, IdentityRequest{
 		Provider: l.req.Provider, ClientID: l.cfg.ClientID, OIDC: l.oidc, Nonce: l.nonce,
 		Metadata: l.req.Metadata, Now: l.req.Now,
@@ -449,7 +477,12 @@ func classifyExchangeError(err error) error {
 	case "invalid_grant":
 		return &CodeRejectedError{pe}
 	case "invalid_client", "unauthorized_client", "incorrect_client_credentials":
-		return &ClientAuthError{pe}
+		return &ClientAuthError{ProviderError: pe}
+	case "":
+		if pe.Status == http.StatusUnauthorized {
+			return &ClientAuthError{ProviderError: pe}
+		}
+		return &CodeRejectedError{pe}
 	}
 	return fmt.Errorf("%w: exchanging the authorization code: %w", ErrLoginFailed, pe)
 }

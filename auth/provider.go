@@ -69,12 +69,16 @@ type Provider struct {
 	// and the secret is not used (ClientSecretStored is false).
 	ClientSecretOtherClientID string `json:"client_secret_other_client_id,omitempty"`
 
-	ClientSecretRequired bool              `json:"client_secret_required,omitempty"`
-	Scopes               []string          `json:"scopes"`
-	AuthParams           map[string]string `json:"auth_params,omitempty"`
-	IncrementalParam     string            `json:"incremental_param,omitempty"`
-	RedirectURI          string            `json:"redirect_uri,omitempty"`
-	Grant                string            `json:"grant"`
+	ClientSecretRequired bool `json:"client_secret_required,omitempty"`
+	// TokenEndpointAuthMethod is how the client authenticates at the token,
+	// revocation and device endpoints: none, client_secret_basic or
+	// client_secret_post; "" lets ChooseClientAuth decide.
+	TokenEndpointAuthMethod string            `json:"token_endpoint_auth_method,omitempty"`
+	Scopes                  []string          `json:"scopes"`
+	AuthParams              map[string]string `json:"auth_params,omitempty"`
+	IncrementalParam        string            `json:"incremental_param,omitempty"`
+	RedirectURI             string            `json:"redirect_uri,omitempty"`
+	Grant                   string            `json:"grant"`
 
 	// NeedsDiscovery is true for entries whose endpoints come from OIDC
 	// discovery of Issuer (a user entry that gives only an issuer).
@@ -180,6 +184,7 @@ type entry struct {
 	Tenant                 *string           `yaml:"tenant"`
 	ClientID               *string           `yaml:"client_id"`
 	ClientSecretRequired   *bool             `yaml:"client_secret_required"`
+	TokenEndpointAuth      *string           `yaml:"token_endpoint_auth_method"`
 	Scopes                 []string          `yaml:"scopes"`
 	AuthParams             map[string]string `yaml:"auth_params"`
 	IncrementalParam       *string           `yaml:"incremental_param"`
@@ -199,7 +204,7 @@ var endpointFields = []string{"issuer", "auth_url", "token_url", "device_auth_ur
 
 var knownFields = []string{"issuer", "auth_url", "token_url", "device_auth_url",
 	"revocation_url", "grant_revocation_url", "userinfo_url", "jwks_url", "manage_url", "revocation_revokes_grant",
-	"tenant", "client_id", "client_secret_required", "scopes", "auth_params",
+	"tenant", "client_id", "client_secret_required", "token_endpoint_auth_method", "scopes", "auth_params",
 	"incremental_param", "redirect_uri", "grant", "override"}
 
 // LoadCatalogue parses the built-in presets and then the user's file (either
@@ -370,6 +375,7 @@ func (e *entry) applyTo(p *Provider) {
 	set(&p.IncrementalParam, e.IncrementalParam)
 	set(&p.RedirectURI, e.RedirectURI)
 	set(&p.Grant, e.Grant)
+	set(&p.TokenEndpointAuthMethod, e.TokenEndpointAuth)
 	if e.ClientSecretRequired != nil {
 		p.ClientSecretRequired = *e.ClientSecretRequired
 	}
@@ -407,6 +413,9 @@ func finish(p *Provider, e *entry, getenv func(string) string) error {
 	}
 	if p.Scopes == nil {
 		p.Scopes = []string{}
+	}
+	if p.Grant == GrantClientCredentials && p.TokenEndpointAuthMethod == string(ClientAuthNone) {
+		return fail("token_endpoint_auth_method", "cannot be none for the client_credentials grant, which authenticates with a client secret")
 	}
 	if strings.Contains(p.AuthURL+p.TokenURL+p.DeviceAuthURL+p.JWKSURL, "{tenant}") && p.Tenant == "" {
 		return fail("tenant", "is required: the endpoints contain {tenant}")
@@ -642,6 +651,9 @@ func decodeEntry(path, name string, n *yaml.Node) (*entry, error) {
 			} else {
 				err = v.Decode(&s)
 			}
+			if err == nil && f == "token_endpoint_auth_method" {
+				_, err = ParseClientAuth(s)
+			}
 			e.setString(f, s)
 		}
 		if err != nil {
@@ -682,6 +694,8 @@ func (e *entry) setString(f, s string) {
 		e.RedirectURI = p
 	case "grant":
 		e.Grant = p
+	case "token_endpoint_auth_method":
+		e.TokenEndpointAuth = p
 	}
 }
 

@@ -280,7 +280,8 @@ func TestEndpointOverride(t *testing.T) {
 	wantGH := &auth.Provider{Name: "github", Source: auth.SourceOverride,
 		AuthURL:  "https://ghe.example.com/login/oauth/authorize",
 		TokenURL: "https://ghe.example.com/login/oauth/access_token", ClientSecretRequired: true,
-		Scopes: []string{"read:user"}, Grant: auth.GrantAuthorizationCode}
+		TokenEndpointAuthMethod: "client_secret_post",
+		Scopes:                  []string{"read:user"}, Grant: auth.GrantAuthorizationCode}
 	if diff := cmp.Diff(wantGH, gh); diff != "" {
 		t.Errorf("github moved to GHE (-want +got):\n%s", diff)
 	}
@@ -400,7 +401,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "unknown field",
 			yaml: "providers:\n  corp:\n    issuer: https://sso.example\n    token_uri: https://sso.example/token\n",
-			want: path + ":4: token_uri: unknown field (known: issuer, auth_url, token_url, device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url, manage_url, revocation_revokes_grant, tenant, client_id, client_secret_required, scopes, auth_params, incremental_param, redirect_uri, grant, override)",
+			want: path + ":4: token_uri: unknown field (known: issuer, auth_url, token_url, device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url, manage_url, revocation_revokes_grant, tenant, client_id, client_secret_required, token_endpoint_auth_method, scopes, auth_params, incremental_param, redirect_uri, grant, override)",
 		},
 		{
 			name: "client_secret key",

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -33,10 +34,19 @@ func (e *GrantRejectedError) Is(target error) bool { return target == ErrReauthR
 // unauthorized_client (the client may not use this grant) or GitHub's
 // incorrect_client_credentials. It matches ErrConfig (exit 2): the fix is in
 // the client configuration, not a new login.
-type ClientAuthError struct{ *ProviderError }
+type ClientAuthError struct {
+	*ProviderError
+	// Tried lists the client authentication methods the refused requests
+	// used, so the message can say which one the provider did not accept.
+	Tried []ClientAuth
+}
 
 func (e *ClientAuthError) Error() string {
-	return "the provider rejected the client credentials (" + e.ProviderError.Error() + ")"
+	msg := "the provider rejected the client credentials (" + e.ProviderError.Error()
+	if t := describeTried(e.Tried); t != "" {
+		msg += "; " + t
+	}
+	return msg + ")"
 }
 
 // Unwrap returns the provider error.
@@ -93,7 +103,10 @@ type RefreshRequest struct {
 	TokenURL     string
 	ClientID     string
 	ClientSecret string
-	// AuthStyle is how the client authenticates; see TokenAuthStyle.
+	// ClientAuth is how the client authenticates (ChooseClientAuth); when
+	// it is ClientAuthAuto, AuthStyle decides.
+	ClientAuth ClientAuth
+	// AuthStyle is the older form of ClientAuth; see TokenAuthStyle.
 	AuthStyle    oauth2.AuthStyle
 	RefreshToken string
 }
@@ -116,40 +129,24 @@ func Refresh(ctx context.Context, client *http.Client, req RefreshRequest, now f
 	if req.RefreshToken == "" {
 		return nil, errors.New("refreshing the token: no refresh token")
 	}
-	return retryToken(ctx, client, now, policy, withAuthStyle(req.AuthStyle, func(ctx context.Context, style oauth2.AuthStyle) (*oauth2.Token, error) {
+	att := newAttempt(req.ClientAuth, req.AuthStyle, req.ClientSecret)
+	return retryToken(ctx, client, now, policy, att, func(ctx context.Context, style oauth2.AuthStyle, secret string) (*oauth2.Token, error) {
 		cfg := &oauth2.Config{
 			ClientID:     req.ClientID,
-			ClientSecret: req.ClientSecret,
+			ClientSecret: secret,
 			Endpoint:     oauth2.Endpoint{TokenURL: req.TokenURL, AuthStyle: style},
 		}
 		return cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: req.RefreshToken}).Token()
-	}))
+	}, classifyRefreshError)
 }
 
-// withAuthStyle runs do with a fixed client authentication style, or, for
-// oauth2.AuthStyleAutoDetect, probes like x/oauth2 but more carefully: HTTP
-// Basic first, and the form only when the provider rejected the client
-// (401, invalid_client, unauthorized_client). x/oauth2's own probe re-sends
-// on any error, a 5xx or invalid_grant included, which would present a
-// refresh token twice. The style that worked is kept for later attempts.
-func withAuthStyle(style oauth2.AuthStyle, do func(context.Context, oauth2.AuthStyle) (*oauth2.Token, error)) func(context.Context) (*oauth2.Token, error) {
-	probe := style == oauth2.AuthStyleAutoDetect
-	if probe {
-		style = oauth2.AuthStyleInHeader
+// newAttempt starts a client authentication from a request's ClientAuth,
+// or, when that is unset, its older AuthStyle.
+func newAttempt(m ClientAuth, style oauth2.AuthStyle, secret string) *clientAuthAttempt {
+	if m == ClientAuthAuto {
+		m = fromStyle(style, secret)
 	}
-	return func(ctx context.Context) (*oauth2.Token, error) {
-		t, err := do(ctx, style)
-		if err != nil && probe && rejectsClient(err) {
-			t, err = do(ctx, oauth2.AuthStyleInParams)
-			if err == nil || !rejectsClient(err) {
-				style = oauth2.AuthStyleInParams
-			}
-		}
-		if err == nil || !rejectsClient(err) {
-			probe = false
-		}
-		return t, err
-	}
+	return &clientAuthAttempt{method: m, secret: secret}
 }
 
 // rejectsClient reports whether a token endpoint error says the client
@@ -175,23 +172,33 @@ func rejectsClient(err error) bool {
 //  3. classify the error; anything but a retryable unavailability is final;
 //  4. wait max(backoff, Retry-After) unless that exceeds MaxWait or the
 //     budget, double the backoff and go to 2.
-func retryToken(ctx context.Context, client *http.Client, now func() time.Time, policy RetryPolicy,
-	do func(context.Context) (*oauth2.Token, error)) (*Token, error) {
+//
+// att picks the client authentication of each request (see
+// clientAuthAttempt); the token reports the method that worked, and a
+// *ClientAuthError the methods tried. classify turns an OAuth error into
+// what the grant's caller acts on.
+func retryToken(ctx context.Context, client *http.Client, now func() time.Time, policy RetryPolicy, att *clientAuthAttempt,
+	do func(context.Context, oauth2.AuthStyle, string) (*oauth2.Token, error), classify func(error) error) (*Token, error) {
 	policy = policy.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, policy.Budget)
 	defer cancel()
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
 	backoff := policy.Backoff
 	for attempt := 1; ; attempt++ {
-		t, err := do(ctx)
+		t, err := att.run(ctx, do)
 		if err == nil {
 			tok, cerr := FromOAuth2(t, now())
 			if cerr != nil {
 				return nil, cerr
 			}
+			tok.ClientAuth = att.method
 			return tok, nil
 		}
-		err = classifyGrantError(ClassifyTokenError(err))
+		err = classify(ClassifyTokenError(err))
+		var cae *ClientAuthError
+		if errors.As(err, &cae) {
+			cae.Tried = slices.Clone(att.tried)
+		}
 		wait, retry := retryWait(err, backoff)
 		if !retry || attempt >= policy.Attempts || wait > policy.MaxWait {
 			return nil, err
@@ -243,8 +250,8 @@ func isTimeout(err error) bool {
 }
 
 // classifyGrantError turns the OAuth error codes that callers act on into
-// typed errors; it branches on the `error` code only, never on the
-// description.
+// typed errors; it branches on the `error` code (and, for an answer without
+// one, the HTTP status) only, never on the description.
 func classifyGrantError(err error) error {
 	var ue *UnavailableError
 	var pe *ProviderError
@@ -255,22 +262,42 @@ func classifyGrantError(err error) error {
 	case "invalid_grant", "bad_refresh_token":
 		return &GrantRejectedError{pe}
 	case "invalid_client", "unauthorized_client", "incorrect_client_credentials":
-		return &ClientAuthError{pe}
+		return &ClientAuthError{ProviderError: pe}
+	case "":
+		if pe.Status == http.StatusUnauthorized {
+			return &ClientAuthError{ProviderError: pe}
+		}
 	}
 	return fmt.Errorf("token request refused: %w", pe)
 }
 
-// TokenAuthStyle picks how a client authenticates at the token endpoint:
-//   - a public client (no secret) sends client_id in the form;
-//   - the built-in presets (Google, GitHub, Microsoft, GitLab) take the
-//     secret in the form (client_secret_post); Google and GitHub refuse HTTP
-//     Basic;
-//   - a user-defined provider gets x/oauth2's probe: HTTP Basic first (RFC
-//     6749 §2.3.1 makes servers support it), then the form, remembered per
-//     process.
-func TokenAuthStyle(p *Provider, secret string) oauth2.AuthStyle {
-	if secret == "" || p.Source == SourceBuiltin || p.Source == SourceOverride {
-		return oauth2.AuthStyleInParams
+// classifyRefreshError is classifyGrantError for a refresh: besides the
+// client errors (401, invalid_client: exit 2), every refusal is a rejected
+// grant (exit 4, log in again), whatever its code, and also a 4xx without
+// an OAuth error body. Only network errors, timeouts, 5xx and 429 are
+// "unavailable" (exit 5): treating a 400 with an empty body as an outage
+// made scripts retry a dead refresh token forever.
+func classifyRefreshError(err error) error {
+	err = classifyGrantError(err)
+	var cae *ClientAuthError
+	var pe *ProviderError
+	var ue *UnavailableError
+	if errors.As(err, &cae) || errors.Is(err, ErrReauthRequired) || errors.As(err, &ue) || !errors.As(err, &pe) {
+		return err
 	}
-	return oauth2.AuthStyleAutoDetect
+	return &GrantRejectedError{pe}
+}
+
+// TokenAuthStyle is ChooseClientAuth without discovery or a remembered
+// method, in x/oauth2's terms: the form for none and client_secret_post,
+// HTTP Basic for client_secret_basic, and x/oauth2's auto-detection (HTTP
+// Basic first, then the form) when the method is unknown.
+func TokenAuthStyle(p *Provider, secret string) oauth2.AuthStyle {
+	switch ChooseClientAuth(p, secret, nil, ClientAuthAuto) {
+	case ClientAuthBasic:
+		return oauth2.AuthStyleInHeader
+	case ClientAuthAuto:
+		return oauth2.AuthStyleAutoDetect
+	}
+	return oauth2.AuthStyleInParams
 }

@@ -89,13 +89,13 @@ func TestRefreshSuccess(t *testing.T) {
 			name: "rotated, public client",
 			body: okBody,
 			want: &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-2", IDToken: "fake-id-2", TokenType: "Bearer",
-				Expiry: now.Add(time.Hour), Scopes: []string{"openid", "email"}},
+				Expiry: now.Add(time.Hour), Scopes: []string{"openid", "email"}, ClientAuth: ClientAuthNone},
 			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"fake-rt-1"}, "client_id": {"fake-client"}},
 		},
 		{
 			name:  "no new refresh token keeps the old one; secret in the form",
 			body:  `{"access_token":"fake-at-2","token_type":"bearer","expires_in":60}`,
-			want:  &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-1", TokenType: "Bearer", Expiry: now.Add(time.Minute)},
+			want:  &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-1", TokenType: "Bearer", Expiry: now.Add(time.Minute), ClientAuth: ClientAuthPost},
 			style: oauth2.AuthStyleInParams, secret: "fake-secret",
 			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"fake-rt-1"}, "client_id": {"fake-client"}, "client_secret": {"fake-secret"}},
 		},
@@ -103,7 +103,7 @@ func TestRefreshSuccess(t *testing.T) {
 			name:  "basic auth, refresh_token_expires_in, no expires_in",
 			body:  `{"access_token":"fake-at-2","token_type":"Bearer","refresh_token":"fake-rt-2","refresh_token_expires_in":86400}`,
 			style: oauth2.AuthStyleInHeader, secret: "fake-secret", basic: "fake-client",
-			want: &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-2", TokenType: "Bearer", RefreshExpiry: now.Add(24 * time.Hour)},
+			want: &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-2", TokenType: "Bearer", RefreshExpiry: now.Add(24 * time.Hour), ClientAuth: ClientAuthBasic},
 			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"fake-rt-1"}},
 		},
 	}
@@ -162,8 +162,8 @@ func TestRefreshErrors(t *testing.T) {
 			wantIs: ErrConfig, wantType: "*auth.ClientAuthError", wantCalls: 1},
 		{name: "unauthorized_client", handlers: []http.HandlerFunc{jsonReply(400, `{"error":"unauthorized_client"}`)},
 			wantIs: ErrConfig, wantType: "*auth.ClientAuthError", wantCalls: 1},
-		{name: "other OAuth error is final", handlers: []http.HandlerFunc{jsonReply(400, `{"error":"invalid_request"}`)},
-			wantType: "*fmt.wrapError", wantMsg: "token request refused: provider returned invalid_request", wantCalls: 1},
+		{name: "other OAuth error is a rejected grant", handlers: []http.HandlerFunc{jsonReply(400, `{"error":"invalid_request"}`)},
+			wantIs: ErrReauthRequired, wantType: "*auth.GrantRejectedError", wantMsg: "rejected the refresh token (provider returned invalid_request)", wantCalls: 1},
 		{name: "row 21: 500 with HTML, retried 3 times, sanitized", handlers: []http.HandlerFunc{func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "text/html")
 			w.WriteHeader(500)
@@ -311,7 +311,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ClientCredentials: %v", err)
 	}
-	want := &Token{AccessToken: "fake-cc", TokenType: "Bearer", Expiry: now.Add(5 * time.Minute)}
+	want := &Token{AccessToken: "fake-cc", TokenType: "Bearer", Expiry: now.Add(5 * time.Minute), ClientAuth: ClientAuthBasic}
 	if diff := cmp.Diff(want, tok); diff != "" {
 		t.Errorf("token (-want +got):\n%s", diff)
 	}
@@ -373,12 +373,13 @@ func TestTokenAuthStyle(t *testing.T) {
 		want   oauth2.AuthStyle
 	}{
 		{"public client", SourceUser, "", oauth2.AuthStyleInParams},
-		{"built-in preset", SourceBuiltin, "fake-secret", oauth2.AuthStyleInParams},
-		{"overridden preset", SourceOverride, "fake-secret", oauth2.AuthStyleInParams},
-		{"user provider with a secret", SourceUser, "fake-secret", oauth2.AuthStyleAutoDetect},
+		{"client_secret_post", string(ClientAuthPost), "fake-secret", oauth2.AuthStyleInParams},
+		{"client_secret_basic", string(ClientAuthBasic), "fake-secret", oauth2.AuthStyleInHeader},
+		{"none with a secret", string(ClientAuthNone), "fake-secret", oauth2.AuthStyleInParams},
+		{"unknown method with a secret", "", "fake-secret", oauth2.AuthStyleAutoDetect},
 	}
 	for _, tt := range tests {
-		if got := TokenAuthStyle(&Provider{Source: tt.source}, tt.secret); got != tt.want {
+		if got := TokenAuthStyle(&Provider{Source: SourceUser, TokenEndpointAuthMethod: tt.source}, tt.secret); got != tt.want {
 			t.Errorf("%s: TokenAuthStyle = %v, want %v", tt.name, got, tt.want)
 		}
 	}

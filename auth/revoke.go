@@ -11,8 +11,6 @@ import (
 	"net/url"
 	"strings"
 	"time"
-
-	"golang.org/x/oauth2"
 )
 
 // ClientCreds authenticate oauthctl as an OAuth client at a provider
@@ -21,6 +19,10 @@ import (
 type ClientCreds struct {
 	ID     string
 	Secret string
+	// Auth is the account's client authentication (ChooseClientAuth);
+	// ClientAuthAuto decides from the provider entry, and then tries HTTP
+	// Basic before the form.
+	Auth ClientAuth
 }
 
 // Token type hints of a revocation request (RFC 7009 §2.1).
@@ -72,18 +74,25 @@ func Revoke(ctx context.Context, client *http.Client, p *Provider, creds ClientC
 	if token == "" {
 		return errors.New("revoking a token: the token is empty")
 	}
-	// The same choice as at the token endpoint: the built-in presets take
-	// the secret in the form (Google and GitHub refuse HTTP Basic), a
-	// user-defined provider gets Basic first.
-	basic := creds.Secret != "" && TokenAuthStyle(p, creds.Secret) == oauth2.AuthStyleAutoDetect
-	retried503, retriedStyle := false, false
+	// The same choice as at the token endpoint (ChooseClientAuth): the
+	// built-in presets take the secret in the form (Google and GitHub
+	// refuse HTTP Basic), an unknown method gets Basic first.
+	method := creds.Auth
+	if method == ClientAuthAuto || creds.Secret == "" {
+		method = ChooseClientAuth(p, creds.Secret, nil, creds.Auth)
+	}
+	probe := method == ClientAuthAuto
+	if probe {
+		method = ClientAuthBasic
+	}
+	retried503 := false
 	for {
-		wait, err := postRevocation(ctx, client, p.RevocationURL, creds, token, hint, basic)
+		wait, err := postRevocation(ctx, client, p.RevocationURL, creds, token, hint, method)
 		var pe *ProviderError
 		var ue *UnavailableError
 		switch {
-		case basic && !retriedStyle && errors.As(err, &pe) && pe.Code == "invalid_client":
-			basic, retriedStyle = false, true
+		case probe && errors.As(err, &pe) && (pe.Code == "invalid_client" || pe.Status == http.StatusUnauthorized && pe.Code == ""):
+			method, probe = ClientAuthPost, false
 			continue
 		case !retried503 && errors.As(err, &ue) && ue.Status == http.StatusServiceUnavailable:
 			if wait > revokeMaxRetryAfter {
@@ -102,14 +111,15 @@ func Revoke(ctx context.Context, client *http.Client, p *Provider, creds ClientC
 // postRevocation sends one revocation request. For a 503 it also returns
 // how long to wait before a retry: the Retry-After, or revokeRetryDefault
 // without one.
-func postRevocation(ctx context.Context, client *http.Client, endpoint string, creds ClientCreds, token, hint string, basic bool) (time.Duration, error) {
+func postRevocation(ctx context.Context, client *http.Client, endpoint string, creds ClientCreds, token, hint string, method ClientAuth) (time.Duration, error) {
 	form := url.Values{"token": {token}}
 	if hint != "" {
 		form.Set("token_type_hint", hint)
 	}
+	basic := method == ClientAuthBasic
 	if !basic {
 		form.Set("client_id", creds.ID)
-		if creds.Secret != "" {
+		if method == ClientAuthPost {
 			form.Set("client_secret", creds.Secret)
 		}
 	}
@@ -158,7 +168,7 @@ func revocationError(what string, resp *http.Response, body []byte) error {
 		}
 		return &UnavailableError{Msg: msg, Status: status, RetryAfter: retryAfter(resp)}
 	}
-	if oe.Error != "" {
+	if oe.Error != "" || status == http.StatusUnauthorized {
 		return &ProviderError{Code: Sanitize(oe.Error, 64), Description: Sanitize(oe.Description, 200), Status: status}
 	}
 	msg := fmt.Sprintf("%s answered HTTP %d", what, status)

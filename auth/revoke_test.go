@@ -94,7 +94,7 @@ func TestRevoke(t *testing.T) {
 	basic := func(id, secret string) revokeCall { return revokeCall{BasicUser: id, BasicPass: secret} }
 	tests := []struct {
 		name     string
-		source   string // provider source: user (default) or built-in
+		method   auth.ClientAuth // the provider entry's token_endpoint_auth_method
 		secret   string
 		handlers []http.HandlerFunc
 		// want are the requests' form and Basic credentials
@@ -108,7 +108,7 @@ func TestRevoke(t *testing.T) {
 			want: []revokeCall{{Form: url.Values{"token": {revokeRT}, "token_type_hint": {"refresh_token"}, "client_id": {"cli"}}}}},
 		{name: "confidential client of a user provider uses Basic", secret: revokeSecret, handlers: []http.HandlerFunc{revokeReply(200, "")},
 			want: []revokeCall{{Form: url.Values{"token": {revokeRT}, "token_type_hint": {"refresh_token"}}, BasicUser: "cli", BasicPass: revokeSecret}}},
-		{name: "confidential client of a built-in preset posts the secret", source: auth.SourceBuiltin, secret: revokeSecret,
+		{name: "confidential client_secret_post client posts the secret", method: auth.ClientAuthPost, secret: revokeSecret,
 			handlers: []http.HandlerFunc{revokeReply(200, "")},
 			want:     []revokeCall{{Form: url.Values{"token": {revokeRT}, "token_type_hint": {"refresh_token"}, "client_id": {"cli"}, "client_secret": {revokeSecret}}}}},
 		{name: "204 is success too", handlers: []http.HandlerFunc{revokeReply(204, "")},
@@ -141,11 +141,7 @@ func TestRevoke(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fake := newRevokeFake(t, tt.handlers...)
-			source := tt.source
-			if source == "" {
-				source = auth.SourceUser
-			}
-			p := &auth.Provider{Name: "acme", Source: source, RevocationURL: fake.srv.URL + "/revoke"}
+			p := &auth.Provider{Name: "acme", Source: auth.SourceUser, TokenEndpointAuthMethod: string(tt.method), RevocationURL: fake.srv.URL + "/revoke"}
 			err := auth.Revoke(t.Context(), revokeClient(), p, auth.ClientCreds{ID: "cli", Secret: tt.secret}, revokeRT, auth.HintRefreshToken)
 			calls := fake.Calls()
 			if len(calls) != len(tt.want) {

@@ -4,11 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,6 +35,9 @@ type Token struct {
 	// the response did not list them (RFC 6749 §5.1: then they equal the
 	// requested ones).
 	Scopes []string
+	// ClientAuth is the client authentication the token endpoint accepted
+	// for this token, for the caller to remember for the account.
+	ClientAuth ClientAuth
 }
 
 // FromOAuth2 converts an x/oauth2 token, reading the extra fields that
@@ -58,8 +64,17 @@ func FromOAuth2(t *oauth2.Token, now time.Time) (*Token, error) {
 	// Expiry is receipt time + expires_in on the caller's clock (the one that
 	// later judges it), not x/oauth2's time.Now: a skewed or injected clock
 	// then cannot make a fresh token look expired (SECURITY.md B.14).
-	if in := max(t.ExpiresIn, numberExtra(t.Extra("expires_in"))); in > 0 {
-		out.Expiry = now.Add(time.Duration(in) * time.Second).UTC()
+	// x/oauth2 clamps a huge expires_in to 2^31 s and keeps a negative one
+	// (an expiry in the past), so the raw value is read again and bounded:
+	// a lifetime that is not positive is "not said" (zero Expiry), one
+	// above MaxLifetime is MaxLifetime.
+	if in, ok := lifetime(t.Extra("expires_in")); ok {
+		out.Expiry = time.Time{}
+		if in > 0 {
+			out.Expiry = now.Add(in).UTC()
+		}
+	} else if t.ExpiresIn > 0 {
+		out.Expiry = now.Add(min(time.Duration(min(t.ExpiresIn, maxLifetimeSeconds))*time.Second, MaxLifetime)).UTC()
 	}
 	if id, ok := t.Extra("id_token").(string); ok {
 		out.IDToken = id
@@ -67,8 +82,8 @@ func FromOAuth2(t *oauth2.Token, now time.Time) (*Token, error) {
 	if s, ok := t.Extra("scope").(string); ok && strings.TrimSpace(s) != "" {
 		out.Scopes = splitScopes(s)
 	}
-	if rtx := numberExtra(t.Extra("refresh_token_expires_in")); rtx > 0 {
-		out.RefreshExpiry = now.Add(time.Duration(rtx) * time.Second).UTC()
+	if rtx, ok := lifetime(t.Extra("refresh_token_expires_in")); ok && rtx > 0 {
+		out.RefreshExpiry = now.Add(rtx).UTC()
 	}
 	return out, nil
 }
@@ -78,9 +93,60 @@ func splitScopes(s string) []string {
 	return strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == ',' })
 }
 
+// MaxLifetime bounds the lifetime a token response may claim (expires_in,
+// refresh_token_expires_in): one year. A larger value is read as one year, so
+// that 1e19 s can neither overflow time.Duration (about 292 years) nor wrap
+// into an expiry in the past; the worst case is a refresh once a year.
+const MaxLifetime = 365 * 24 * time.Hour
+
+const maxLifetimeSeconds = int64(MaxLifetime / time.Second)
+
+// lifetime reads a lifetime in seconds from a decoded token response field
+// (a JSON number, or a numeric string as PayPal sends), bounded to
+// [0, MaxLifetime]; a negative value is 0. ok is false when the field is
+// absent or not a number.
+func lifetime(v any) (d time.Duration, ok bool) {
+	var f float64
+	switch n := v.(type) {
+	case float64:
+		f = n
+	case json.Number:
+		var err error
+		if f, err = n.Float64(); err != nil {
+			return 0, false
+		}
+	case string:
+		var err error
+		if f, err = strconv.ParseFloat(strings.TrimSpace(n), 64); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	switch {
+	case math.IsNaN(f):
+		return 0, false
+	case f <= 0:
+		return 0, true
+	case f >= float64(maxLifetimeSeconds):
+		return MaxLifetime, true
+	}
+	return time.Duration(f * float64(time.Second)), true
+}
+
+// numberExtra reads a whole number from a decoded response field, saturating
+// at the int64 range (a float64 conversion beyond it is undefined in Go).
 func numberExtra(v any) int64 {
 	switch n := v.(type) {
 	case float64:
+		switch {
+		case math.IsNaN(n):
+			return 0
+		case n >= math.MaxInt64:
+			return math.MaxInt64
+		case n <= math.MinInt64:
+			return math.MinInt64
+		}
 		return int64(n)
 	case string:
 		var i int64
@@ -95,6 +161,8 @@ func numberExtra(v any) int64 {
 // is safe to print and that the cmd package can map to an exit code:
 //   - an OAuth error response becomes a *ProviderError (raw body dropped:
 //     x/oauth2's RetrieveError embeds up to 1 MiB of it);
+//   - a 4xx other than 429 without an OAuth error body becomes a
+//     *ProviderError with an empty Code and the status;
 //   - 5xx, 429, timeouts, TLS and network failures match ErrUnavailable;
 //   - anything else (non-JSON 200, 3xx not followed) matches ErrUnavailable
 //     with a short, sanitized status line.
@@ -119,6 +187,11 @@ func ClassifyTokenError(err error) error {
 			return pe
 		}
 		body := Sanitize(string(re.Body), 200)
+		if status >= 400 && status < 500 && status != http.StatusTooManyRequests {
+			// A refusal without an OAuth error body (RFC 6749 §5.2 wants
+			// one): the request was answered, so this is no outage.
+			return &ProviderError{Description: body, Status: status}
+		}
 		msg := fmt.Sprintf("token endpoint answered HTTP %d", status)
 		if status >= 300 && status < 400 && re.Response != nil {
 			msg += " (redirect to " + Sanitize(re.Response.Header.Get("Location"), 100) + " not followed)"

@@ -81,6 +81,12 @@ type Server struct {
 	UserinfoClaims map[string]any
 	// Discovery changes the discovery document before it is sent.
 	Discovery func(doc map[string]any)
+	// ClientAuthMethod, when set, is the only client authentication the
+	// token endpoint accepts (client_secret_basic or client_secret_post,
+	// with ClientSecret): any other request is refused with 401
+	// invalid_client before its code is looked at, as a real server checks
+	// the client first (RFC 6749 §3.2.1), so the code stays usable.
+	ClientAuthMethod, ClientSecret string
 }
 
 // Start starts a server on 127.0.0.1 and closes it when the test ends.
@@ -237,6 +243,18 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	code := r.PostForm.Get("code")
 	s.mu.Lock()
 	s.tokenRequests = append(s.tokenRequests, form)
+	method, secret := s.ClientAuthMethod, s.ClientSecret
+	if method != "" {
+		_, basicSecret, basic := r.BasicAuth()
+		ok := basic && method == "client_secret_basic" && basicSecret == secret ||
+			!basic && method == "client_secret_post" && r.PostForm.Get("client_secret") == secret
+		if !ok {
+			s.mu.Unlock()
+			writeJSON(w, http.StatusUnauthorized, map[string]any{"error": "invalid_client",
+				"error_description": "client authentication failed: this client is registered for " + method + " and the request used another method"})
+			return
+		}
+	}
 	g, ok := s.grants[code]
 	delete(s.grants, code) // single use
 	hook := s.Token
