@@ -154,6 +154,9 @@ func describeTried(tried []ClientAuth) string {
 	if len(tried) == 0 {
 		return ""
 	}
+	if tried[0] == ClientAuthNone {
+		return "sent without a client secret"
+	}
 	s := "sent with " + string(tried[0])
 	for _, m := range tried[1:] {
 		s += ", then " + string(m)

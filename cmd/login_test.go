@@ -264,7 +264,7 @@ func TestLoginRunFaults(t *testing.T) {
 				io.WriteString(w, `{"error":"invalid_client"}`)
 				return true
 			}
-		}, wantCode: ExitUsage, wantSuffix: "oauthctl: the provider rejected the client credentials (provider returned invalid_client)\n" +
+		}, wantCode: ExitUsage, wantSuffix: "oauthctl: the provider rejected the client credentials (provider returned invalid_client; sent without a client secret)\n" +
 			"check the client ID (OAUTHCTL_FAKE_CLIENT_ID) and secret (OAUTHCTL_FAKE_CLIENT_SECRET, or: oauthctl client set fake)\n"},
 		{name: "token endpoint 500", setup: func(t *testing.T, fl *fakeLogin) {
 			fl.as.Token = func(w http.ResponseWriter, r *http.Request, g fakeas.Grant) bool {

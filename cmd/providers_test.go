@@ -211,7 +211,7 @@ func TestProvidersConfigErrors(t *testing.T) {
 		{
 			name:    "unknown key",
 			content: "providers:\n  corp:\n    issuer: https://sso.example\n    scope: [openid]\n",
-			want:    "oauthctl: {cfg}:4: scope: unknown field (known: issuer, auth_url, token_url, device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url, manage_url, revocation_revokes_grant, tenant, client_id, client_secret_required, scopes, auth_params, incremental_param, redirect_uri, grant, override)\n",
+			want:    "oauthctl: {cfg}:4: scope: unknown field (known: issuer, auth_url, token_url, device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url, manage_url, revocation_revokes_grant, tenant, client_id, client_secret_required, token_endpoint_auth_method, scopes, auth_params, incremental_param, redirect_uri, grant, override)\n",
 		},
 		{
 			name:    "client secret in the file",
