@@ -25,6 +25,8 @@ func TestHelpGolden(t *testing.T) {
 		{"client", []string{"client", "--help"}},
 		{"client-set", []string{"client", "set", "--help"}},
 		{"client-unset", []string{"client", "unset", "--help"}},
+		{"kube-credential", []string{"kube-credential", "--help"}},
+		{"setup-kube", []string{"setup-kube", "--help"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -64,4 +66,4 @@ func TestEveryCommandHasHelpGolden(t *testing.T) {
 	}
 }
 
-const helpGoldenNames = " providers login token exec status switch logout whoami client "
+const helpGoldenNames = " providers login token exec status switch logout whoami client kube-credential setup-kube "

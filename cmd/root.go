@@ -76,6 +76,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdLogout(f, nil),
 		NewCmdWhoami(f, nil),
 		NewCmdClient(f, nil),
+		NewCmdKubeCredential(f, nil),
+		NewCmdSetupKube(f, nil),
 	)
 	root.SetHelpCommand(newHelpCommand(f))
 	// The default completion command prints its help and exits 0 for a
