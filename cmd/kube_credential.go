@@ -94,7 +94,7 @@ func kubeCredentialRun(ctx context.Context, opts *KubeCredentialOptions) error {
 	}
 	cred, err := kubeCredential(ctx, opts)
 	if err != nil && opts.Login && info.Interactive && ExitCode(err) == ExitSignIn {
-		fmt.Fprintf(opts.IO.ErrOut, "oauthctl: %s\nSigning in to %s again for kubectl.\n", errorLine(err), opts.Provider)
+		fmt.Fprintf(opts.IO.ErrOut, "oauthctl: %s\nSigning in to %s for kubectl.\n", errorLine(err), opts.Provider)
 		if lerr := kubeLogin(ctx, opts); lerr != nil {
 			return lerr
 		}
