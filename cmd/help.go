@@ -122,6 +122,13 @@ Browser, network and keychain
                           the D-Bus session bus of the Secret Service keychain
                           (Linux)
 
+kubectl
+  KUBECONFIG              the kubeconfig files setup-kube chooses from
+                          (default: ~/.kube/config)
+  KUBERNETES_EXEC_INFO    set by kubectl for kube-credential: the
+                          ExecCredential version to answer with and whether
+                          kubectl runs in a terminal
+
 Output
   NO_COLOR                when set to anything, no colour on a terminal
   TERM                    "dumb" turns off colour, symbols and the spinner
