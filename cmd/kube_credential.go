@@ -12,6 +12,7 @@ import (
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/internal/kube"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // KubeCredentialOptions are the inputs of `oauthctl kube-credential`.
@@ -116,20 +117,18 @@ func kubeCredentialRun(ctx context.Context, opts *KubeCredentialOptions) error {
 // kubeCredential resolves the account and acquires its token, printing the
 // warnings on stderr (kubectl shows them).
 func kubeCredential(ctx context.Context, opts *KubeCredentialOptions) (kube.Credential, error) {
-	f := opts.Factory
-	acct, err := resolveAccount(f, opts.Provider, opts.Account)
+	svc := opts.Factory.Session()
+	acct, err := svc.ResolveAccount(opts.Provider, opts.Account)
 	if err != nil {
 		return kube.Credential{}, err
 	}
-	rec, warnings, err := acquireWith(ctx, f, acct, acquireOptions{
+	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{
 		MinTTL:   opts.MinTTL,
 		IDToken:  !opts.AccessToken,
 		LockWait: opts.LockWait,
 		Retry:    opts.Retry,
 	})
-	for _, w := range warnings {
-		fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
-	}
+	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {
 		return kube.Credential{}, err
 	}
@@ -146,7 +145,7 @@ func credentialOf(acct *keyring.Account, rec *keyring.Record, accessToken bool) 
 		return kube.Credential{}, withHint(fmt.Errorf("%w: no ID token is stored for %s (the provider is not OpenID Connect, or the login did not ask for the openid scope)",
 			auth.ErrReauthRequired, acct.Key()), "run: oauthctl login %s, or use kube-credential --access-token if the cluster accepts access tokens", acct.Provider)
 	}
-	return kube.Credential{Token: rec.IDToken, Expiry: idTokenExpiry(rec.IDToken)}, nil
+	return kube.Credential{Token: rec.IDToken, Expiry: session.IDTokenExpiry(rec.IDToken)}, nil
 }
 
 // kubeLogin runs `oauthctl login PROVIDER [--account NAME]` with the

@@ -20,6 +20,7 @@ import (
 	"github.com/oauthctl/oauthctl/internal/testkube"
 	"github.com/oauthctl/oauthctl/internal/testop"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // kubeAccount is the account the test user's logins are stored under.
@@ -140,7 +141,7 @@ func TestKubectlEndToEnd(t *testing.T) {
 				t.Errorf("%d refresh_token grants, want 1", n)
 			}
 			after, err := kc.Load(t.Context(), key)
-			if err != nil || after.IDToken == rec.IDToken || idTokenExpiry(after.IDToken).Before(time.Now()) {
+			if err != nil || after.IDToken == rec.IDToken || session.IDTokenExpiry(after.IDToken).Before(time.Now()) {
 				t.Errorf("the refreshed ID token was not stored (err %v)", err)
 			}
 			if got := api.Usernames(); got[len(got)-1] != wantUser {

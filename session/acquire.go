@@ -809,6 +809,12 @@ func issuerMatches(configured, stored string) bool {
 	return !strings.ContainsAny(tid, "/?#")
 }
 
+// IDTokenExpiry is the exp claim of an ID token that Acquire returned, read
+// without verifying it (Acquire verified it, or the login did): what a
+// front-end tells its caller about the token's lifetime (kube-credential's
+// expirationTimestamp). Zero when unreadable.
+func IDTokenExpiry(raw string) time.Time { return idTokenExpiry(raw) }
+
 // idTokenExpiry reads the exp claim of a JWT without verifying it (the
 // login verified it; here it only decides whether to refresh). Zero when
 // unreadable.
