@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"os"
@@ -347,4 +348,51 @@ func TestReadFile(t *testing.T) {
 	if _, err := ReadFile(big); !errors.Is(err, ErrKubeconfig) {
 		t.Errorf("big: err = %v, want ErrKubeconfig", err)
 	}
+}
+
+// FuzzParseExecInfo: any input gives a known apiVersion or ErrExecInfo,
+// never a panic.
+func FuzzParseExecInfo(f *testing.F) {
+	for _, s := range []string{"", `{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":true}}`,
+		`{"apiVersion":"client.authentication.k8s.io/v1beta1"}`, `[]`, `{"spec":{"interactive":1}}`, "\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		info, err := ParseExecInfo(s)
+		if err != nil {
+			if !errors.Is(err, ErrExecInfo) {
+				t.Fatalf("error %v is not ErrExecInfo", err)
+			}
+			return
+		}
+		if _, err := MarshalExecCredential(info, Credential{Token: "fake"}); err != nil {
+			t.Fatalf("accepted %q but cannot answer it: %v", s, err)
+		}
+	})
+}
+
+// FuzzSetExecUser: on any file SetExecUser errs or returns a kubeconfig that
+// has the user and that a second run leaves unchanged.
+func FuzzSetExecUser(f *testing.F) {
+	for _, name := range []string{"kubectl.yaml", "comments.yaml", "replace.yaml", "users-null.yaml"} {
+		data, err := os.ReadFile(filepath.Join("testdata", "kubeconfig", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte("users: [{name: oauthctl-google}, 3, [x]]\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		out, _, err := SetExecUser(data, googleUser)
+		if err != nil {
+			return
+		}
+		if !HasUser(out, googleUser.Name) {
+			t.Fatalf("no user in:\n%s", out)
+		}
+		again, change, err := SetExecUser(out, googleUser)
+		if err != nil || change != Unchanged || !bytes.Equal(again, out) {
+			t.Fatalf("second run: change %d, err %v on:\n%s", change, err, out)
+		}
+	})
 }
