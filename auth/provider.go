@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -80,9 +81,36 @@ type Provider struct {
 	RedirectURI             string            `json:"redirect_uri,omitempty"`
 	Grant                   string            `json:"grant"`
 
+	// GitHosts are the git hosts (HOST or HOST:PORT, lower case) whose
+	// HTTPS remotes `oauthctl git-credential` serves with this provider's
+	// access token. They decide where tokens are sent, like the endpoints.
+	GitHosts []string `json:"git_hosts,omitempty"`
+	// GitUsername is the user name git sends with the token (GitHub:
+	// x-access-token, GitLab: oauth2); empty means DefaultGitUsername.
+	GitUsername string `json:"git_username,omitempty"`
+
 	// NeedsDiscovery is true for entries whose endpoints come from OIDC
 	// discovery of Issuer (a user entry that gives only an issuer).
 	NeedsDiscovery bool `json:"needs_discovery,omitempty"`
+}
+
+// DefaultGitUsername is the user name git-credential reports for a provider
+// without git_username: GitLab's convention, which most forges accept with
+// an OAuth access token as the password.
+const DefaultGitUsername = "oauth2"
+
+// ServesGitHost reports whether host (HOST or HOST:PORT as git sends it)
+// is one of p's git hosts. Case-insensitive; the port must match too.
+func (p *Provider) ServesGitHost(host string) bool {
+	return slices.Contains(p.GitHosts, strings.ToLower(host))
+}
+
+// GitUser returns the user name to hand git with the token.
+func (p *Provider) GitUser() string {
+	if p.GitUsername != "" {
+		return p.GitUsername
+	}
+	return DefaultGitUsername
 }
 
 // IsOIDC reports whether the provider speaks OpenID Connect: it has an issuer
@@ -148,6 +176,7 @@ func (p *Provider) clone() *Provider {
 	cp := *p
 	cp.Scopes = slices.Clone(p.Scopes)
 	cp.AuthParams = maps.Clone(p.AuthParams)
+	cp.GitHosts = slices.Clone(p.GitHosts)
 	return &cp
 }
 
@@ -160,6 +189,18 @@ func (c *Catalogue) Get(name string) (*Provider, error) {
 		return nil, &UnknownProviderError{Name: name, Known: known, Suggestions: suggest.Names(name, known)}
 	}
 	return p.clone(), nil
+}
+
+// GitProvider returns a copy of the provider whose git_hosts lists host
+// (HOST or HOST:PORT as git sends it), or false. LoadCatalogue guarantees
+// that at most one does.
+func (c *Catalogue) GitProvider(host string) (*Provider, bool) {
+	for _, n := range c.Names() {
+		if p := c.providers[n]; p.ServesGitHost(host) {
+			return p.clone(), true
+		}
+	}
+	return nil, false
 }
 
 // ConfigSource is one providers.yaml document to load.
@@ -190,6 +231,8 @@ type entry struct {
 	IncrementalParam       *string           `yaml:"incremental_param"`
 	RedirectURI            *string           `yaml:"redirect_uri"`
 	Grant                  *string           `yaml:"grant"`
+	GitHosts               []string          `yaml:"git_hosts"`
+	GitUsername            *string           `yaml:"git_username"`
 	Override               bool              `yaml:"override"`
 
 	line  map[string]int // field -> line, for errors
@@ -200,12 +243,12 @@ type entry struct {
 // endpointFields are the fields that decide where tokens and codes are sent.
 // A user file may change them for a built-in preset only with `override: true`.
 var endpointFields = []string{"issuer", "auth_url", "token_url", "device_auth_url",
-	"revocation_url", "grant_revocation_url", "userinfo_url", "jwks_url", "tenant"}
+	"revocation_url", "grant_revocation_url", "userinfo_url", "jwks_url", "tenant", "git_hosts"}
 
 var knownFields = []string{"issuer", "auth_url", "token_url", "device_auth_url",
 	"revocation_url", "grant_revocation_url", "userinfo_url", "jwks_url", "manage_url", "revocation_revokes_grant",
 	"tenant", "client_id", "client_secret_required", "token_endpoint_auth_method", "scopes", "auth_params",
-	"incremental_param", "redirect_uri", "grant", "override"}
+	"incremental_param", "redirect_uri", "grant", "git_hosts", "git_username", "override"}
 
 // LoadCatalogue parses the built-in presets and then the user's file (either
 // may be empty), merges them by name and validates the result. getenv supplies
@@ -283,6 +326,26 @@ func LoadCatalogue(builtin, user ConfigSource, getenv func(string) string) (*Cat
 			return nil, err
 		}
 	}
+	// One git host, one provider: git-credential must not guess whose
+	// token a host gets.
+	gitOwner := map[string]string{}
+	for _, name := range c.Names() {
+		for _, h := range c.providers[name].GitHosts {
+			if other, dup := gitOwner[h]; dup {
+				e := over[name]
+				if e == nil {
+					e = base[name]
+				}
+				l := e.start
+				if fl, ok := e.line["git_hosts"]; ok {
+					l = fl
+				}
+				return nil, &ConfigError{Path: e.path, Line: l, Field: "git_hosts",
+					Msg: fmt.Sprintf("git host %s is already served by provider %q; a host can belong to one provider only", h, other)}
+			}
+			gitOwner[h] = name
+		}
+	}
 	return c, nil
 }
 
@@ -341,6 +404,11 @@ func dropForeignEndpoints(p *Provider, e *entry, presetHosts map[string]bool) []
 		*f.val = ""
 		dropped = append(dropped, f.name)
 	}
+	// The preset's git hosts would get the new server's tokens.
+	if _, set := e.line["git_hosts"]; !set && len(p.GitHosts) > 0 {
+		p.GitHosts = nil
+		dropped = append(dropped, "git_hosts")
+	}
 	return dropped
 }
 
@@ -376,6 +444,10 @@ func (e *entry) applyTo(p *Provider) {
 	set(&p.RedirectURI, e.RedirectURI)
 	set(&p.Grant, e.Grant)
 	set(&p.TokenEndpointAuthMethod, e.TokenEndpointAuth)
+	set(&p.GitUsername, e.GitUsername)
+	if e.GitHosts != nil {
+		p.GitHosts = slices.Clone(e.GitHosts)
+	}
 	if e.ClientSecretRequired != nil {
 		p.ClientSecretRequired = *e.ClientSecretRequired
 	}
@@ -454,6 +526,16 @@ func finish(p *Provider, e *entry, getenv func(string) string) error {
 			return fail("redirect_uri", err.Error())
 		}
 	}
+	for i, h := range p.GitHosts {
+		norm, err := CheckGitHost(h)
+		if err != nil {
+			return fail("git_hosts", fmt.Sprintf("%q %s", h, err.Error()))
+		}
+		p.GitHosts[i] = norm
+	}
+	if p.GitUsername != "" && !validGitUsername(p.GitUsername) {
+		return fail("git_username", "must be a user name without spaces, control characters, '@' or ':'")
+	}
 	switch {
 	case p.TokenURL == "" && p.Issuer == "":
 		return fail("token_url", "is missing: give token_url (and auth_url), or an issuer to discover them from")
@@ -470,6 +552,37 @@ func finish(p *Provider, e *entry, getenv func(string) string) error {
 		p.ClientIDSource = "config"
 	}
 	return nil
+}
+
+// CheckGitHost validates a git_hosts entry, HOST or HOST:PORT (no scheme,
+// user, path or wildcard), and returns it in lower case, the form git-credential
+// compares with the host git sends.
+func CheckGitHost(h string) (string, error) {
+	if h == "" || strings.ContainsAny(h, "/@?#* \t\n\r") || strings.Contains(h, "://") {
+		return "", errors.New("must be a host name or HOST:PORT, without scheme, user or path")
+	}
+	u, err := url.Parse("https://" + h)
+	if err != nil || u.Host != h || u.Hostname() == "" {
+		return "", errors.New("must be a host name or HOST:PORT, without scheme, user or path")
+	}
+	if port := u.Port(); port != "" {
+		n, err := strconv.Atoi(port)
+		if err != nil || n < 1 || n > 65535 {
+			return "", errors.New("has an invalid port")
+		}
+	} else if strings.HasSuffix(h, ":") {
+		return "", errors.New("has an empty port")
+	}
+	return strings.ToLower(h), nil
+}
+
+func validGitUsername(s string) bool {
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || r == '@' || r == ':' {
+			return false
+		}
+	}
+	return len(s) <= 100
 }
 
 // isGUID reports whether s has the 8-4-4-4-12 hex form of an Entra tenant ID.
@@ -620,6 +733,15 @@ func decodeEntry(path, name string, n *yaml.Node) (*entry, error) {
 				s = []string{}
 			}
 			e.Scopes = s
+		case "git_hosts":
+			var h []string
+			if v.Decode(&h) != nil {
+				err = errors.New("must be a list of hosts, e.g. [git.example.com, git.example.com:8443]")
+			}
+			if h == nil {
+				h = []string{}
+			}
+			e.GitHosts = h
 		case "auth_params":
 			var m map[string]string
 			if v.Decode(&m) != nil {
@@ -696,6 +818,8 @@ func (e *entry) setString(f, s string) {
 		e.Grant = p
 	case "token_endpoint_auth_method":
 		e.TokenEndpointAuth = p
+	case "git_username":
+		e.GitUsername = p
 	}
 }
 

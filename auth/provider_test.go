@@ -269,7 +269,7 @@ func TestEndpointOverride(t *testing.T) {
 	wantWarn := []string{
 		path + ":4: github overrides the built-in github preset's token_url",
 		path + ":5: github overrides the built-in github preset's auth_url",
-		path + ":2: github: the preset's device_auth_url, grant_revocation_url, userinfo_url, manage_url dropped: they are on other hosts than the entry's endpoints",
+		path + ":2: github: the preset's device_auth_url, grant_revocation_url, userinfo_url, manage_url, git_hosts dropped: they are on other hosts than the entry's endpoints",
 	}
 	if diff := cmp.Diff(wantWarn, cat.Warnings); diff != "" {
 		t.Errorf("warnings (-want +got):\n%s", diff)
@@ -281,7 +281,7 @@ func TestEndpointOverride(t *testing.T) {
 		AuthURL:  "https://ghe.example.com/login/oauth/authorize",
 		TokenURL: "https://ghe.example.com/login/oauth/access_token", ClientSecretRequired: true,
 		TokenEndpointAuthMethod: "client_secret_post",
-		Scopes:                  []string{"read:user"}, Grant: auth.GrantAuthorizationCode}
+		Scopes:                  []string{"read:user"}, Grant: auth.GrantAuthorizationCode, GitUsername: "x-access-token"}
 	if diff := cmp.Diff(wantGH, gh); diff != "" {
 		t.Errorf("github moved to GHE (-want +got):\n%s", diff)
 	}
@@ -401,7 +401,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "unknown field",
 			yaml: "providers:\n  corp:\n    issuer: https://sso.example\n    token_uri: https://sso.example/token\n",
-			want: path + ":4: token_uri: unknown field (known: issuer, auth_url, token_url, device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url, manage_url, revocation_revokes_grant, tenant, client_id, client_secret_required, token_endpoint_auth_method, scopes, auth_params, incremental_param, redirect_uri, grant, override)",
+			want: path + ":4: token_uri: unknown field (known: issuer, auth_url, token_url, device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url, manage_url, revocation_revokes_grant, tenant, client_id, client_secret_required, token_endpoint_auth_method, scopes, auth_params, incremental_param, redirect_uri, grant, git_hosts, git_username, override)",
 		},
 		{
 			name: "client_secret key",

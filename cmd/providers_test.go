@@ -125,7 +125,7 @@ const userProviders = `providers:
 // userWarnings is what loading userProviders prints on stderr.
 const userWarnings = "warning: {cfg}:10: github overrides the built-in github preset's auth_url\n" +
 	"warning: {cfg}:11: github overrides the built-in github preset's token_url\n" +
-	"warning: {cfg}:8: github: the preset's device_auth_url, grant_revocation_url, userinfo_url, manage_url dropped: they are on other hosts than the entry's endpoints\n"
+	"warning: {cfg}:8: github: the preset's device_auth_url, grant_revocation_url, userinfo_url, manage_url, git_hosts dropped: they are on other hosts than the entry's endpoints\n"
 
 // TestProvidersGolden compares the table and the JSON with golden files
 // (refresh: go test ./cmd -run TestProvidersGolden -update).
@@ -211,7 +211,7 @@ func TestProvidersConfigErrors(t *testing.T) {
 		{
 			name:    "unknown key",
 			content: "providers:\n  corp:\n    issuer: https://sso.example\n    scope: [openid]\n",
-			want:    "oauthctl: {cfg}:4: scope: unknown field (known: issuer, auth_url, token_url, device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url, manage_url, revocation_revokes_grant, tenant, client_id, client_secret_required, token_endpoint_auth_method, scopes, auth_params, incremental_param, redirect_uri, grant, override)\n",
+			want:    "oauthctl: {cfg}:4: scope: unknown field (known: issuer, auth_url, token_url, device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url, manage_url, revocation_revokes_grant, tenant, client_id, client_secret_required, token_endpoint_auth_method, scopes, auth_params, incremental_param, redirect_uri, grant, git_hosts, git_username, override)\n",
 		},
 		{
 			name:    "client secret in the file",
