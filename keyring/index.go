@@ -38,7 +38,12 @@ type Account struct {
 	Identity    string `json:"identity,omitempty"`
 	Refreshable bool   `json:"refreshable"`
 	// LoginRequired is set when the provider rejected the refresh token.
-	LoginRequired bool      `json:"login_required,omitempty"`
+	LoginRequired bool `json:"login_required,omitempty"`
+	// RejectedToken is the hex SHA-256 of an access token that a server
+	// rejected (`git credential reject` reached `oauthctl git-credential
+	// erase`): while the stored access token has this hash, it is refreshed
+	// before it is handed out again. The token itself is never written here.
+	RejectedToken string    `json:"rejected_token_sha256,omitempty"`
 	Grant         string    `json:"grant,omitempty"`
 	UpdatedAt     time.Time `json:"updated_at,omitzero"`
 }

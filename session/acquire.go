@@ -2,6 +2,7 @@ package session
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -120,7 +121,7 @@ func (a *acquirer) run(ctx context.Context) (*keyring.Record, error) {
 	rec, err := st.Load(ctx, a.acct.Key())
 	switch {
 	case err == nil:
-		if !a.o.Force && a.fresh(rec) && a.sameClient() {
+		if !a.force(rec) && a.fresh(rec) && a.sameClient() {
 			a.warnServed(rec)
 			return rec, nil
 		}
@@ -164,6 +165,22 @@ func (a *acquirer) sameClient() bool {
 	}
 	id := a.s.Getenv(auth.ClientIDEnv(a.acct.Provider))
 	return id == "" || id == a.acct.ClientID
+}
+
+// force reports whether rec must be replaced even if it is fresh: the
+// caller asked (--force-refresh), or a server rejected its access token
+// (rejected).
+func (a *acquirer) force(rec *keyring.Record) bool {
+	return a.o.Force || a.rejected(rec)
+}
+
+// rejected reports whether rec's access token is the one a server rejected
+// (RejectToken, `git-credential erase`): it is not handed out again, not
+// even when a refresh fails. Hashing costs nothing on the hot path when no
+// token was rejected.
+func (a *acquirer) rejected(rec *keyring.Record) bool {
+	return a.acct.RejectedToken != "" && rec != nil && rec.AccessToken != "" &&
+		subtle.ConstantTimeCompare([]byte(TokenHash(rec.AccessToken)), []byte(a.acct.RejectedToken)) == 1
 }
 
 // unexpired reports whether rec's access token still works at all (it may be
@@ -247,7 +264,7 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	if a.isCC() {
 		return a.mint(ctx, rec, cur)
 	}
-	if !a.o.Force && a.fresh(cur) {
+	if !a.force(cur) && a.fresh(cur) {
 		a.warnServed(cur)
 		return cur, nil
 	}
@@ -307,7 +324,7 @@ func (a *acquirer) refresh(ctx context.Context, cur *keyring.Record) (*keyring.R
 	case a.acct.LoginRequired:
 		// Checked first: after the rejection the dead refresh token was
 		// dropped, and "no refresh token is stored" would hide why.
-		if a.unexpired(cur) && !a.o.Force {
+		if a.unexpired(cur) && !a.force(cur) {
 			a.warnf(WarnRefreshRejected, "the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
 				key, a.left(cur), a.loginArgs())
 			return cur, nil
@@ -485,7 +502,7 @@ func (a *acquirer) verifyIDToken(ctx context.Context, raw string) error {
 // warning, when no refresh is possible; otherwise it returns err with the
 // login hint.
 func (a *acquirer) cannotRefresh(cur *keyring.Record, err error) (*keyring.Record, error) {
-	if a.unexpired(cur) && !a.o.Force {
+	if a.unexpired(cur) && !a.force(cur) {
 		a.warnf(WarnNotRefreshed, "%s; this access token expires in %s; run: oauthctl login %s",
 			err.Error(), a.left(cur), a.loginArgs())
 		return cur, nil
@@ -533,7 +550,7 @@ func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent 
 		return nil, a.loginError(fmt.Errorf("refreshing %s: %w", key, err))
 	case errors.As(err, &badClient):
 		return nil, a.clientError(err)
-	case errors.Is(err, auth.ErrUnavailable) && a.unexpired(cur):
+	case errors.Is(err, auth.ErrUnavailable) && a.unexpired(cur) && !a.rejected(cur):
 		a.warnf(WarnNotRefreshed, "could not refresh the access token of %s (%s); using the current one, which expires in %s",
 			key, err.Error(), a.left(cur))
 		return cur, nil
@@ -632,6 +649,9 @@ func (a *acquirer) updateIndex(ctx context.Context, rec *keyring.Record, fn func
 			}
 			acc.Refreshable = rec.RefreshToken != "" || a.isCC()
 			acc.LoginRequired = false
+			if acc.RejectedToken != "" && acc.RejectedToken != TokenHash(rec.AccessToken) {
+				acc.RejectedToken = "" // a new token: the rejection is dealt with
+			}
 			if a.isCC() {
 				acc.Grant, acc.TokenURL, acc.ClientID, acc.Issuer = a.acct.Grant, a.acct.TokenURL, a.acct.ClientID, a.acct.Issuer
 				acc.RevocationURL, acc.GrantRevocationURL, acc.UserinfoURL = a.acct.RevocationURL, a.acct.GrantRevocationURL, a.acct.UserinfoURL
@@ -684,7 +704,7 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 	}
 	same := a.acct.ClientID == p.ClientID && a.acct.TokenURL == p.TokenURL
 	switch {
-	case same && !a.o.Force && a.fresh(cur):
+	case same && !a.force(cur) && a.fresh(cur):
 		return cur, nil
 	case same && a.refreshedMeanwhile(rec, cur):
 		// Another process minted while this one waited for the lock (see
@@ -710,7 +730,7 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 		switch {
 		case errors.As(err, &badClient):
 			return nil, a.clientError(err)
-		case errors.Is(err, auth.ErrUnavailable) && same && a.unexpired(cur):
+		case errors.Is(err, auth.ErrUnavailable) && same && a.unexpired(cur) && !a.rejected(cur):
 			a.warnf(WarnNotRefreshed, "could not mint a new access token for %s (%s); using the current one, which expires in %s",
 				a.acct.Key(), err.Error(), a.left(cur))
 			return cur, nil
