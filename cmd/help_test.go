@@ -27,6 +27,8 @@ func TestHelpGolden(t *testing.T) {
 		{"client-unset", []string{"client", "unset", "--help"}},
 		{"kube-credential", []string{"kube-credential", "--help"}},
 		{"setup-kube", []string{"setup-kube", "--help"}},
+		{"git-credential", []string{"git-credential", "--help"}},
+		{"setup-git", []string{"setup-git", "--help"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,4 +68,4 @@ func TestEveryCommandHasHelpGolden(t *testing.T) {
 	}
 }
 
-const helpGoldenNames = " providers login token exec status switch logout whoami client kube-credential setup-kube "
+const helpGoldenNames = " providers login token exec status switch logout whoami client kube-credential setup-kube git-credential setup-git "

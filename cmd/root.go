@@ -78,6 +78,8 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdClient(f, nil),
 		NewCmdKubeCredential(f, nil),
 		NewCmdSetupKube(f, nil),
+		NewCmdGitCredential(f, nil),
+		NewCmdSetupGit(f, nil),
 	)
 	root.SetHelpCommand(newHelpCommand(f))
 	// The default completion command prints its help and exits 0 for a
