@@ -54,7 +54,7 @@ kubectl runs oauthctl by its absolute path, never with a terminal
 (interactiveMode: Never): when the session has expired, kubectl fails with
 oauthctl's message and you run "oauthctl login PROVIDER". With --interactive
 kubectl lets oauthctl open the browser to sign in again when kubectl itself
-runs in a terminal.`,
+runs in a terminal (kubectl 1.22 and later).`,
 		Example: `  oauthctl setup-kube google
   kubectl config set-context --current --user=oauthctl-google
   oauthctl setup-kube corp --account me@example.com --kubeconfig ~/.kube/prod
