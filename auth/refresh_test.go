@@ -89,13 +89,13 @@ func TestRefreshSuccess(t *testing.T) {
 			name: "rotated, public client",
 			body: okBody,
 			want: &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-2", IDToken: "fake-id-2", TokenType: "Bearer",
-				Expiry: now.Add(time.Hour), Scopes: []string{"openid", "email"}, ClientAuth: ClientAuthNone},
+				Expiry: now.Add(time.Hour), Lifetime: time.Hour, Scopes: []string{"openid", "email"}, ClientAuth: ClientAuthNone},
 			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"fake-rt-1"}, "client_id": {"fake-client"}},
 		},
 		{
 			name:  "no new refresh token keeps the old one; secret in the form",
 			body:  `{"access_token":"fake-at-2","token_type":"bearer","expires_in":60}`,
-			want:  &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-1", TokenType: "Bearer", Expiry: now.Add(time.Minute), ClientAuth: ClientAuthPost},
+			want:  &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-1", TokenType: "Bearer", Expiry: now.Add(time.Minute), Lifetime: time.Minute, ClientAuth: ClientAuthPost},
 			style: oauth2.AuthStyleInParams, secret: "fake-secret",
 			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"fake-rt-1"}, "client_id": {"fake-client"}, "client_secret": {"fake-secret"}},
 		},
@@ -311,7 +311,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ClientCredentials: %v", err)
 	}
-	want := &Token{AccessToken: "fake-cc", TokenType: "Bearer", Expiry: now.Add(5 * time.Minute), ClientAuth: ClientAuthBasic}
+	want := &Token{AccessToken: "fake-cc", TokenType: "Bearer", Expiry: now.Add(5 * time.Minute), Lifetime: 5 * time.Minute, ClientAuth: ClientAuthBasic}
 	if diff := cmp.Diff(want, tok); diff != "" {
 		t.Errorf("token (-want +got):\n%s", diff)
 	}

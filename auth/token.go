@@ -28,6 +28,9 @@ type Token struct {
 	// Expiry is the absolute expiry (receipt time + expires_in), zero when
 	// the provider did not say.
 	Expiry time.Time
+	// Lifetime is expires_in as granted (bounded by MaxLifetime), zero when
+	// the provider did not say: Expiry - Lifetime is the receipt time.
+	Lifetime time.Duration
 	// RefreshExpiry is receipt time + refresh_token_expires_in (Google,
 	// GitHub), zero when unknown.
 	RefreshExpiry time.Time
@@ -71,10 +74,11 @@ func FromOAuth2(t *oauth2.Token, now time.Time) (*Token, error) {
 	if in, ok := lifetime(t.Extra("expires_in")); ok {
 		out.Expiry = time.Time{}
 		if in > 0 {
-			out.Expiry = now.Add(in).UTC()
+			out.Expiry, out.Lifetime = now.Add(in).UTC(), in
 		}
 	} else if t.ExpiresIn > 0 {
-		out.Expiry = now.Add(min(time.Duration(min(t.ExpiresIn, maxLifetimeSeconds))*time.Second, MaxLifetime)).UTC()
+		out.Lifetime = min(time.Duration(min(t.ExpiresIn, maxLifetimeSeconds))*time.Second, MaxLifetime)
+		out.Expiry = now.Add(out.Lifetime).UTC()
 	}
 	if id, ok := t.Extra("id_token").(string); ok {
 		out.IDToken = id

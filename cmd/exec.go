@@ -33,7 +33,10 @@ type ExecOptions struct {
 	Account  string
 	Env      string
 	MinTTL   time.Duration
-	Command  []string
+	// MinTTLSet is true when --min-ttl was given; otherwise the margin
+	// adapts to the token's lifetime (session.AcquireOptions.MinTTLSet).
+	MinTTLSet bool
+	Command   []string
 
 	// LockWait and Retry are as in TokenOptions.
 	LockWait time.Duration
@@ -100,6 +103,10 @@ codes; 127 means the command was not found, 126 that it could not be run.`,
 			if err := checkExecEnv(opts.Env); err != nil {
 				return err
 			}
+			opts.MinTTLSet = c.Flags().Changed("min-ttl")
+			if !opts.MinTTLSet {
+				opts.MinTTL = DefaultMinTTL
+			}
 			if opts.MinTTL < 0 {
 				return usageErrorf("--min-ttl must not be negative")
 			}
@@ -112,7 +119,7 @@ codes; 127 means the command was not found, 126 that it could not be run.`,
 	fl := c.Flags()
 	fl.StringVarP(&opts.Account, "account", "a", "", "the account `NAME` (default: the provider's default account)")
 	fl.StringVar(&opts.Env, "env", DefaultExecEnv, "the environment variable `NAME` that carries the token")
-	fl.DurationVar(&opts.MinTTL, "min-ttl", DefaultMinTTL, "refresh unless the access token stays valid at least this long")
+	fl.DurationVar(&opts.MinTTL, "min-ttl", 0, "refresh unless the access token stays valid at least this long (default: 1m, or half the lifetime the provider grants its tokens if that is shorter)")
 	_ = c.RegisterFlagCompletionFunc("account", completeAccountFlag(f))
 	return c
 }
@@ -165,7 +172,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 	if err != nil {
 		return err
 	}
-	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{MinTTL: opts.MinTTL, LockWait: opts.LockWait, Retry: opts.Retry})
+	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{MinTTL: opts.MinTTL, MinTTLSet: opts.MinTTLSet, LockWait: opts.LockWait, Retry: opts.Retry})
 	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {
 		return err

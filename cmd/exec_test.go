@@ -29,7 +29,7 @@ func TestNewCmdExec(t *testing.T) {
 		{name: "no provider", args: []string{"exec", "--", "env"},
 			want: ExecOptions{Env: "OAUTHCTL_ACCESS_TOKEN", MinTTL: time.Minute, Command: []string{"env"}}},
 		{name: "flags", args: []string{"exec", "github", "--account", "octo", "--env", "GH_TOKEN", "--min-ttl", "30m", "--", "gh", "--help"},
-			want: ExecOptions{Provider: "github", Account: "octo", Env: "GH_TOKEN", MinTTL: 30 * time.Minute, Command: []string{"gh", "--help"}}},
+			want: ExecOptions{Provider: "github", Account: "octo", Env: "GH_TOKEN", MinTTL: 30 * time.Minute, MinTTLSet: true, Command: []string{"gh", "--help"}}},
 		{name: "no dash", args: []string{"exec", "google", "curl"}, wantCode: ExitUsage, wantErr: "put -- before the command"},
 		{name: "no command", args: []string{"exec", "google", "--"}, wantCode: ExitUsage, wantErr: "no command given: oauthctl exec PROVIDER -- COMMAND [ARG...]"},
 		{name: "no command no dash", args: []string{"exec", "google"}, wantCode: ExitUsage, wantErr: "no command given: oauthctl exec PROVIDER -- COMMAND [ARG...]"},

@@ -45,6 +45,9 @@ type LoginOptions struct {
 	Scopes []string
 	// AddScopes asks for the account's granted scopes plus these.
 	AddScopes []string
+	// Prompt is the OIDC prompt to send (--prompt), replacing oauthctl's
+	// choice.
+	Prompt string
 	// NoBrowser prints the URL instead of opening a browser and reads
 	// pasted redirect addresses from stdin.
 	NoBrowser      bool
@@ -77,6 +80,11 @@ The account is named after the identity the provider reports (email, else
 user name) unless --account names it. Logging in again to the same identity
 replaces its tokens; the first account of a provider becomes its default.
 
+oauthctl asks the provider for consent (prompt=consent) when it needs a
+refresh token for whoever signs in, and not when --account names an account
+that already holds one; --prompt replaces that choice: consent, login (sign
+in again), select_account (choose among signed-in accounts) or none.
+
 On a machine without a browser use --no-browser: open the printed address on
 any machine, sign in, and paste the address the browser ends up at (it starts
 with http://127.0.0.1:PORT/callback) back into the terminal. Or use --device
@@ -104,6 +112,7 @@ unreachable, 6 keychain unavailable, 130 interrupted.`,
 	fl.StringVarP(&opts.Account, "account", "a", "", "store the login under this account `NAME` (default: the identity the provider reports)")
 	fl.StringSliceVar(&opts.Scopes, "scopes", nil, "scopes to request, replacing the provider's defaults (comma-separated)")
 	fl.StringSliceVar(&opts.AddScopes, "add-scopes", nil, "add these scopes to an existing account's granted ones (comma-separated)")
+	fl.StringVar(&opts.Prompt, "prompt", "", "the sign-in page's behaviour: consent, login, select_account or none (default: consent when a refresh token is needed)")
 	fl.BoolVar(&opts.NoBrowser, "no-browser", false, "print the sign-in address instead of opening a browser, and accept the pasted redirect address on stdin")
 	fl.StringVar(&opts.BrowserCommand, "browser-command", "", "command that opens the sign-in address, e.g. wslview (default: $BROWSER, else the system's)")
 	fl.BoolVar(&opts.Device, "device", false, "sign in with a code on another device (OAuth device flow) instead of a local browser")
@@ -161,7 +170,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 	rp, md, client, scopes := plan.Provider, plan.Metadata, plan.Client, plan.Scopes
 	l, err := auth.StartLogin(ctx, auth.LoginRequest{
 		Provider: rp, ClientSecret: secret, Scopes: scopes, Params: plan.Params,
-		Metadata: md, HTTPClient: client, Now: opts.Now,
+		Metadata: md, ClientAuth: plan.ClientAuth, HTTPClient: client, Now: opts.Now,
 	})
 	if err != nil {
 		return err
@@ -203,7 +212,7 @@ func (opts *LoginOptions) session() *session.Service {
 
 // request is what the flags ask the login to do.
 func (opts *LoginOptions) request() session.LoginRequest {
-	return session.LoginRequest{Account: opts.Account, Scopes: opts.Scopes, AddScopes: opts.AddScopes}
+	return session.LoginRequest{Account: opts.Account, Scopes: opts.Scopes, AddScopes: opts.AddScopes, Prompt: opts.Prompt}
 }
 
 // loginProvider returns the named provider after checking that it can be
@@ -223,8 +232,30 @@ func completeLogin(ctx context.Context, opts *LoginOptions, svc *session.Service
 	if err != nil {
 		return err
 	}
-	printLoginSummary(opts.IO.ErrOut, plan.Provider, acct, plan.Scopes, tok)
+	prompt := plan.Params["prompt"]
+	if opts.Device {
+		prompt = "consent" // the device flow has no prompt to suggest
+	}
+	printLoginSummary(opts.IO.ErrOut, plan.Provider, acct, plan.Scopes, tok, svc.AccountArgs(acct), prompt)
 	return nil
+}
+
+// clientAuthHint is the hint for a client the provider refused. It does not
+// blame an ID and secret that may well be right: when the secret went one
+// way (HTTP Basic or the form) and no method is configured, the client may
+// be registered for the other one.
+func clientAuthHint(p *auth.Provider, cae *auth.ClientAuthError) string {
+	oneWay := len(cae.Tried) == 1 && cae.Tried[0] != auth.ClientAuthNone
+	switch {
+	case len(cae.Tried) > 0 && cae.Tried[0] == auth.ClientAuthNone:
+		return fmt.Sprintf("this client may need a secret: set %s or run: oauthctl client set %s", auth.ClientSecretEnv(p.Name), p.Name)
+	case oneWay && p.TokenEndpointAuthMethod != "":
+		return fmt.Sprintf("check the client ID (%s) and secret (%s), and whether the client is registered for token_endpoint_auth_method %s (set in providers.yaml)",
+			auth.ClientIDEnv(p.Name), auth.ClientSecretEnv(p.Name), p.TokenEndpointAuthMethod)
+	case oneWay:
+		return fmt.Sprintf("if the client ID and secret are right, the client may expect the other method: set token_endpoint_auth_method for %s in providers.yaml", p.Name)
+	}
+	return fmt.Sprintf("check the client ID (%s) and secret (%s, or: oauthctl client set %s)", auth.ClientIDEnv(p.Name), auth.ClientSecretEnv(p.Name), p.Name)
 }
 
 // checkLoginFlags validates the flags both login flows share.
@@ -236,6 +267,12 @@ func checkLoginFlags(opts *LoginOptions) error {
 	}
 	if opts.Timeout <= 0 {
 		return usageErrorf("--timeout must be positive, e.g. 5m")
+	}
+	if opts.Prompt != "" && !slices.Contains(session.Prompts, opts.Prompt) {
+		return usageErrorf("--prompt must be one of %s, not %q", strings.Join(session.Prompts, ", "), auth.Sanitize(opts.Prompt, 40))
+	}
+	if opts.Prompt != "" && opts.Device {
+		return usageErrorf("--prompt applies to the browser sign-in, not to --device")
 	}
 	return nil
 }
@@ -360,8 +397,7 @@ func loginFinishError(ctx context.Context, p *auth.Provider, err error) error {
 	case errors.As(err, &cre):
 		return withHint(err, "rerun login: oauthctl login %s", p.Name)
 	case errors.As(err, &cae):
-		return withHint(err, "check the client ID (%s) and secret (%s, or: oauthctl client set %s)",
-			auth.ClientIDEnv(p.Name), auth.ClientSecretEnv(p.Name), p.Name)
+		return withHint(err, "%s", clientAuthHint(p, cae))
 	case errors.As(err, &ite) && ite.Clock:
 		return withHint(err, "check the system clock: it differs from the provider's by more than %s", auth.IDTokenLeeway)
 	}
@@ -371,7 +407,10 @@ func loginFinishError(ctx context.Context, p *auth.Provider, err error) error {
 // printLoginSummary reports a stored login on stderr: who, which account,
 // which scopes were granted, and warnings when fewer scopes than requested
 // were granted or no refresh token is available.
-func printLoginSummary(w io.Writer, p *auth.Provider, acct *keyring.Account, requested []string, tok *auth.Token) {
+//
+// tokenArgs names the stored account for `oauthctl token` (with --account
+// unless it is the default), prompt is the prompt the login sent.
+func printLoginSummary(w io.Writer, p *auth.Provider, acct *keyring.Account, requested []string, tok *auth.Token, tokenArgs, prompt string) {
 	who := acct.Identity
 	if who == "" {
 		who = "an unnamed account"
@@ -402,7 +441,10 @@ func printLoginSummary(w io.Writer, p *auth.Provider, acct *keyring.Account, req
 		fmt.Fprintf(w, "note: %s issued an access token without an expiry date and no refresh token; it works until revoked\n", p.Name)
 	default:
 		fmt.Fprintf(w, "warning: %s issued no refresh token: `oauthctl token %s` works until the access token expires (%s), then needs a new login\n",
-			p.Name, p.Name, acct.Expiry.UTC().Format("2006-01-02 15:04 MST"))
+			p.Name, tokenArgs, acct.Expiry.UTC().Format("2006-01-02 15:04 MST"))
+		if prompt != "consent" {
+			fmt.Fprintf(w, "To get one, sign in again with consent: oauthctl login %s --account %s --prompt consent\n", p.Name, acct.Account)
+		}
 	}
 }
 

@@ -67,7 +67,7 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 		return noDeviceError(rp)
 	}
 	flow := &auth.DeviceFlow{
-		Provider: rp, ClientSecret: secret, AuthStyle: auth.TokenAuthStyle(rp, secret), Scopes: scopes,
+		Provider: rp, ClientSecret: secret, ClientAuth: auth.ChooseClientAuth(rp, secret, md, plan.ClientAuth), Scopes: scopes,
 		HTTPClient: client, Timeout: opts.Timeout, Now: opts.Now, Sleep: sleep,
 	}
 	tok, err := flow.Run(ctx, func(dc *auth.DeviceCode) error {

@@ -184,7 +184,7 @@ func TestLoginDeviceEndToEnd(t *testing.T) {
 				Provider: provider, Account: "test-user@zitadel.ch", Issuer: op.Issuer, TokenURL: op.Endpoints().Token,
 				RevocationURL: op.Endpoints().Revocation, UserinfoURL: op.Endpoints().Userinfo, // as discovered
 				ClientID: tt.clientID, Subject: testop.Subject, Identity: "test-user@zitadel.ch", Refreshable: tt.wantRefresh,
-				Grant: auth.GrantAuthorizationCode,
+				Grant: auth.GrantAuthorizationCode, ClientAuth: map[bool]string{true: "client_secret_basic", false: "none"}[tt.secret != ""],
 			}}
 			if diff := cmp.Diff(want, ix.Accounts, cmpopts.IgnoreFields(keyring.Account{}, "Scopes", "Expiry", "UpdatedAt")); diff != "" {
 				t.Errorf("index (-want +got):\n%s", diff)
@@ -463,6 +463,7 @@ Waiting up to {WAIT} for you to approve (Ctrl-C to cancel)...
 			wantAcct := []keyring.Account{{
 				Provider: "fake", Account: "octocat", TokenURL: fake.srv.URL + "/token", ClientID: "fake-client",
 				UserinfoURL: fake.srv.URL + "/user", Scopes: []string{"read:user"}, Subject: "583231", Identity: "octocat", Refreshable: true, Grant: auth.GrantAuthorizationCode,
+				ClientAuth: "none",
 			}}
 			if diff := cmp.Diff(wantAcct, ix.Accounts, cmpopts.IgnoreFields(keyring.Account{}, "Expiry", "UpdatedAt")); diff != "" {
 				t.Errorf("index (-want +got):\n%s", diff)

@@ -162,7 +162,7 @@ func TestLoginEndToEnd(t *testing.T) {
 				// Recorded as discovery found them (logout and whoami check them).
 				RevocationURL: endpoints.Revocation, UserinfoURL: endpoints.Userinfo,
 				ClientID: tt.clientID, Subject: testop.Subject, Identity: "test-user@zitadel.ch", Refreshable: true,
-				Grant: "authorization_code",
+				Grant: "authorization_code", ClientAuth: map[bool]string{true: "client_secret_basic", false: "none"}[tt.secret != ""],
 			}}
 			if diff := cmp.Diff(want, ix.Accounts, cmpopts.IgnoreFields(keyring.Account{}, "Scopes", "Expiry", "UpdatedAt")); diff != "" {
 				t.Errorf("index (-want +got):\n%s", diff)
@@ -199,7 +199,9 @@ func TestLoginEndToEndRelogin(t *testing.T) {
 	firstURL := login(testop.Username)
 	first, _ := store.Load(t.Context(), keyring.Key{Provider: "relogin", Account: "test-user@zitadel.ch"})
 
-	secondURL := login(testop.Username)
+	// A re-login that names the account, which holds a refresh token: no
+	// consent needed.
+	secondURL := login(testop.Username, "--account", "test-user@zitadel.ch")
 	second, _ := store.Load(t.Context(), keyring.Key{Provider: "relogin", Account: "test-user@zitadel.ch"})
 	if first.RefreshToken == second.RefreshToken {
 		t.Fatal("the re-login did not store the new refresh token")
@@ -224,7 +226,15 @@ func TestLoginEndToEndRelogin(t *testing.T) {
 		t.Errorf("%d revocation requests, want 1", revocations)
 	}
 
-	login(testop.OtherUsername)
+	// Without --account nobody knows who signs in: consent is asked, so the
+	// other person also gets a refresh token (issue 9 item 5).
+	otherURL := login(testop.OtherUsername)
+	if u, _ := url.Parse(otherURL); u.Query().Get("prompt") != "consent" {
+		t.Errorf("login without --account while the default holds a refresh token: prompt = %q, want consent", u.Query().Get("prompt"))
+	}
+	if rec, err := store.Load(t.Context(), keyring.Key{Provider: "relogin", Account: "test-user2@zitadel.ch"}); err != nil || rec.RefreshToken == "" {
+		t.Errorf("the second person's account has no refresh token (%v)", err)
+	}
 	ix := env.loadIndex(t)
 	var names []string
 	for _, a := range ix.Accounts {

@@ -265,7 +265,7 @@ func TestLoginRunFaults(t *testing.T) {
 				return true
 			}
 		}, wantCode: ExitUsage, wantSuffix: "oauthctl: the provider rejected the client credentials (provider returned invalid_client; sent without a client secret)\n" +
-			"check the client ID (OAUTHCTL_FAKE_CLIENT_ID) and secret (OAUTHCTL_FAKE_CLIENT_SECRET, or: oauthctl client set fake)\n"},
+			"this client may need a secret: set OAUTHCTL_FAKE_CLIENT_SECRET or run: oauthctl client set fake\n"},
 		{name: "token endpoint 500", setup: func(t *testing.T, fl *fakeLogin) {
 			fl.as.Token = func(w http.ResponseWriter, r *http.Request, g fakeas.Grant) bool {
 				w.WriteHeader(502)
@@ -392,7 +392,7 @@ func TestLoginRunStores(t *testing.T) {
 		Provider: "fake", Account: fakeas.Email, Issuer: fl.as.URL, TokenURL: fl.as.URL + "/token", ClientID: "client-1",
 		RevocationURL: fl.as.URL + "/revoke", UserinfoURL: fl.as.URL + "/userinfo",
 		Scopes: []string{"openid", "email", "offline_access"}, Expiry: fl.now.Add(time.Hour), Subject: fakeas.Subject,
-		Identity: fakeas.Email, Refreshable: true, Grant: "authorization_code", UpdatedAt: fl.now,
+		Identity: fakeas.Email, Refreshable: true, Grant: "authorization_code", ClientAuth: "none", UpdatedAt: fl.now,
 	}
 	if diff := cmp.Diff([]keyring.Account{want}, ix.Accounts); diff != "" {
 		t.Errorf("index (-want +got):\n%s", diff)
@@ -502,7 +502,10 @@ func TestLoginRunRelogin(t *testing.T) {
 			}
 			fl.as.Set(func(s *fakeas.Server) { s.NoRefreshToken, s.GrantedScope = tt.noRTSecond, "" })
 			before := len(fl.errOut.String())
-			if code := fl.run(t.Context(), append([]string{"fake"}, tt.secondArgs...)...); code != 0 {
+			// The re-login names the account: only then is it known
+			// beforehand who signs in (without --account consent is asked,
+			// see TestLoginEndToEndRelogin).
+			if code := fl.run(t.Context(), append([]string{"fake", "--account", fakeas.Email}, tt.secondArgs...)...); code != 0 {
 				t.Fatalf("second login: exit %d:\n%s", code, fl.errOut)
 			}
 			if q, _ := url.Parse(<-fl.urls); q.Query().Has("prompt") != tt.wantPrompt {

@@ -94,6 +94,12 @@ func logoutRun(ctx context.Context, opts *LogoutOptions) error {
 	if err != nil {
 		return err
 	}
+	var moved *session.LogoutResult // the last logout that moved the default
+	defer func() {
+		if moved != nil {
+			logoutDefaultReport(opts.IO.ErrOut, moved)
+		}
+	}()
 	for _, a := range plan.Accounts {
 		res, err := svc.LogoutAccount(ctx, plan, a)
 		if err != nil {
@@ -101,8 +107,23 @@ func logoutRun(ctx context.Context, opts *LogoutOptions) error {
 		}
 		printWarnings(opts.IO.ErrOut, res.Warnings)
 		logoutReport(opts.IO.ErrOut, plan.Provider, res)
+		if res.WasDefault {
+			moved = res
+		}
 	}
 	return nil
+}
+
+// logoutDefaultReport says which account is the provider's default after
+// the default was logged out: `oauthctl token PROVIDER` now prints its
+// token, which must not come as a surprise.
+func logoutDefaultReport(w io.Writer, res *session.LogoutResult) {
+	p := res.Account.Provider
+	if res.NewDefault == "" {
+		fmt.Fprintf(w, "%s has no accounts left.\n", p)
+		return
+	}
+	fmt.Fprintf(w, "The default account of %s is now %s: `oauthctl token %s` prints its token.\n", p, res.NewDefault, p)
 }
 
 // logoutReport says on stderr what logging out an account did.

@@ -106,6 +106,9 @@ func TestLogout(t *testing.T) {
 	t.Parallel()
 	const ok = "Logged out of acme (alice); the local copy is deleted.\n"
 	const manage = "Remove the app's access by hand at https://acme.example/connections\n"
+	// moved is what a logout of the default account alice adds (issue 9
+	// item 7).
+	const moved = "The default account of acme is now bob: `oauthctl token acme` prints its token.\n"
 	rt := func(account, client, secret, basic string) string {
 		return "POST /revoke fake-rt-" + account + " refresh_token " + client + " " + secret + " " + basic
 	}
@@ -127,7 +130,8 @@ func TestLogout(t *testing.T) {
 		kept     []string // accounts whose keychain record must remain
 	}{
 		{name: "default account, revoked", args: []string{"logout", "acme"}, handlers: []http.HandlerFunc{acReply(200, "")},
-			errOut:   "Revoked the tokens of alice at acme.\n" + ok,
+			errOut: "Revoked the tokens of alice at acme.\n" + ok +
+				"The default account of acme is now bob: `oauthctl token acme` prints its token.\n",
 			requests: []string{rt("alice", "acme-client", "", ":"), at("alice", "acme-client", "", ":")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}, kept: []string{"bob", "carol"}},
 		{name: "another account", args: []string{"logout", "acme", "--account", "bob"}, handlers: []http.HandlerFunc{acReply(200, "")},
@@ -135,26 +139,26 @@ func TestLogout(t *testing.T) {
 			requests: []string{rt("bob", "acme-client", "", ":"), at("bob", "acme-client", "", ":")},
 			accounts: []string{"acme/alice*", "other/carol*"}, gone: []string{"bob"}, kept: []string{"alice", "carol"}},
 		{name: "all accounts", args: []string{"logout", "acme", "--all"}, handlers: []http.HandlerFunc{acReply(200, "")},
-			errHas: []string{"Logged out of acme (alice)", "Logged out of acme (bob)"},
+			errHas: []string{"Logged out of acme (alice)", "Logged out of acme (bob)", "deleted.\nacme has no accounts left.\n"},
 			requests: []string{rt("alice", "acme-client", "", ":"), at("alice", "acme-client", "", ":"),
 				rt("bob", "acme-client", "", ":"), at("bob", "acme-client", "", ":")},
 			accounts: []string{"other/carol*"}, gone: []string{"alice", "bob"}, kept: []string{"carol"}},
 		{name: "client secret from the environment, HTTP Basic", args: []string{"logout", "acme"}, handlers: []http.HandlerFunc{acReply(200, "")},
 			setup:    func(e *acEnv, _ string) { e.setenv("OAUTHCTL_ACME_CLIENT_SECRET", "fake-env-secret") },
-			errOut:   "Revoked the tokens of alice at acme.\n" + ok,
+			errOut:   "Revoked the tokens of alice at acme.\n" + ok + moved,
 			requests: []string{rt("alice", "", "", "acme-client:fake-env-secret"), at("alice", "", "", "acme-client:fake-env-secret")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
 		{name: "client secret from the keychain", args: []string{"logout", "acme"}, handlers: []http.HandlerFunc{acReply(200, "")},
 			setup: func(e *acEnv, _ string) {
 				_ = e.store.SetClientSecret(context.Background(), "acme", "fake-stored-secret")
 			},
-			errOut:   "Revoked the tokens of alice at acme.\n" + ok,
+			errOut:   "Revoked the tokens of alice at acme.\n" + ok + moved,
 			requests: []string{rt("alice", "", "", "acme-client:fake-stored-secret"), at("alice", "", "", "acme-client:fake-stored-secret")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
 		{name: "confidential client without its secret: invalid_client says the secret is missing", args: []string{"logout", "acme"},
 			handlers: []http.HandlerFunc{acReply(401, `{"error":"invalid_client"}`)},
 			errOut: "warning: could not revoke the tokens of acme:alice at the provider: the provider needs the client secret to revoke them, and no client secret is set (revoking the refresh token: provider returned invalid_client)\n" +
-				"Set OAUTHCTL_ACME_CLIENT_SECRET or run: oauthctl client set acme, so that logouts can revoke tokens.\n" + manage + ok,
+				"Set OAUTHCTL_ACME_CLIENT_SECRET or run: oauthctl client set acme, so that logouts can revoke tokens.\n" + manage + ok + moved,
 			requests: []string{rt("alice", "acme-client", "", ":")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
 		{name: "stored secret of another client ID: not sent, and said so", args: []string{"logout", "acme"},
@@ -167,29 +171,30 @@ func TestLogout(t *testing.T) {
 				})
 			},
 			errOut: "warning: could not revoke the tokens of acme:alice at the provider: the provider needs the client secret to revoke them, and the client secret in the keychain is for another client ID (web) (revoking the refresh token: provider returned invalid_client)\n" +
-				"Set OAUTHCTL_ACME_CLIENT_SECRET or run: oauthctl client set acme, so that logouts can revoke tokens.\n" + manage + ok,
+				"Set OAUTHCTL_ACME_CLIENT_SECRET or run: oauthctl client set acme, so that logouts can revoke tokens.\n" + manage + ok + moved,
 			requests: []string{rt("alice", "acme-client", "", ":")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
 		{name: "unsupported_token_type: the access token instead", args: []string{"logout", "acme"},
 			handlers: []http.HandlerFunc{acReply(400, `{"error":"unsupported_token_type"}`), acReply(200, "")},
-			errOut:   "Revoked the tokens of alice at acme.\n" + ok,
+			errOut: "Revoked the tokens of alice at acme.\n" + ok +
+				"The default account of acme is now bob: `oauthctl token acme` prints its token.\n",
 			requests: []string{rt("alice", "acme-client", "", ":"), at("alice", "acme-client", "", ":")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
 		{name: "row 50: 503, retried once after Retry-After", args: []string{"logout", "acme"},
 			handlers: []http.HandlerFunc{acReply(503, "", "Retry-After", "0")},
 			errOut: "warning: could not revoke the tokens of acme:alice at the provider: revoking the refresh token: revocation endpoint answered HTTP 503\n" +
-				manage + ok,
+				manage + ok + moved,
 			requests: []string{rt("alice", "acme-client", "", ":"), rt("alice", "acme-client", "", ":")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}, kept: []string{"bob"}},
 		{name: "row 50: timeout", args: []string{"logout", "acme"},
 			handlers: []http.HandlerFunc{func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }},
 			setup:    func(e *acEnv, _ string) { e.client = &http.Client{Timeout: 150 * time.Millisecond} },
 			errOut: "warning: could not revoke the tokens of acme:alice at the provider: revoking the refresh token: revocation endpoint: the provider did not answer in time\n" +
-				manage + ok,
+				manage + ok + moved,
 			requests: []string{rt("alice", "acme-client", "", ":")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
 		{name: "row 50: no revocation endpoint", args: []string{"logout", "acme"}, noRevURL: true, handlers: []http.HandlerFunc{acReply(200, "")},
-			errOut:   "note: acme has no token revocation endpoint; the tokens stay valid at the provider until they expire\n" + manage + ok,
+			errOut:   "note: acme has no token revocation endpoint; the tokens stay valid at the provider until they expire\n" + manage + ok + moved,
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}},
 		{name: "row 50: 500 with a page", args: []string{"logout", "acme"}, handlers: []http.HandlerFunc{acReply(500, "<html>oops</html>")},
 			errHas:   []string{"warning: could not revoke the tokens of acme:alice at the provider: revoking the refresh token: revocation endpoint answered HTTP 500\n", manage, ok},
@@ -207,7 +212,7 @@ func TestLogout(t *testing.T) {
 		{name: "provider removed from providers.yaml", args: []string{"logout", "gone"}, handlers: []http.HandlerFunc{acReply(200, "")},
 			setup: func(e *acEnv, base string) { e.seed(acAccount("gone", base, "dave"), acRecord("dave")) },
 			errOut: "warning: could not revoke the tokens of gone:dave at the provider: the provider's configuration is not usable: unknown provider \"gone\" (known: acme, github, gitlab, google, microsoft, other)\n" +
-				"Remove the app's access by hand in your gone account settings.\nLogged out of gone (dave); the local copy is deleted.\n",
+				"Remove the app's access by hand in your gone account settings.\nLogged out of gone (dave); the local copy is deleted.\ngone has no accounts left.\n",
 			accounts: []string{"acme/alice*", "acme/bob", "other/carol*"}, gone: []string{"dave"}},
 		{name: "no tokens in the keychain", args: []string{"logout", "acme", "--account", "erin"}, handlers: []http.HandlerFunc{acReply(200, "")},
 			setup:    func(e *acEnv, base string) { e.seed(acAccount("acme", base, "erin"), nil) },
@@ -432,7 +437,7 @@ func TestLogoutEndpointBinding(t *testing.T) {
 			e.seed(a, acRecord("alice"))
 
 			r := e.run("logout", "acme")
-			want := acResult{code: 0, errOut: x(tt.errOut)}
+			want := acResult{code: 0, errOut: x(tt.errOut) + "acme has no accounts left.\n"}
 			if diff := cmp.Diff(want, r, cmp.AllowUnexported(acResult{})); diff != "" {
 				t.Errorf("result (-want +got):\n%s", diff)
 			}
@@ -473,7 +478,7 @@ func TestLogoutIssuerOnlyUsesRecordedEndpoint(t *testing.T) {
 	a.RevocationURL, a.UserinfoURL = base+"/revoke", base+"/userinfo"
 	e.seed(a, acRecord("alice"))
 	r := e.run("logout", "acme")
-	want := acResult{errOut: "Revoked the tokens of alice at acme.\nLogged out of acme (alice); the local copy is deleted.\n"}
+	want := acResult{errOut: "Revoked the tokens of alice at acme.\nLogged out of acme (alice); the local copy is deleted.\nacme has no accounts left.\n"}
 	if diff := cmp.Diff(want, r, cmp.AllowUnexported(acResult{})); diff != "" {
 		t.Errorf("logout (-want +got):\n%s", diff)
 	}

@@ -22,10 +22,13 @@ type TokenOptions struct {
 	Provider string
 	Account  string
 	MinTTL   time.Duration
-	Force    bool
-	Header   bool
-	JSON     bool
-	IDToken  bool
+	// MinTTLSet is true when --min-ttl was given; otherwise the margin
+	// adapts to the token's lifetime (session.AcquireOptions.MinTTLSet).
+	MinTTLSet bool
+	Force     bool
+	Header    bool
+	JSON      bool
+	IDToken   bool
 
 	// LockWait bounds the wait for another process's refresh (default
 	// keyring.DefaultLockWait); tests shorten it.
@@ -69,6 +72,10 @@ new tokens could not be stored (nothing printed).`,
 			if len(args) == 1 {
 				opts.Provider = args[0]
 			}
+			opts.MinTTLSet = c.Flags().Changed("min-ttl")
+			if !opts.MinTTLSet {
+				opts.MinTTL = DefaultMinTTL
+			}
 			if opts.MinTTL < 0 {
 				return usageErrorf("--min-ttl must not be negative")
 			}
@@ -80,7 +87,7 @@ new tokens could not be stored (nothing printed).`,
 	}
 	fl := c.Flags()
 	fl.StringVarP(&opts.Account, "account", "a", "", "the account `NAME` (default: the provider's default account)")
-	fl.DurationVar(&opts.MinTTL, "min-ttl", DefaultMinTTL, "refresh unless the access token stays valid at least this long")
+	fl.DurationVar(&opts.MinTTL, "min-ttl", 0, "refresh unless the access token stays valid at least this long (default: 1m, or half the lifetime the provider grants its tokens if that is shorter)")
 	fl.BoolVar(&opts.Force, "force-refresh", false, "refresh even if the stored access token is still valid")
 	fl.BoolVar(&opts.Header, "header", false, "print an HTTP header: Authorization: Bearer TOKEN")
 	fl.BoolVar(&opts.JSON, "json", false, "print a JSON object: access_token, token_type, expiry, expires_in, scopes")
@@ -112,11 +119,12 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		return err
 	}
 	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{
-		MinTTL:   opts.MinTTL,
-		Force:    opts.Force,
-		IDToken:  opts.IDToken,
-		LockWait: opts.LockWait,
-		Retry:    opts.Retry,
+		MinTTL:    opts.MinTTL,
+		MinTTLSet: opts.MinTTLSet,
+		Force:     opts.Force,
+		IDToken:   opts.IDToken,
+		LockWait:  opts.LockWait,
+		Retry:     opts.Retry,
 	})
 	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {

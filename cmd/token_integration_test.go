@@ -228,7 +228,7 @@ func TestTokenChunkedRoundTrip(t *testing.T) {
 		t.Errorf("token after expiry: exit %d (%s), printed %d bytes, want the new %d-byte access token", got.code, got.errOut, len(got.out), len(newSet.AT)+1)
 	}
 	want := &keyring.Record{AccessToken: newSet.AT, RefreshToken: newSet.RT, IDToken: newSet.ID, TokenType: "Bearer",
-		Expiry: e.clock().Add(time.Hour), Scopes: []string{"openid", "email"}}
+		Expiry: e.clock().Add(time.Hour), Scopes: []string{"openid", "email"}, IssuedAt: e.clock()}
 	if diff := cmp.Diff(want, e.load(acct.Key())); diff != "" {
 		t.Errorf("stored record after the refresh (-want +got):\n%s", diff)
 	}

@@ -331,7 +331,7 @@ func TestNewCmdToken(t *testing.T) {
 			want: TokenOptions{Provider: "google", Account: "work@example.com", MinTTL: time.Minute}},
 		{name: "short account flag", args: "token google -a me", want: TokenOptions{Provider: "google", Account: "me", MinTTL: time.Minute}},
 		{name: "min-ttl and force", args: "token github --min-ttl 10m --force-refresh",
-			want: TokenOptions{Provider: "github", MinTTL: 10 * time.Minute, Force: true}},
+			want: TokenOptions{Provider: "github", MinTTL: 10 * time.Minute, MinTTLSet: true, Force: true}},
 		{name: "header", args: "token google --header", want: TokenOptions{Provider: "google", MinTTL: time.Minute, Header: true}},
 		{name: "json", args: "token google --json", want: TokenOptions{Provider: "google", MinTTL: time.Minute, JSON: true}},
 		{name: "id-token", args: "token google --id-token", want: TokenOptions{Provider: "google", MinTTL: time.Minute, IDToken: true}},

@@ -45,6 +45,11 @@ type Account struct {
 	// before it is handed out again. The token itself is never written here.
 	RejectedToken string    `json:"rejected_token_sha256,omitempty"`
 	Grant         string    `json:"grant,omitempty"`
+	// ClientAuth is the client authentication the token endpoint accepted
+	// for this account (none, client_secret_basic, client_secret_post):
+	// refresh, revocation and the next login use it, so a method found by
+	// trying is tried only once.
+	ClientAuth string `json:"token_endpoint_auth_method,omitempty"`
 	UpdatedAt     time.Time `json:"updated_at,omitzero"`
 }
 

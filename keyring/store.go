@@ -47,6 +47,11 @@ type Record struct {
 	// refresh_token_expires_in (Google, GitHub); zero when unknown.
 	RefreshExpiry time.Time `json:"refresh_expiry,omitzero"`
 	Scopes        []string  `json:"scopes,omitempty"`
+	// IssuedAt is when the access token was issued, on oauthctl's clock:
+	// Expiry - IssuedAt is the lifetime the provider granted (expires_in),
+	// from which the default --min-ttl margin adapts. Zero when unknown
+	// (records written before it was kept).
+	IssuedAt time.Time `json:"issued_at,omitzero"`
 }
 
 // Clone returns a deep copy.

@@ -35,6 +35,12 @@ type AcquireOptions struct {
 	// MinTTL is how long the token must stay valid to be handed out without
 	// a refresh (0: any unexpired token; cmd passes DefaultMinTTL).
 	MinTTL time.Duration
+	// MinTTLSet says the user gave MinTTL (--min-ttl). Otherwise MinTTL is
+	// a ceiling and the margin adapts to the token (see margin): the
+	// smaller of MinTTL and half the lifetime the provider granted, so a
+	// 60 s token is reused for 30 s instead of refreshed on every call;
+	// and a token that lives shorter than MinTTL is no reason to warn.
+	MinTTLSet bool
 	// Force refreshes even a fresh token (`token --force-refresh`).
 	Force bool
 	// IDToken judges freshness by the ID token's exp claim instead of the
@@ -149,10 +155,46 @@ func (a *acquirer) fresh(rec *keyring.Record) bool {
 		if rec.IDToken == "" {
 			return true // nothing a refresh could fix; the caller reports it
 		}
-		exp := idTokenExpiry(rec.IDToken)
-		return exp.IsZero() || exp.Sub(now) >= a.o.MinTTL
+		c, _ := peekIDToken(rec.IDToken)
+		if c == nil || c.expiry().IsZero() {
+			return true
+		}
+		exp := c.expiry()
+		if !a.o.Force && a.idTokenOutlivedRefresh(rec, c) && now.Before(exp) {
+			// A refresh since this ID token was issued brought no newer
+			// one (OIDC Core §12.2 makes it optional): another refresh
+			// would not either, so it is served while it lasts.
+			return true
+		}
+		return exp.Sub(now) >= a.margin(c.lifetime())
 	}
-	return rec.Expiry.IsZero() || rec.Expiry.Sub(now) >= a.o.MinTTL
+	return rec.Expiry.IsZero() || rec.Expiry.Sub(now) >= a.margin(recLifetime(rec))
+}
+
+// margin is how long a token must stay valid to be handed out: --min-ttl
+// when the user gave it; else the smaller of MinTTL (60 s) and half the
+// lifetime the provider granted the token, when known. Comparisons with it
+// are exact (59.6 s is less than 60 s), never on rounded values.
+func (a *acquirer) margin(lifetime time.Duration) time.Duration {
+	if a.o.MinTTLSet || lifetime <= 0 {
+		return a.o.MinTTL
+	}
+	return min(a.o.MinTTL, lifetime/2)
+}
+
+// recLifetime is the access token lifetime the provider granted rec's token
+// (expires_in), zero when unknown.
+func recLifetime(rec *keyring.Record) time.Duration {
+	if rec.IssuedAt.IsZero() || rec.Expiry.IsZero() || !rec.Expiry.After(rec.IssuedAt) {
+		return 0
+	}
+	return rec.Expiry.Sub(rec.IssuedAt)
+}
+
+// idTokenOutlivedRefresh reports whether rec's access token was issued by a
+// refresh after its ID token (iat): that refresh returned no new ID token.
+func (a *acquirer) idTokenOutlivedRefresh(rec *keyring.Record, c *unverifiedClaims) bool {
+	return c.Iat > 0 && !rec.IssuedAt.IsZero() && rec.IssuedAt.After(time.Unix(int64(c.Iat), 0).Add(time.Second))
 }
 
 // sameClient reports whether a cached client_credentials token was minted
@@ -189,10 +231,24 @@ func (a *acquirer) unexpired(rec *keyring.Record) bool {
 	return rec != nil && rec.AccessToken != "" && (rec.Expiry.IsZero() || a.s.Now().Before(rec.Expiry))
 }
 
+// warnIDTokenKept says that the ID token printed is the one from before the
+// last refresh, which brought none.
+func (a *acquirer) warnIDTokenKept(left time.Duration) {
+	a.warnf(WarnIDTokenKept, "the provider did not return a new ID token on refresh; the stored one of %s expires in %s", a.acct.Key(), RoundDuration(left))
+}
+
 // warnServed adds the warnings about a token that is handed out: the refresh
-// token was rejected earlier, or runs out soon.
+// token was rejected earlier, or runs out soon; in --id-token mode, an ID
+// token a refresh did not replace that is under the margin.
 func (a *acquirer) warnServed(rec *keyring.Record) {
 	now := a.s.Now()
+	if a.o.IDToken && rec.IDToken != "" {
+		if c, ok := peekIDToken(rec.IDToken); ok && !c.expiry().IsZero() && a.idTokenOutlivedRefresh(rec, c) {
+			if left := c.expiry().Sub(now); left < a.margin(c.lifetime()) {
+				a.warnIDTokenKept(left)
+			}
+		}
+	}
 	switch {
 	case a.acct.LoginRequired:
 		a.warnf(WarnRefreshRejected, "the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
@@ -276,7 +332,6 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	// turn, SECURITY.md B.11).
 	if a.refreshedMeanwhile(rec, cur) {
 		a.warnServed(cur)
-		a.warnShortServed(cur)
 		return cur, nil
 	}
 	return a.refresh(ctx, cur)
@@ -311,9 +366,12 @@ func (a *acquirer) warnShortServed(rec *keyring.Record) {
 		a.warnShort(rec)
 		return
 	}
-	exp := idTokenExpiry(rec.IDToken)
-	if left := exp.Sub(a.s.Now()); !exp.IsZero() && left < a.o.MinTTL {
-		a.warnf(WarnShortLived, "the provider issued an ID token valid for %s, less than --min-ttl %s", RoundDuration(left), a.o.MinTTL)
+	c, ok := peekIDToken(rec.IDToken)
+	if !ok || !a.o.MinTTLSet {
+		return
+	}
+	if life := c.lifetime(); life > 0 && life < a.o.MinTTL {
+		a.warnf(WarnShortLived, "the provider issued an ID token valid for %s, less than --min-ttl %s", life, a.o.MinTTL)
 	}
 }
 
@@ -359,7 +417,7 @@ func (a *acquirer) exchange(ctx context.Context, cur *keyring.Record, retried bo
 		TokenURL:     a.tokenURL,
 		ClientID:     a.acct.ClientID,
 		ClientSecret: a.secret,
-		AuthStyle:    auth.TokenAuthStyle(a.p, a.secret),
+		ClientAuth:   auth.ChooseClientAuth(a.p, a.secret, nil, auth.ClientAuth(a.acct.ClientAuth)),
 		RefreshToken: sent,
 	}, a.s.Now, a.o.Retry)
 	if err != nil {
@@ -393,6 +451,10 @@ func (a *acquirer) refreshed(ctx context.Context, cur *keyring.Record, tok *auth
 	}
 	newID := tok.IDToken != ""
 	next := mergeRefreshed(cur, tok)
+	next.IssuedAt = issuedAt(tok, a.s.Now())
+	if tok.ClientAuth != "" && string(tok.ClientAuth) != a.acct.ClientAuth {
+		a.acct.ClientAuth = string(tok.ClientAuth) // remembered by updateIndex
+	}
 	// In --id-token mode the new ID token is printed, so its signature is
 	// checked first; the rotated refresh token is persisted before that
 	// network call, with the old ID token, so that it is never lost.
@@ -444,15 +506,13 @@ func (a *acquirer) checkServedIDToken(rec *keyring.Record, replaced bool) (*keyr
 	case !replaced && exp.IsZero():
 		return nil, a.loginError(fmt.Errorf("%w: the provider did not return a new ID token on refresh, and the stored one of %s has no readable exp",
 			auth.ErrReauthRequired, key))
-	case !replaced && left < a.o.MinTTL:
-		state := "expired " + RoundDuration(-left).String() + " ago"
-		if left > 0 {
-			state = "expires in " + RoundDuration(left).String()
-		}
-		return nil, a.loginError(fmt.Errorf("%w: the provider did not return a new ID token on refresh (the stored one of %s %s)",
-			auth.ErrReauthRequired, key, state))
+	case !replaced && left <= 0:
+		return nil, a.loginError(fmt.Errorf("%w: the provider did not return a new ID token on refresh, and the stored one of %s expired %s ago",
+			auth.ErrReauthRequired, key, RoundDuration(-left)))
 	case !replaced:
-		a.warnf(WarnIDTokenKept, "the provider did not return a new ID token on refresh; the stored one of %s expires in %s", key, RoundDuration(left))
+		// The same rule as for access tokens: an unexpired ID token is
+		// served, with a warning, when a refresh brought no newer one.
+		a.warnIDTokenKept(left)
 	case left <= 0:
 		return nil, WithHint(fmt.Errorf("%w: the provider returned an ID token on refresh of %s that expired %s ago",
 			auth.ErrReauthRequired, key, RoundDuration(-left)),
@@ -562,6 +622,14 @@ func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent 
 // comes from.
 func (a *acquirer) clientError(err error) error {
 	env := auth.ClientSecretEnv(a.acct.Provider)
+	var cae *auth.ClientAuthError
+	if errors.As(err, &cae) && len(cae.Tried) == 1 && cae.Tried[0] != auth.ClientAuthNone &&
+		(a.p == nil || a.p.TokenEndpointAuthMethod == "") {
+		// The secret went one way only: it may be right, and the client
+		// registered for the other method.
+		return WithHint(fmt.Errorf("%w (check the client ID and the client secret in %s)", err, env),
+			"if they are right, the client may expect the other method: set token_endpoint_auth_method for %s in providers.yaml", a.acct.Provider)
+	}
 	return WithHint(fmt.Errorf("%w (check the client ID and the client secret in %s)", err, env),
 		"set %s, or run: oauthctl client set %s", env, a.acct.Provider)
 }
@@ -652,6 +720,9 @@ func (a *acquirer) updateIndex(ctx context.Context, rec *keyring.Record, fn func
 			if acc.RejectedToken != "" && acc.RejectedToken != TokenHash(rec.AccessToken) {
 				acc.RejectedToken = "" // a new token: the rejection is dealt with
 			}
+			if a.acct.ClientAuth != "" {
+				acc.ClientAuth = a.acct.ClientAuth
+			}
 			if a.isCC() {
 				acc.Grant, acc.TokenURL, acc.ClientID, acc.Issuer = a.acct.Grant, a.acct.TokenURL, a.acct.ClientID, a.acct.Issuer
 				acc.RevocationURL, acc.GrantRevocationURL, acc.UserinfoURL = a.acct.RevocationURL, a.acct.GrantRevocationURL, a.acct.UserinfoURL
@@ -668,15 +739,26 @@ func (a *acquirer) updateIndex(ctx context.Context, rec *keyring.Record, fn func
 	}
 }
 
-// warnShort warns when even a brand-new token is valid for less than
-// --min-ttl: every call will refresh.
+// warnShort warns, once per refresh, when the user asked with --min-ttl for
+// more than even a brand-new token gives: every call will refresh. It
+// compares the lifetime the provider granted (expires_in), exactly: a 60 s
+// token meets --min-ttl 60s.
 func (a *acquirer) warnShort(rec *keyring.Record) {
-	if a.o.IDToken || rec.Expiry.IsZero() {
+	if a.o.IDToken || !a.o.MinTTLSet {
 		return
 	}
-	if left := rec.Expiry.Sub(a.s.Now()); left < a.o.MinTTL {
-		a.warnf(WarnShortLived, "the provider issued an access token valid for %s, less than --min-ttl %s", RoundDuration(left), a.o.MinTTL)
+	if life := recLifetime(rec); life > 0 && life < a.o.MinTTL {
+		a.warnf(WarnShortLived, "the provider issued an access token valid for %s, less than --min-ttl %s", life, a.o.MinTTL)
 	}
+}
+
+// issuedAt is when tok was received: its expiry minus the lifetime the
+// provider granted, or now when it did not say.
+func issuedAt(tok *auth.Token, now time.Time) time.Time {
+	if tok.Lifetime > 0 && !tok.Expiry.IsZero() {
+		return tok.Expiry.Add(-tok.Lifetime)
+	}
+	return now.UTC()
 }
 
 // mint runs steps 4-6 for a client_credentials account: rec is what the hot
@@ -722,7 +804,7 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 		TokenURL:     p.TokenURL,
 		ClientID:     p.ClientID,
 		ClientSecret: secret,
-		AuthStyle:    auth.TokenAuthStyle(p, secret),
+		ClientAuth:   auth.ChooseClientAuth(p, secret, nil, auth.ClientAuth(a.acct.ClientAuth)),
 		Scopes:       p.Scopes,
 	}, a.s.Now, a.o.Retry)
 	if err != nil {
@@ -741,11 +823,13 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 	if scopes == nil {
 		scopes = p.Scopes
 	}
-	next := &keyring.Record{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry, Scopes: scopes}
+	next := &keyring.Record{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry, Scopes: scopes,
+		IssuedAt: issuedAt(tok, a.s.Now())}
 	if err := a.save(ctx, next); err != nil {
 		return nil, err
 	}
 	a.acct.Scopes = scopes
+	a.acct.ClientAuth = string(tok.ClientAuth)
 	a.updateIndex(ctx, next, nil)
 	a.warnShort(next)
 	return next, nil
@@ -854,6 +938,15 @@ type unverifiedClaims struct {
 	Aud json.RawMessage `json:"aud"` // a string or an array of strings
 	Azp string          `json:"azp"`
 	Exp float64         `json:"exp"`
+	Iat float64         `json:"iat"`
+}
+
+// lifetime is exp - iat, the ID token's granted lifetime; zero when unknown.
+func (c *unverifiedClaims) lifetime() time.Duration {
+	if c.Exp <= 0 || c.Iat <= 0 || c.Exp <= c.Iat {
+		return 0
+	}
+	return min(time.Duration(min(c.Exp-c.Iat, float64(auth.MaxLifetime/time.Second)))*time.Second, auth.MaxLifetime)
 }
 
 func (c *unverifiedClaims) expiry() time.Time {

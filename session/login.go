@@ -23,7 +23,14 @@ type LoginRequest struct {
 	Scopes []string
 	// AddScopes asks for the account's granted scopes plus these.
 	AddScopes []string
+	// Prompt, when set, is the OIDC prompt parameter to send (consent,
+	// login, select_account, none), replacing the one oauthctl would pick
+	// and the provider entry's.
+	Prompt string
 }
+
+// Prompts are the values LoginRequest.Prompt accepts (OIDC Core §3.1.2.1).
+var Prompts = []string{"consent", "login", "select_account", "none"}
 
 // LoginPlan is what the browser and the device login settle before they
 // involve the user.
@@ -43,6 +50,9 @@ type LoginPlan struct {
 	// Params are the extra authorization parameters for the browser
 	// login (loginParams).
 	Params map[string]string
+	// ClientAuth is the client authentication that worked for the account
+	// being logged in again, if known (for auth.ChooseClientAuth).
+	ClientAuth auth.ClientAuth
 }
 
 // PlanLogin reads the account index for the account being updated, picks
@@ -64,8 +74,17 @@ func (s *Service) PlanLogin(ctx context.Context, req LoginRequest, p *auth.Provi
 		return nil, err
 	}
 	rp.Scopes = scopes
-	return &LoginPlan{req: req, paths: paths, Target: target, Scopes: scopes, Client: client, Provider: rp, Metadata: md,
-		Params: loginParams(req, rp, scopes, target)}, nil
+	plan := &LoginPlan{req: req, paths: paths, Target: target, Scopes: scopes, Client: client, Provider: rp, Metadata: md,
+		Params: loginParams(req, rp, scopes, target)}
+	// The provider's default account tells which client authentication
+	// this client needs, whoever signs in now.
+	if cur := ix.Find(p.Name, ix.Defaults[p.Name]); target == nil && cur != nil {
+		target = cur
+	}
+	if target != nil && target.ClientID == rp.ClientID && target.TokenURL == rp.TokenURL {
+		plan.ClientAuth = auth.ClientAuth(target.ClientAuth)
+	}
+	return plan, nil
 }
 
 // CompleteLogin names the account and persists the tokens (SaveLogin): the
@@ -83,6 +102,19 @@ func (s *Service) CompleteLogin(ctx context.Context, plan *LoginPlan, tok *auth.
 	}
 	acct, ws, err := s.SaveLogin(ctx, plan.Provider, account, tok, ident)
 	return acct, append(warnings, ws...), err
+}
+
+// AccountArgs is what names acct on a command line after "oauthctl token
+// ": the provider, plus " --account NAME" unless acct is the provider's
+// default (or the index cannot be read), so that a hint prints this
+// account's token and not the default's.
+func (s *Service) AccountArgs(acct *keyring.Account) string {
+	if paths, err := s.Paths(); err == nil {
+		if ix, err := keyring.LoadIndex(paths.Index); err == nil && ix.Defaults[acct.Provider] == acct.Account {
+			return acct.Provider
+		}
+	}
+	return acct.Provider + " --account " + acct.Account
 }
 
 // LoginProvider returns the named provider after checking that it can be
@@ -187,13 +219,17 @@ func loginScopes(req LoginRequest, p *auth.Provider, target *keyring.Account) []
 
 // loginParams are the authorization parameters the situation calls for:
 //   - prompt=consent when a refresh token is wanted (offline_access from an
-//     OIDC provider, OIDC Core §11; Google's access_type=offline) and the
-//     account has none yet, or has one for other scopes: without it the
-//     provider issues none (OIDC) or only on first consent (Google). An
-//     account that already holds one for the same scopes is not asked to
-//     consent again (SECURITY.md B.15); if no new refresh token comes back,
-//     the stored one is kept (saveLogin). A prompt in the provider's
-//     auth_params wins.
+//     OIDC provider, OIDC Core §11; Google's access_type=offline), unless
+//     the login targets a known account (--account, or --add-scopes) that
+//     already holds one for the same scopes: without consent the provider
+//     issues none (OIDC) or only on first consent (Google). Without
+//     --account nobody knows beforehand who will sign in: the provider's
+//     default account holding a refresh token says nothing about the
+//     person at the browser, who would then get none (issue 9). An account
+//     that already holds one is not asked to consent again (SECURITY.md
+//     B.15); if no new refresh token comes back, the stored one is kept
+//     (saveLogin). A prompt in the provider's auth_params wins, and
+//     --prompt wins over both.
 //   - --add-scopes: the provider's incremental parameter (Google's
 //     include_granted_scopes=true).
 //   - login_hint with the identity of the account named by --account (or
@@ -202,9 +238,13 @@ func loginParams(req LoginRequest, p *auth.Provider, scopes []string, target *ke
 	params := map[string]string{}
 	oidc := p.Issuer != "" && slices.Contains(scopes, "openid")
 	wantsOffline := oidc && slices.Contains(scopes, "offline_access") || p.AuthParams["access_type"] == "offline"
-	hasRefresh := target != nil && target.Refreshable && !target.LoginRequired && SameScopeSet(scopes, target.Scopes)
+	targeted := req.Account != "" || len(req.AddScopes) > 0
+	hasRefresh := targeted && target != nil && target.Refreshable && !target.LoginRequired && SameScopeSet(scopes, target.Scopes)
 	if _, set := p.AuthParams["prompt"]; wantsOffline && !hasRefresh && !set {
 		params["prompt"] = "consent"
+	}
+	if req.Prompt != "" {
+		params["prompt"] = req.Prompt
 	}
 	if len(req.AddScopes) > 0 && p.IncrementalParam != "" {
 		params[p.IncrementalParam] = "true"
@@ -319,6 +359,7 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 	rec := &keyring.Record{
 		AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, IDToken: tok.IDToken,
 		TokenType: tok.TokenType, Expiry: tok.Expiry, RefreshExpiry: tok.RefreshExpiry, Scopes: scopes,
+		IssuedAt: issuedAt(tok, s.Now()),
 	}
 	if rec.RefreshToken == "" && prev != nil && prev.RefreshToken != "" && sameIdentity && !prevAcct.LoginRequired {
 		if SameScopeSet(p.Scopes, prevAcct.Scopes) {
@@ -345,7 +386,7 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 		Provider: p.Name, Account: account, Issuer: issuer, TokenURL: p.TokenURL, ClientID: p.ClientID,
 		Scopes: scopes, Expiry: rec.Expiry, RefreshExpiry: rec.RefreshExpiry, Subject: ident.Subject,
 		Identity: ident.Display(), Refreshable: rec.RefreshToken != "", Grant: p.Grant,
-		UpdatedAt: s.Now().UTC(),
+		ClientAuth: string(tok.ClientAuth), UpdatedAt: s.Now().UTC(),
 	}
 	RecordEndpoints(&acct, p)
 	if err := keyring.UpdateIndex(wctx, paths, func(ix *keyring.Index) error {
@@ -361,7 +402,7 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 		if d := EndpointDiff(prevAcct, p, EndpointRevocation, p.RevocationURL); d != "" {
 			warnings = append(warnings, Warning{Kind: WarnNotRevoked,
 				Msg: fmt.Sprintf("the replaced refresh token of %s was not revoked: %s", key, auth.Sanitize(d, 300))})
-		} else if w := s.revokeReplaced(wctx, p, key, prev.RefreshToken); w != nil {
+		} else if w := s.revokeReplaced(wctx, p, key, prev.RefreshToken, tok.ClientAuth); w != nil {
 			warnings = append(warnings, *w)
 		}
 	}
@@ -400,12 +441,12 @@ const revokeReplacedTimeout = 15 * time.Second
 // revokeReplaced revokes a refresh token that a new login replaced, so it
 // does not linger at the provider (Google keeps at most 100 per client and
 // account). A failure is only a warning: the new login is already stored.
-func (s *Service) revokeReplaced(ctx context.Context, p *auth.Provider, key keyring.Key, refreshToken string) *Warning {
+func (s *Service) revokeReplaced(ctx context.Context, p *auth.Provider, key keyring.Key, refreshToken string, method auth.ClientAuth) *Warning {
 	ctx, cancel := context.WithTimeout(ctx, revokeReplacedTimeout)
 	defer cancel()
 	secret, _, err := ResolveClientSecret(ctx, s.Getenv, s.Store, p)
 	if err == nil {
-		err = auth.Revoke(ctx, s.HTTPClient(), p, auth.ClientCreds{ID: p.ClientID, Secret: secret}, refreshToken, auth.HintRefreshToken)
+		err = auth.Revoke(ctx, s.HTTPClient(), p, auth.ClientCreds{ID: p.ClientID, Secret: secret, Auth: method}, refreshToken, auth.HintRefreshToken)
 	}
 	if err == nil {
 		return nil

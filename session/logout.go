@@ -42,6 +42,12 @@ type LogoutResult struct {
 	RevokeErr error
 	// Warnings are to be printed before the result.
 	Warnings []Warning
+	// WasDefault is set when the account was the provider's default;
+	// NewDefault then names the account that is the default now, "" when
+	// the provider has none left. A logout must say so: the next
+	// `oauthctl token PROVIDER` prints the new default's token.
+	WasDefault bool
+	NewDefault string
 }
 
 // PlanLogout picks the accounts from the index (the default, Account or
@@ -157,7 +163,9 @@ func (s *Service) LogoutAccount(ctx context.Context, plan *LogoutPlan, a keyring
 		return nil, fmt.Errorf("deleting the tokens of %s: %w", key, err)
 	}
 	err = keyring.UpdateIndex(ctx, plan.paths, func(ix *keyring.Index) error {
+		res.WasDefault = ix.Defaults[a.Provider] == a.Account
 		ix.Remove(a.Provider, a.Account)
+		res.NewDefault = ix.Defaults[a.Provider]
 		return nil
 	})
 	if err != nil {
@@ -193,7 +201,7 @@ func (s *Service) logoutRevoke(ctx context.Context, p *auth.Provider, a keyring.
 	if err != nil {
 		return err
 	}
-	creds := auth.ClientCreds{ID: a.ClientID, Secret: secret}
+	creds := auth.ClientCreds{ID: a.ClientID, Secret: secret, Auth: auth.ClientAuth(a.ClientAuth)}
 	err = auth.RevokeGrant(ctx, client, p, creds, rec.RefreshToken, rec.AccessToken)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
 		return fmt.Errorf("the provider did not answer within %s", revokeTimeout)
