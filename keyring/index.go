@@ -43,14 +43,14 @@ type Account struct {
 	// rejected (`git credential reject` reached `oauthctl git-credential
 	// erase`): while the stored access token has this hash, it is refreshed
 	// before it is handed out again. The token itself is never written here.
-	RejectedToken string    `json:"rejected_token_sha256,omitempty"`
-	Grant         string    `json:"grant,omitempty"`
+	RejectedToken string `json:"rejected_token_sha256,omitempty"`
+	Grant         string `json:"grant,omitempty"`
 	// ClientAuth is the client authentication the token endpoint accepted
 	// for this account (none, client_secret_basic, client_secret_post):
 	// refresh, revocation and the next login use it, so a method found by
 	// trying is tried only once.
-	ClientAuth string `json:"token_endpoint_auth_method,omitempty"`
-	UpdatedAt     time.Time `json:"updated_at,omitzero"`
+	ClientAuth string    `json:"token_endpoint_auth_method,omitempty"`
+	UpdatedAt  time.Time `json:"updated_at,omitzero"`
 }
 
 // Key is the account's Store key.
