@@ -109,8 +109,7 @@ func gitCredentialRun(ctx context.Context, opts *GitCredentialOptions) error {
 	svc := opts.Factory.Session()
 	getenv := opts.Factory.Getenv
 	svc.ConfigPath = func() string { return UserConfigPath(getenv) }
-	p, err := svc.GitTarget(session.GitRequest{Protocol: cred.get("protocol"), Host: cred.get("host"),
-		Provider: opts.Provider, Account: opts.Account})
+	p, err := svc.GitTarget(session.GitRequest{Protocol: cred.get("protocol"), Host: cred.get("host"), Provider: opts.Provider})
 	var notServed *session.GitNotServedError
 	switch {
 	case errors.As(err, &notServed):

@@ -31,15 +31,13 @@ func (e *GitNotServedError) Error() string { return e.Msg }
 func (e *GitNotServedError) Unwrap() error { return ErrGitNotServed }
 
 // GitRequest is what git asked a credential helper for, reduced to what
-// chooses the token, plus the helper's own options.
+// chooses the provider, plus the helper's --provider.
 type GitRequest struct {
 	// Protocol and Host are git's attributes (Host may carry ":PORT").
 	Protocol string
 	Host     string
-	// Provider overrides the git_hosts lookup (--provider); Account picks
-	// one of the provider's accounts (--account).
+	// Provider overrides the git_hosts lookup (--provider).
 	Provider string
-	Account  string
 }
 
 // GitTarget checks that req may get a token at all (https, or http to a
