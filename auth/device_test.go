@@ -199,6 +199,7 @@ func (as *fakeAS) provider() *auth.Provider {
 // noRedirectClient is like cmd.NewHTTPClient: redirects are not followed.
 func noRedirectClient() *http.Client {
 	return &http.Client{
+		Transport:     newTransport(),
 		Timeout:       10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}

@@ -70,7 +70,7 @@ const okBody = `{"access_token":"fake-at-2","token_type":"Bearer","expires_in":3
 var fastRetry = RetryPolicy{Backoff: 10 * time.Millisecond, MaxWait: 2 * time.Second, Budget: 10 * time.Second}
 
 func testClient() *http.Client {
-	return &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 func TestRefreshSuccess(t *testing.T) {

@@ -77,7 +77,7 @@ func revokeReply(status int, body string, headers ...string) http.HandlerFunc {
 }
 
 func revokeClient() *http.Client {
-	return &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &http.Client{Transport: newTransport(), Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 }
 
 const (
@@ -214,7 +214,7 @@ func TestRevokeTimeout(t *testing.T) {
 		}
 	})
 	defer close(release)
-	client := &http.Client{Timeout: 100 * time.Millisecond}
+	client := &http.Client{Transport: newTransport(), Timeout: 100 * time.Millisecond}
 	p := &auth.Provider{Name: "acme", RevocationURL: fake.srv.URL + "/revoke"}
 	err := auth.Revoke(t.Context(), client, p, auth.ClientCreds{ID: "cli"}, revokeRT, auth.HintRefreshToken)
 	if !errors.Is(err, auth.ErrUnavailable) || !strings.Contains(err.Error(), "did not answer in time") {
@@ -435,3 +435,9 @@ func testopLogin(t *testing.T, ctx context.Context, op *testop.OP, clientID, sec
 func testopRefresh(ctx context.Context, op *testop.OP, clientID, secret, rt string) (*oauth2.Token, error) {
 	return testopConfig(op, clientID, secret).TokenSource(ctx, &oauth2.Token{RefreshToken: rt}).Token()
 }
+
+// newTransport gives a test client a transport of its own. With the default
+// one, a parallel test's httptest.Server.Close closes every idle connection
+// of http.DefaultTransport, and a POST about to reuse one fails with
+// "http: CloseIdleConnections called" (POSTs are not retried).
+func newTransport() *http.Transport { return http.DefaultTransport.(*http.Transport).Clone() }

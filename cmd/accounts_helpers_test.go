@@ -89,7 +89,7 @@ func newAcEnv(t *testing.T, providersYAML string) *acEnv {
 		yaml:  providersYAML,
 		vars:  map[string]string{},
 		now:   acNow,
-		client: &http.Client{Timeout: 5 * time.Second,
+		client: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 5 * time.Second,
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
 	}
 }

@@ -188,7 +188,9 @@ func TestLogout(t *testing.T) {
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}, kept: []string{"bob"}},
 		{name: "row 50: timeout", args: []string{"logout", "acme"},
 			handlers: []http.HandlerFunc{func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }},
-			setup:    func(e *acEnv, _ string) { e.client = &http.Client{Timeout: 150 * time.Millisecond} },
+			setup: func(e *acEnv, _ string) {
+				e.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone(), Timeout: 150 * time.Millisecond}
+			},
 			errOut: "warning: could not revoke the tokens of acme:alice at the provider: revoking the refresh token: revocation endpoint: the provider did not answer in time\n" +
 				manage + ok + moved,
 			requests: []string{rt("alice", "acme-client", "", ":")},

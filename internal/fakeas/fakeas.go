@@ -171,6 +171,10 @@ func (s *Server) Revoked() []url.Values {
 // Client is an HTTP client that does not follow redirects.
 func Client() *http.Client {
 	return &http.Client{
+		// A transport of its own: httptest.Server.Close closes the idle
+		// connections of http.DefaultTransport, which would fail a POST
+		// of a parallel test that is about to reuse one.
+		Transport:     http.DefaultTransport.(*http.Transport).Clone(),
 		Timeout:       30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
