@@ -35,6 +35,9 @@ const helperEnv = "OAUTHCTL_KEYRING_TEST_HELPER"
 const helperTimeoutEnv = "OAUTHCTL_KEYRING_TEST_TIMEOUT"
 
 func TestMain(m *testing.M) {
+	if op := os.Getenv(kcacheChildEnv); op != "" {
+		os.Exit(kcacheChild(op))
+	}
 	if op := os.Getenv(helperEnv); op != "" {
 		os.Exit(helperMain(op))
 	}

@@ -1,0 +1,270 @@
+package keyring
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"golang.org/x/sys/unix"
+)
+
+// newTestKernelCache returns a cache on the real kernel keyring whose
+// descriptions are unique to the test: other tests, and other people's
+// tests on this machine, share the UID's user keyring. It skips when the
+// kernel refuses keyctl (a container's seccomp profile), unless CI=true.
+func newTestKernelCache(t *testing.T) (*KernelCache, *Account) {
+	t.Helper()
+	if _, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_USER_KEYRING, true); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the kernel keyring is unavailable: %v", err)
+		}
+		t.Skipf("the kernel keyring is unavailable: %v", err)
+	}
+	c := newKernelCache(linuxKeyctl{}, testIndexPath(t), "keychain", time.Now)
+	acct := &Account{Provider: "example", Account: "alice@example.com", Issuer: "https://issuer.example",
+		TokenURL: "https://issuer.example/token", ClientID: "fake-client", Grant: "authorization_code",
+		UpdatedAt: time.Now().UTC()}
+	t.Cleanup(func() { c.Invalidate(acct.Key()) })
+	return c, acct
+}
+
+func TestKernelCacheHitAndMiss(t *testing.T) {
+	t.Parallel()
+	c, acct := newTestKernelCache(t)
+	if got, ok := c.Get(acct); ok {
+		t.Fatalf("Get before Put: hit %+v", got)
+	}
+	want := &CachedToken{AccessToken: "fake-access-token-1", Expiry: time.Now().Add(time.Hour).UTC(),
+		RefreshExpiry: time.Now().Add(48 * time.Hour).UTC(), Scopes: []string{"openid", "email"}}
+	if err := c.Put(acct, want); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	got, ok := c.Get(acct)
+	if !ok {
+		t.Fatal("Get after Put: miss")
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("Get (-want +got):\n%s", diff)
+	}
+
+	// The key as the kernel holds it: in @u, owned by this UID, read-only,
+	// nothing for group and others, with a timeout.
+	id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", c.description(acct.Key()), 0)
+	if err != nil {
+		t.Fatalf("the key is not in @u: %v", err)
+	}
+	d, _ := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id)
+	if want := "user;" + strconv.Itoa(os.Geteuid()) + ";"; !strings.HasPrefix(d, want) ||
+		!strings.Contains(d, ";"+strconv.FormatUint(keyPerm, 16)+";") {
+		t.Errorf("KEYCTL_DESCRIBE = %q, want owner %s and permissions %08x", d, want, keyPerm)
+	}
+	if proc := keyringContents(t, unix.KEY_SPEC_PROCESS_KEYRING); contains(proc, id) {
+		t.Error("the key is still linked in the writer's process keyring")
+	}
+	if user := keyringContents(t, unix.KEY_SPEC_USER_KEYRING); !contains(user, id) {
+		t.Error("the key is not linked in @u")
+	}
+
+	// The index entry changed since (a refresh, a new login): a miss.
+	changed := *acct
+	changed.UpdatedAt = changed.UpdatedAt.Add(time.Millisecond)
+	if got, ok := c.Get(&changed); ok {
+		t.Errorf("Get for a changed index entry: hit %+v", got)
+	}
+	// Another state directory, another store: a miss.
+	other := newKernelCache(linuxKeyctl{}, filepath.Join(t.TempDir(), "index.json"), "keychain", time.Now)
+	if got, ok := other.Get(acct); ok {
+		t.Errorf("Get with another index path: hit %+v", got)
+	}
+	vault := newKernelCache(linuxKeyctl{}, testIndexPath(t), "vault", time.Now)
+	if got, ok := vault.Get(acct); ok {
+		t.Errorf("Get with another store: hit %+v", got)
+	}
+}
+
+func TestKernelCacheReplace(t *testing.T) {
+	t.Parallel()
+	c, acct := newTestKernelCache(t)
+	exp := time.Now().Add(time.Hour)
+	for _, tok := range []string{"fake-access-token-1", "fake-access-token-2"} {
+		if err := c.Put(acct, &CachedToken{AccessToken: tok, Expiry: exp}); err != nil {
+			t.Fatalf("Put %s: %v", tok, err)
+		}
+	}
+	got, ok := c.Get(acct)
+	if !ok || got.AccessToken != "fake-access-token-2" {
+		t.Fatalf("Get after two Puts = %+v, %v; want the second token", got, ok)
+	}
+	n := 0
+	for _, id := range keyringContents(t, unix.KEY_SPEC_USER_KEYRING) {
+		if d, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id); err == nil && strings.HasSuffix(d, ";"+c.description(acct.Key())) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Errorf("@u links %d keys of the account, want 1 (the second Put displaces the first)", n)
+	}
+}
+
+func TestKernelCacheExpiry(t *testing.T) {
+	t.Parallel()
+	c, acct := newTestKernelCache(t)
+	// Expires in about 1.5 s: the kernel timeout is 1 s (rounded down).
+	if err := c.Put(acct, &CachedToken{AccessToken: "fake-access-token", Expiry: time.Now().Add(1500 * time.Millisecond)}); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	if _, ok := c.Get(acct); !ok {
+		t.Fatal("Get right after Put: miss")
+	}
+	// The reader checks the expiry itself, whatever the kernel holds.
+	late := *c
+	late.now = func() time.Time { return time.Now().Add(2 * time.Second) }
+	if got, ok := late.Get(acct); ok {
+		t.Errorf("Get after the expiry: hit %+v", got)
+	}
+	// The kernel drops the key by itself.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", c.description(acct.Key()), 0)
+		if err != nil {
+			if !errors.Is(err, syscall.ENOKEY) && !errors.Is(err, syscall.EKEYEXPIRED) {
+				t.Errorf("search after the timeout: %v, want ENOKEY or EKEYEXPIRED", err)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the kernel still holds the key 5 s after its timeout")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	// A token that expires within a second, or has already, is not cached.
+	for _, exp := range []time.Time{time.Now().Add(500 * time.Millisecond), time.Now().Add(-time.Minute)} {
+		if err := c.Put(acct, &CachedToken{AccessToken: "fake-access-token", Expiry: exp}); err == nil {
+			t.Errorf("Put of a token expiring at %v succeeded", exp)
+		}
+	}
+}
+
+func TestKernelCacheInvalidate(t *testing.T) {
+	t.Parallel()
+	c, acct := newTestKernelCache(t)
+	if err := c.Put(acct, &CachedToken{AccessToken: "fake-access-token", Expiry: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatalf("Put: %v", err)
+	}
+	// Another process's view: a fresh cache value on the same state.
+	reader := *c
+	c.Invalidate(acct.Key())
+	if got, ok := reader.Get(acct); ok {
+		t.Errorf("Get after Invalidate: hit %+v", got)
+	}
+	c.Invalidate(acct.Key()) // nothing cached: no error, no panic
+}
+
+// TestKernelCacheIgnoresForeignKeys puts keys under the account's
+// description that the cache did not write, or not for this entry: each is a
+// miss, never a token.
+func TestKernelCacheIgnoresForeignKeys(t *testing.T) {
+	t.Parallel()
+	exp := time.Now().Add(time.Hour)
+	tests := []struct {
+		name    string
+		payload func(c *KernelCache, acct *Account) []byte
+		perm    uint32
+		chown   bool // give the key to another UID (root only)
+	}{
+		{name: "plain token", payload: func(*KernelCache, *Account) []byte { return []byte("fake-planted-token") }, perm: keyPerm},
+		{name: "payload for another entry", payload: func(c *KernelCache, a *Account) []byte {
+			other := *a
+			other.ClientID = "another-client"
+			return encodeCached(&CachedToken{AccessToken: "fake-planted-token", Expiry: exp}, binding(&other))
+		}, perm: keyPerm},
+		{name: "readable by others", payload: func(c *KernelCache, a *Account) []byte {
+			return encodeCached(&CachedToken{AccessToken: "fake-planted-token", Expiry: exp}, binding(a))
+		}, perm: keyPerm | 0x3f},
+		{name: "writable", payload: func(c *KernelCache, a *Account) []byte {
+			return encodeCached(&CachedToken{AccessToken: "fake-planted-token", Expiry: exp}, binding(a))
+		}, perm: keyPerm | keyPosWrite},
+		{name: "owned by another UID", payload: func(c *KernelCache, a *Account) []byte {
+			return encodeCached(&CachedToken{AccessToken: "fake-planted-token", Expiry: exp}, binding(a))
+		}, perm: keyPerm, chown: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if tt.chown && os.Geteuid() != 0 {
+				t.Skip("only root can give a key to another UID")
+			}
+			c, acct := newTestKernelCache(t)
+			id, err := unix.AddKey("user", c.description(acct.Key()), tt.payload(c, acct), unix.KEY_SPEC_USER_KEYRING)
+			if err != nil {
+				t.Fatalf("add_key: %v", err)
+			}
+			t.Cleanup(func() { _, _ = unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_USER_KEYRING, 0, 0) })
+			if _, err := unix.KeyctlInt(unix.KEYCTL_SET_TIMEOUT, id, 60, 0, 0); err != nil {
+				t.Fatalf("set timeout: %v", err)
+			}
+			if tt.chown {
+				if _, err := unix.KeyctlInt(unix.KEYCTL_CHOWN, id, 65534, -1, 0); err != nil {
+					t.Fatalf("chown: %v", err)
+				}
+			}
+			if err := unix.KeyctlSetperm(id, tt.perm); err != nil {
+				t.Fatalf("setperm: %v", err)
+			}
+			if tt.chown { // the planted key is readable: only the owner check stops it
+				var buf [256]byte
+				if _, err := unix.KeyctlBuffer(unix.KEYCTL_READ, id, buf[:], 0); err != nil {
+					t.Fatalf("the planted key is not readable, the test proves nothing: %v", err)
+				}
+			}
+			if got, ok := c.Get(acct); ok {
+				t.Errorf("Get: hit %+v from a planted key", got)
+			}
+			// Invalidate removes it as well, or at least unlinks it.
+			c.Invalidate(acct.Key())
+			if _, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", c.description(acct.Key()), 0); err == nil {
+				t.Error("Invalidate left the planted key in @u")
+			}
+		})
+	}
+}
+
+// testIndexPath is the test's index path, the same on every call.
+func testIndexPath(t *testing.T) string {
+	t.Helper()
+	return filepath.Join(os.TempDir(), "oauthctl-kcache-test", t.Name(), "index.json")
+}
+
+// keyringContents lists the keys linked in a keyring.
+func keyringContents(t *testing.T, ring int) []int {
+	t.Helper()
+	var buf [4096]byte
+	n, err := unix.KeyctlBuffer(unix.KEYCTL_READ, ring, buf[:], 0)
+	if err != nil {
+		if errors.Is(err, syscall.ENOKEY) {
+			return nil
+		}
+		t.Fatalf("reading keyring %d: %v", ring, err)
+	}
+	var ids []int
+	for i := 0; i+4 <= min(n, len(buf)); i += 4 {
+		ids = append(ids, int(int32(uint32(buf[i])|uint32(buf[i+1])<<8|uint32(buf[i+2])<<16|uint32(buf[i+3])<<24)))
+	}
+	return ids
+}
+
+func contains(ids []int, id int) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
