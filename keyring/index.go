@@ -93,6 +93,11 @@ func loadJSONFile(path, what, fix string, want int, v any, version *int) error {
 	if err != nil {
 		return fmt.Errorf("reading the %s: %w", what, err)
 	}
+	return decodeJSONFile(path, data, what, fix, want, v, version)
+}
+
+// decodeJSONFile is loadJSONFile after the read.
+func decodeJSONFile(path string, data []byte, what, fix string, want int, v any, version *int) error {
 	if err := json.Unmarshal(data, v); err != nil {
 		return fmt.Errorf("%s %s is damaged (%v); %s", what, path, err, fix)
 	}

@@ -15,22 +15,23 @@ import (
 // Secret Service round trips through D-Bus. It is a cache: every failure is
 // a miss, and the OS keychain stays the only store of record.
 //
-// Each account has one "user" key in the user keyring (@u) of the process's
-// UID, which the kernel makes visible to all that user's processes (shells,
-// cron jobs, systemd services) and to no other user, like an unlocked Secret
-// Service. Its description names the state directory (a hash of the index
-// path), provider and account:
+// Keys are "user" keys in the user keyring (@u) of the process's UID, which
+// the kernel makes visible to all that user's processes (shells, cron jobs,
+// systemd services) and to no other user, like an unlocked Secret Service.
+// A key answers one request as `token` received it, before the index
+// resolved it (CacheRequest: a provider or none, an account or none), so
+// that a hit needs no JSON parse; its description names the state directory
+// (a hash of the index path and the store), provider and account:
 //
 //	oauthctl:<16 hex of sha256(index path, store)>:<provider>:<account>
 //
-// and its payload (see encodeCached) carries a format version, a digest of
-// the account's index entry (issuer, token endpoint, client ID, subject,
-// grant and the time the entry last changed), the token's expiry, the
-// refresh token's expiry and the scopes. A reader compares the digest with
-// the entry it has just read from the index, so a key written before the
-// entry changed (a refresh, a new login, a concurrent logout and login) is a
-// miss, not a stale token. The kernel deletes the key when the token
-// expires (KEYCTL_SET_TIMEOUT); Invalidate deletes it earlier.
+// Its payload (see encodeCached) carries a format version and the SHA-256
+// of the whole account index file as the writer read it before it read the
+// token from the store. A reader hashes the index it has just read: any
+// change since (a refresh, login, logout or switch records new metadata, at
+// least the entry's updated_at) makes the key a miss, never a stale token.
+// The kernel deletes the key when the token expires (KEYCTL_SET_TIMEOUT);
+// Invalidate deletes it earlier.
 //
 // OAUTHCTL_KERNEL_CACHE=0 turns the cache off; where keyctl is unavailable
 // (not Linux; a seccomp profile that answers EPERM or ENOSYS, as container
@@ -44,9 +45,24 @@ type KernelCache struct {
 	now func() time.Time
 }
 
-// CachedToken is what the kernel cache holds for an account: the access
+// CacheRequest is what `token` was asked for: a provider (empty: the only
+// stored account) and an account (empty: the provider's default).
+type CacheRequest struct {
+	Provider string
+	Account  string
+}
+
+// CachedToken is what the kernel cache holds for a request: the access
 // token and what `token` prints or checks with it.
 type CachedToken struct {
+	// Provider and Account name the account the request resolved to.
+	Provider string
+	Account  string
+	// Grant and ClientID are the account's (a client_credentials token is
+	// served only while the environment names the same client).
+	Grant    string
+	ClientID string
+
 	AccessToken string
 	// Expiry is when the access token expires; zero when the provider did
 	// not say.
@@ -54,9 +70,12 @@ type CachedToken struct {
 	// RefreshExpiry is when the refresh token runs out, zero when unknown
 	// or when no refresh token is stored (for the warning `token` prints).
 	RefreshExpiry time.Time
-	// Scopes are the record's scopes; nil when the record had none.
+	// Scopes are what `token --json` prints; nil when unknown.
 	Scopes []string
 }
+
+// Key is the account's Store key.
+func (t *CachedToken) Key() Key { return Key{Provider: t.Provider, Account: t.Account} }
 
 // KernelCacheEnv turns the kernel cache off when set to 0 (or false, off, no).
 const KernelCacheEnv = "OAUTHCTL_KERNEL_CACHE"
@@ -103,34 +122,28 @@ func newKernelCache(sys keyctl, indexPath, store string, now func() time.Time) *
 // Enabled reports whether the cache may answer at all.
 func (c *KernelCache) Enabled() bool { return c != nil && c.sys != nil }
 
-// description names key's kernel key.
-func (c *KernelCache) description(key Key) string {
-	return "oauthctl:" + c.ns + ":" + key.Provider + ":" + key.Account
+// description names the key of req.
+func (c *KernelCache) description(req CacheRequest) string {
+	return "oauthctl:" + c.ns + ":" + req.Provider + ":" + req.Account
 }
 
-// binding is the digest of the index entry a cached token belongs to.
-func binding(a *Account) string {
-	var b strings.Builder
-	for _, s := range []string{a.Provider, a.Account, a.Issuer, a.TokenURL, a.ClientID, a.Subject, a.Grant,
-		a.UpdatedAt.UTC().Format(time.RFC3339Nano)} {
-		b.WriteString(strconv.Itoa(len(s)))
-		b.WriteByte(':')
-		b.WriteString(s)
-	}
-	h := sha256.Sum256([]byte(b.String()))
+// binding is the digest of the index file a cached token belongs to.
+func binding(index []byte) string {
+	h := sha256.Sum256(index)
 	return hex.EncodeToString(h[:])
 }
 
-// Get returns acct's cached token if the kernel holds one that this UID
-// owns, whose payload parses and belongs to acct as the index describes it
-// now, and that has not expired. Steps: one KEYCTL_SEARCH of @u, one
-// KEYCTL_DESCRIBE (owner, permissions, exact description), one KEYCTL_READ.
-// Whether the token is fresh enough for --min-ttl is the caller's decision.
-func (c *KernelCache) Get(acct *Account) (*CachedToken, bool) {
+// Get returns the cached answer to req if the kernel holds one that this
+// UID owns, whose payload parses and was written with exactly the account
+// index index (the file's bytes as the caller read them), and whose token
+// has not expired. Steps: one KEYCTL_SEARCH of @u, one KEYCTL_DESCRIBE
+// (owner, permissions, exact description), one KEYCTL_READ. Whether the
+// token is fresh enough for --min-ttl is the caller's decision.
+func (c *KernelCache) Get(req CacheRequest, index []byte) (*CachedToken, bool) {
 	if !c.Enabled() {
 		return nil, false
 	}
-	desc := c.description(acct.Key())
+	desc := c.description(req)
 	id, err := c.sys.search(desc)
 	if err != nil {
 		return nil, false
@@ -138,12 +151,12 @@ func (c *KernelCache) Get(acct *Account) (*CachedToken, bool) {
 	if !c.trusted(id, desc) {
 		return nil, false
 	}
-	var buf [maxCachedToken + 1024]byte
+	var buf [maxCachedToken + 2048]byte
 	n, err := c.sys.read(id, buf[:])
 	if err != nil || n > len(buf) {
 		return nil, false
 	}
-	t, ok := decodeCached(buf[:n], binding(acct))
+	t, ok := decodeCached(buf[:n], binding(index))
 	if !ok || (!t.Expiry.IsZero() && !c.now().Before(t.Expiry)) {
 		return nil, false
 	}
@@ -178,10 +191,12 @@ const (
 // put into @u by another UID (only root can) or made readable by others is
 // ignored.
 func (c *KernelCache) trusted(id int, desc string) bool {
-	d, err := c.sys.describe(id)
-	if err != nil {
+	var buf [512]byte
+	n, err := c.sys.describe(id, buf[:])
+	if err != nil || n > len(buf) || n < 1 {
 		return false
 	}
+	d := string(buf[:n-1]) // without the NUL
 	// "type;uid;gid;perm;description"
 	parts := strings.SplitN(d, ";", 5)
 	if len(parts) != 5 || parts[0] != "user" || parts[4] != desc {
@@ -195,14 +210,15 @@ func (c *KernelCache) trusted(id int, desc string) bool {
 	return err == nil && perm&0x0000ffff == 0 && perm&(keyPosWrite|keyPosSetattr) == 0
 }
 
-// Put caches t for acct as the index entry describes it now (the entry the
-// caller read before it read t from the store), replacing any key of the
-// account atomically. Steps: add the key to this process's keyring, set its
-// kernel timeout to the token's expiry (rounded down to the second) and its
-// read-only permissions, then link it into @u, which displaces the old key
-// in one step, and unlink it from the process keyring. A token that expires
-// within a second, is too large or has a line break is not cached.
-func (c *KernelCache) Put(acct *Account, t *CachedToken) error {
+// Put caches t as the answer to req under the account index index (the
+// file's bytes as the caller read them before it read t from the store),
+// replacing any key of req atomically. Steps: add the key to this process's
+// keyring, set its kernel timeout to the token's expiry (rounded down to the
+// second) and its read-only permissions, then link it into @u, which
+// displaces the old key in one step, and unlink it from the process
+// keyring. A token that expires within a second, is too large or has a line
+// break is not cached.
+func (c *KernelCache) Put(req CacheRequest, index []byte, t *CachedToken) error {
 	if !c.Enabled() {
 		return errCacheDisabled
 	}
@@ -211,11 +227,11 @@ func (c *KernelCache) Put(acct *Account, t *CachedToken) error {
 		timeout = t.Expiry.Sub(c.now()).Truncate(time.Second)
 	}
 	if timeout < time.Second || t.AccessToken == "" || len(t.AccessToken) > maxCachedToken ||
-		strings.ContainsAny(t.AccessToken, "\r\n\x00") {
+		strings.ContainsAny(t.AccessToken, "\r\n\x00") || !oneLine(t.Provider, t.Account, t.Grant, t.ClientID) {
 		return errCacheNotWorthIt
 	}
-	payload := encodeCached(t, binding(acct))
-	id, err := c.sys.add(c.description(acct.Key()), payload)
+	payload := encodeCached(t, binding(index))
+	id, err := c.sys.add(c.description(req), payload)
 	if err != nil {
 		return err
 	}
@@ -231,36 +247,70 @@ func (c *KernelCache) Put(acct *Account, t *CachedToken) error {
 	return c.sys.linkUser(id)
 }
 
-// Invalidate deletes the cached token of key, if any, for every process at
-// once (KEYCTL_INVALIDATE). Callers invalidate before they replace or remove
-// the token in the store, under the account's refresh lock when there is
-// one, so that no process prints a token that was replaced or revoked.
+func oneLine(ss ...string) bool {
+	for _, s := range ss {
+		if strings.ContainsAny(s, "\r\n\x00") {
+			return false
+		}
+	}
+	return true
+}
+
+// Invalidate deletes, for every process at once (KEYCTL_INVALIDATE), the
+// cached token of key under each request that may resolve to it: provider
+// and account, the provider's default account, the only stored account.
+// Callers invalidate before they replace or remove the token in the store,
+// under the account's refresh lock when there is one, so that no process
+// prints a token that was replaced or revoked.
 func (c *KernelCache) Invalidate(key Key) {
 	if !c.Enabled() {
 		return
 	}
-	desc := c.description(key)
+	for _, req := range []CacheRequest{{key.Provider, key.Account}, {key.Provider, ""}, {}} {
+		if !c.invalidate(c.description(req)) {
+			return // keyctl unavailable: nothing is cached either
+		}
+	}
+}
+
+// InvalidateProvider is Invalidate for each of the provider's accounts
+// (after `client set` or `client unset`).
+func (c *KernelCache) InvalidateProvider(provider string, accounts []string) {
+	for _, a := range accounts {
+		c.Invalidate(Key{Provider: provider, Account: a})
+	}
+	c.Invalidate(Key{Provider: provider})
+}
+
+// invalidate removes the keys described desc from @u; false when keyctl
+// fails with anything but "no such key".
+func (c *KernelCache) invalidate(desc string) bool {
 	// A loop: concurrent writers may each have linked one, and an
 	// invalidated key can still be found until the kernel has marked it.
 	for range 4 {
 		id, err := c.sys.search(desc)
 		if err != nil {
-			return
+			return errors.Is(err, errNoKey) || errors.Is(err, errKeyExpired) || errors.Is(err, errKeyRevoked)
 		}
 		if c.sys.invalidate(id) != nil {
 			// Not ours to invalidate (another owner): unlink it from @u
 			// instead, which needs only write access to @u.
 			if c.sys.unlinkUser(id) != nil {
-				return
+				return true
 			}
 		}
 	}
+	return true
 }
 
 // encodeCached is the payload of a cached key, one field a line:
 //
 //	oauthctl-kcache 1
-//	<sha256 of the index entry, hex>
+//	<sha256 of the account index file, hex>
+//	<provider>
+//	<account>
+//	<grant>
+//	<client ID>
 //	<expiry, Unix nanoseconds; 0 = unknown>
 //	<refresh expiry, Unix nanoseconds; 0 = unknown>
 //	<"-" for no scopes, else "+" and the scopes separated by spaces>
@@ -270,29 +320,31 @@ func encodeCached(t *CachedToken, bind string) []byte {
 	if t.Scopes != nil {
 		scopes = "+" + strings.Join(t.Scopes, " ")
 	}
-	return []byte(kernelCacheVersion + "\n" + bind + "\n" + unixNano(t.Expiry) + "\n" + unixNano(t.RefreshExpiry) + "\n" +
-		scopes + "\n" + t.AccessToken)
+	return []byte(kernelCacheVersion + "\n" + bind + "\n" + t.Provider + "\n" + t.Account + "\n" + t.Grant + "\n" +
+		t.ClientID + "\n" + unixNano(t.Expiry) + "\n" + unixNano(t.RefreshExpiry) + "\n" + scopes + "\n" + t.AccessToken)
 }
 
 // decodeCached parses a payload and checks it against bind; ok is false for
 // anything else.
 func decodeCached(p []byte, bind string) (*CachedToken, bool) {
-	f := strings.SplitN(string(p), "\n", 6)
-	if len(f) != 6 || f[0] != kernelCacheVersion || f[1] != bind || f[5] == "" || strings.ContainsAny(f[5], "\r\n\x00") {
+	const fields = 10
+	f := strings.SplitN(string(p), "\n", fields)
+	if len(f) != fields || f[0] != kernelCacheVersion || f[1] != bind || f[2] == "" || f[9] == "" ||
+		strings.ContainsAny(f[9], "\r\n\x00") {
 		return nil, false
 	}
-	exp, ok1 := parseUnixNano(f[2])
-	rexp, ok2 := parseUnixNano(f[3])
+	exp, ok1 := parseUnixNano(f[6])
+	rexp, ok2 := parseUnixNano(f[7])
 	if !ok1 || !ok2 {
 		return nil, false
 	}
-	t := &CachedToken{AccessToken: f[5], Expiry: exp, RefreshExpiry: rexp}
+	t := &CachedToken{Provider: f[2], Account: f[3], Grant: f[4], ClientID: f[5], AccessToken: f[9], Expiry: exp, RefreshExpiry: rexp}
 	switch {
-	case f[4] == "-":
-	case f[4] == "+":
+	case f[8] == "-":
+	case f[8] == "+":
 		t.Scopes = []string{}
-	case strings.HasPrefix(f[4], "+"):
-		t.Scopes = strings.Split(f[4][1:], " ")
+	case strings.HasPrefix(f[8], "+"):
+		t.Scopes = strings.Split(f[8][1:], " ")
 	default:
 		return nil, false
 	}
@@ -324,8 +376,9 @@ type keyctl interface {
 	uid() int
 	// search finds a "user" key by description in @u.
 	search(desc string) (int, error)
-	// describe is KEYCTL_DESCRIBE: "type;uid;gid;perm;description".
-	describe(id int) (string, error)
+	// describe is KEYCTL_DESCRIBE: "type;uid;gid;perm;description" and a
+	// NUL; it returns the full length.
+	describe(id int, buf []byte) (int, error)
 	// read is KEYCTL_READ; it returns the payload's full length.
 	read(id int, buf []byte) (int, error)
 	// add creates a "user" key in this process's keyring.

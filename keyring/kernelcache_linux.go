@@ -2,6 +2,13 @@ package keyring
 
 import "golang.org/x/sys/unix"
 
+// Errors of a search that finds nothing usable: the cache is working.
+var (
+	errNoKey      error = unix.ENOKEY
+	errKeyExpired error = unix.EKEYEXPIRED
+	errKeyRevoked error = unix.EKEYREVOKED
+)
+
 // systemKeyctl is the kernel's keyctl(2) and add_key(2), without cgo.
 func systemKeyctl() keyctl { return linuxKeyctl{} }
 
@@ -18,8 +25,8 @@ func (linuxKeyctl) search(desc string) (int, error) {
 	return unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", desc, 0)
 }
 
-func (linuxKeyctl) describe(id int) (string, error) {
-	return unix.KeyctlString(unix.KEYCTL_DESCRIBE, id)
+func (linuxKeyctl) describe(id int, buf []byte) (int, error) {
+	return unix.KeyctlBuffer(unix.KEYCTL_DESCRIBE, id, buf, 0)
 }
 
 func (linuxKeyctl) read(id int, buf []byte) (int, error) {

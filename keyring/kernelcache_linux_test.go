@@ -18,7 +18,7 @@ import (
 // descriptions are unique to the test: other tests, and other people's
 // tests on this machine, share the UID's user keyring. It skips when the
 // kernel refuses keyctl (a container's seccomp profile), unless CI=true.
-func newTestKernelCache(t *testing.T) (*KernelCache, *Account) {
+func newTestKernelCache(t *testing.T) (*KernelCache, *cacheFixture) {
 	t.Helper()
 	if _, err := unix.KeyctlGetKeyringID(unix.KEY_SPEC_USER_KEYRING, true); err != nil {
 		if os.Getenv("CI") == "true" {
@@ -27,25 +27,41 @@ func newTestKernelCache(t *testing.T) (*KernelCache, *Account) {
 		t.Skipf("the kernel keyring is unavailable: %v", err)
 	}
 	c := newKernelCache(linuxKeyctl{}, testIndexPath(t), "keychain", time.Now)
-	acct := &Account{Provider: "example", Account: "alice@example.com", Issuer: "https://issuer.example",
-		TokenURL: "https://issuer.example/token", ClientID: "fake-client", Grant: "authorization_code",
-		UpdatedAt: time.Now().UTC()}
-	t.Cleanup(func() { c.Invalidate(acct.Key()) })
-	return c, acct
+	fx := &cacheFixture{
+		req:   CacheRequest{Provider: "example"},
+		index: []byte(`{"version":1,"accounts":[{"provider":"example","account":"alice@example.com","updated_at":"` + time.Now().Format(time.RFC3339Nano) + `"}]}`),
+		tok: CachedToken{Provider: "example", Account: "alice@example.com", Grant: "authorization_code", ClientID: "fake-client",
+			AccessToken: "fake-access-token-1", Expiry: time.Now().Add(time.Hour).UTC()},
+	}
+	t.Cleanup(func() { c.Invalidate(fx.tok.Key()) })
+	return c, fx
+}
+
+// cacheFixture is a request, the index it is read with and a token.
+type cacheFixture struct {
+	req   CacheRequest
+	index []byte
+	tok   CachedToken
+}
+
+func (fx *cacheFixture) with(access string, exp time.Time) *CachedToken {
+	t := fx.tok
+	t.AccessToken, t.Expiry = access, exp
+	return &t
 }
 
 func TestKernelCacheHitAndMiss(t *testing.T) {
 	t.Parallel()
-	c, acct := newTestKernelCache(t)
-	if got, ok := c.Get(acct); ok {
+	c, fx := newTestKernelCache(t)
+	if got, ok := c.Get(fx.req, fx.index); ok {
 		t.Fatalf("Get before Put: hit %+v", got)
 	}
-	want := &CachedToken{AccessToken: "fake-access-token-1", Expiry: time.Now().Add(time.Hour).UTC(),
-		RefreshExpiry: time.Now().Add(48 * time.Hour).UTC(), Scopes: []string{"openid", "email"}}
-	if err := c.Put(acct, want); err != nil {
+	want := fx.with("fake-access-token-1", time.Now().Add(time.Hour).UTC())
+	want.RefreshExpiry, want.Scopes = time.Now().Add(48*time.Hour).UTC(), []string{"openid", "email"}
+	if err := c.Put(fx.req, fx.index, want); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	got, ok := c.Get(acct)
+	got, ok := c.Get(fx.req, fx.index)
 	if !ok {
 		t.Fatal("Get after Put: miss")
 	}
@@ -55,7 +71,7 @@ func TestKernelCacheHitAndMiss(t *testing.T) {
 
 	// The key as the kernel holds it: in @u, owned by this UID, read-only,
 	// nothing for group and others, with a timeout.
-	id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", c.description(acct.Key()), 0)
+	id, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", c.description(fx.req), 0)
 	if err != nil {
 		t.Fatalf("the key is not in @u: %v", err)
 	}
@@ -71,39 +87,45 @@ func TestKernelCacheHitAndMiss(t *testing.T) {
 		t.Error("the key is not linked in @u")
 	}
 
-	// The index entry changed since (a refresh, a new login): a miss.
-	changed := *acct
-	changed.UpdatedAt = changed.UpdatedAt.Add(time.Millisecond)
-	if got, ok := c.Get(&changed); ok {
-		t.Errorf("Get for a changed index entry: hit %+v", got)
+	// The index changed since (a refresh, a login, a switch): a miss.
+	changed := append([]byte(nil), fx.index...)
+	changed[len(changed)-5]++
+	if got, ok := c.Get(fx.req, changed); ok {
+		t.Errorf("Get with a changed index: hit %+v", got)
+	}
+	// Another request: a miss.
+	for _, req := range []CacheRequest{{}, {Provider: "example", Account: "alice@example.com"}, {Provider: "example2"}} {
+		if got, ok := c.Get(req, fx.index); ok {
+			t.Errorf("Get(%+v): hit %+v", req, got)
+		}
 	}
 	// Another state directory, another store: a miss.
 	other := newKernelCache(linuxKeyctl{}, filepath.Join(t.TempDir(), "index.json"), "keychain", time.Now)
-	if got, ok := other.Get(acct); ok {
+	if got, ok := other.Get(fx.req, fx.index); ok {
 		t.Errorf("Get with another index path: hit %+v", got)
 	}
 	vault := newKernelCache(linuxKeyctl{}, testIndexPath(t), "vault", time.Now)
-	if got, ok := vault.Get(acct); ok {
+	if got, ok := vault.Get(fx.req, fx.index); ok {
 		t.Errorf("Get with another store: hit %+v", got)
 	}
 }
 
 func TestKernelCacheReplace(t *testing.T) {
 	t.Parallel()
-	c, acct := newTestKernelCache(t)
+	c, fx := newTestKernelCache(t)
 	exp := time.Now().Add(time.Hour)
 	for _, tok := range []string{"fake-access-token-1", "fake-access-token-2"} {
-		if err := c.Put(acct, &CachedToken{AccessToken: tok, Expiry: exp}); err != nil {
+		if err := c.Put(fx.req, fx.index, fx.with(tok, exp)); err != nil {
 			t.Fatalf("Put %s: %v", tok, err)
 		}
 	}
-	got, ok := c.Get(acct)
+	got, ok := c.Get(fx.req, fx.index)
 	if !ok || got.AccessToken != "fake-access-token-2" {
 		t.Fatalf("Get after two Puts = %+v, %v; want the second token", got, ok)
 	}
 	n := 0
 	for _, id := range keyringContents(t, unix.KEY_SPEC_USER_KEYRING) {
-		if d, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id); err == nil && strings.HasSuffix(d, ";"+c.description(acct.Key())) {
+		if d, err := unix.KeyctlString(unix.KEYCTL_DESCRIBE, id); err == nil && strings.HasSuffix(d, ";"+c.description(fx.req)) {
 			n++
 		}
 	}
@@ -114,24 +136,24 @@ func TestKernelCacheReplace(t *testing.T) {
 
 func TestKernelCacheExpiry(t *testing.T) {
 	t.Parallel()
-	c, acct := newTestKernelCache(t)
+	c, fx := newTestKernelCache(t)
 	// Expires in about 1.5 s: the kernel timeout is 1 s (rounded down).
-	if err := c.Put(acct, &CachedToken{AccessToken: "fake-access-token", Expiry: time.Now().Add(1500 * time.Millisecond)}); err != nil {
+	if err := c.Put(fx.req, fx.index, fx.with("fake-access-token", time.Now().Add(1500*time.Millisecond))); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	if _, ok := c.Get(acct); !ok {
+	if _, ok := c.Get(fx.req, fx.index); !ok {
 		t.Fatal("Get right after Put: miss")
 	}
 	// The reader checks the expiry itself, whatever the kernel holds.
 	late := *c
 	late.now = func() time.Time { return time.Now().Add(2 * time.Second) }
-	if got, ok := late.Get(acct); ok {
+	if got, ok := late.Get(fx.req, fx.index); ok {
 		t.Errorf("Get after the expiry: hit %+v", got)
 	}
 	// The kernel drops the key by itself.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		_, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", c.description(acct.Key()), 0)
+		_, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", c.description(fx.req), 0)
 		if err != nil {
 			if !errors.Is(err, syscall.ENOKEY) && !errors.Is(err, syscall.EKEYEXPIRED) {
 				t.Errorf("search after the timeout: %v, want ENOKEY or EKEYEXPIRED", err)
@@ -146,7 +168,7 @@ func TestKernelCacheExpiry(t *testing.T) {
 
 	// A token that expires within a second, or has already, is not cached.
 	for _, exp := range []time.Time{time.Now().Add(500 * time.Millisecond), time.Now().Add(-time.Minute)} {
-		if err := c.Put(acct, &CachedToken{AccessToken: "fake-access-token", Expiry: exp}); err == nil {
+		if err := c.Put(fx.req, fx.index, fx.with("fake-access-token", exp)); err == nil {
 			t.Errorf("Put of a token expiring at %v succeeded", exp)
 		}
 	}
@@ -154,17 +176,23 @@ func TestKernelCacheExpiry(t *testing.T) {
 
 func TestKernelCacheInvalidate(t *testing.T) {
 	t.Parallel()
-	c, acct := newTestKernelCache(t)
-	if err := c.Put(acct, &CachedToken{AccessToken: "fake-access-token", Expiry: time.Now().Add(time.Hour)}); err != nil {
-		t.Fatalf("Put: %v", err)
+	c, fx := newTestKernelCache(t)
+	// The three requests that resolve to the account.
+	reqs := []CacheRequest{{Provider: "example", Account: "alice@example.com"}, {Provider: "example"}, {}}
+	for _, req := range reqs {
+		if err := c.Put(req, fx.index, fx.with("fake-access-token", time.Now().Add(time.Hour))); err != nil {
+			t.Fatalf("Put: %v", err)
+		}
 	}
 	// Another process's view: a fresh cache value on the same state.
-	reader := *c
-	c.Invalidate(acct.Key())
-	if got, ok := reader.Get(acct); ok {
-		t.Errorf("Get after Invalidate: hit %+v", got)
+	reader := newKernelCache(linuxKeyctl{}, testIndexPath(t), "keychain", time.Now)
+	c.Invalidate(fx.tok.Key())
+	for _, req := range reqs {
+		if got, ok := reader.Get(req, fx.index); ok {
+			t.Errorf("Get(%+v) after Invalidate: hit %+v", req, got)
+		}
 	}
-	c.Invalidate(acct.Key()) // nothing cached: no error, no panic
+	c.Invalidate(fx.tok.Key()) // nothing cached: no error, no panic
 }
 
 // TestKernelCacheIgnoresForeignKeys puts keys under the account's
@@ -175,24 +203,22 @@ func TestKernelCacheIgnoresForeignKeys(t *testing.T) {
 	exp := time.Now().Add(time.Hour)
 	tests := []struct {
 		name    string
-		payload func(c *KernelCache, acct *Account) []byte
+		payload func(fx *cacheFixture) []byte
 		perm    uint32
 		chown   bool // give the key to another UID (root only)
 	}{
-		{name: "plain token", payload: func(*KernelCache, *Account) []byte { return []byte("fake-planted-token") }, perm: keyPerm},
-		{name: "payload for another entry", payload: func(c *KernelCache, a *Account) []byte {
-			other := *a
-			other.ClientID = "another-client"
-			return encodeCached(&CachedToken{AccessToken: "fake-planted-token", Expiry: exp}, binding(&other))
+		{name: "plain token", payload: func(*cacheFixture) []byte { return []byte("fake-planted-token") }, perm: keyPerm},
+		{name: "payload for another index", payload: func(fx *cacheFixture) []byte {
+			return encodeCached(fx.with("fake-planted-token", exp), binding(append(fx.index, ' ')))
 		}, perm: keyPerm},
-		{name: "readable by others", payload: func(c *KernelCache, a *Account) []byte {
-			return encodeCached(&CachedToken{AccessToken: "fake-planted-token", Expiry: exp}, binding(a))
+		{name: "readable by others", payload: func(fx *cacheFixture) []byte {
+			return encodeCached(fx.with("fake-planted-token", exp), binding(fx.index))
 		}, perm: keyPerm | 0x3f},
-		{name: "writable", payload: func(c *KernelCache, a *Account) []byte {
-			return encodeCached(&CachedToken{AccessToken: "fake-planted-token", Expiry: exp}, binding(a))
+		{name: "writable", payload: func(fx *cacheFixture) []byte {
+			return encodeCached(fx.with("fake-planted-token", exp), binding(fx.index))
 		}, perm: keyPerm | keyPosWrite},
-		{name: "owned by another UID", payload: func(c *KernelCache, a *Account) []byte {
-			return encodeCached(&CachedToken{AccessToken: "fake-planted-token", Expiry: exp}, binding(a))
+		{name: "owned by another UID", payload: func(fx *cacheFixture) []byte {
+			return encodeCached(fx.with("fake-planted-token", exp), binding(fx.index))
 		}, perm: keyPerm, chown: true},
 	}
 	for _, tt := range tests {
@@ -201,8 +227,8 @@ func TestKernelCacheIgnoresForeignKeys(t *testing.T) {
 			if tt.chown && os.Geteuid() != 0 {
 				t.Skip("only root can give a key to another UID")
 			}
-			c, acct := newTestKernelCache(t)
-			id, err := unix.AddKey("user", c.description(acct.Key()), tt.payload(c, acct), unix.KEY_SPEC_USER_KEYRING)
+			c, fx := newTestKernelCache(t)
+			id, err := unix.AddKey("user", c.description(fx.req), tt.payload(fx), unix.KEY_SPEC_USER_KEYRING)
 			if err != nil {
 				t.Fatalf("add_key: %v", err)
 			}
@@ -224,12 +250,12 @@ func TestKernelCacheIgnoresForeignKeys(t *testing.T) {
 					t.Fatalf("the planted key is not readable, the test proves nothing: %v", err)
 				}
 			}
-			if got, ok := c.Get(acct); ok {
+			if got, ok := c.Get(fx.req, fx.index); ok {
 				t.Errorf("Get: hit %+v from a planted key", got)
 			}
 			// Invalidate removes it as well, or at least unlinks it.
-			c.Invalidate(acct.Key())
-			if _, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", c.description(acct.Key()), 0); err == nil {
+			c.Invalidate(fx.tok.Key())
+			if _, err := unix.KeyctlSearch(unix.KEY_SPEC_USER_KEYRING, "user", c.description(fx.req), 0); err == nil {
 				t.Error("Invalidate left the planted key in @u")
 			}
 		})

@@ -3,7 +3,6 @@ package keyring_test
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -20,43 +19,46 @@ import (
 )
 
 // kcacheChildEnv makes the test binary a child that uses the kernel cache
-// as another user (see kcacheChild); kcacheIndexEnv and kcacheAccountEnv
-// carry the index path and the account entry.
+// as another user (see kcacheChild); kcacheIndexEnv carries the index path
+// (the file need not exist: its bytes are kcacheIndex).
 const (
-	kcacheChildEnv   = "OAUTHCTL_KCACHE_TEST_CHILD"
-	kcacheIndexEnv   = "OAUTHCTL_KCACHE_TEST_INDEX"
-	kcacheAccountEnv = "OAUTHCTL_KCACHE_TEST_ACCOUNT"
+	kcacheChildEnv = "OAUTHCTL_KCACHE_TEST_CHILD"
+	kcacheIndexEnv = "OAUTHCTL_KCACHE_TEST_INDEX"
+)
+
+// The request, account and index bytes parent and child both use.
+var (
+	kcacheReq   = keyring.CacheRequest{Provider: "example", Account: "shared-name"}
+	kcacheKey   = keyring.Key{Provider: "example", Account: "shared-name"}
+	kcacheIndex = []byte(`{"version":1,"accounts":[{"provider":"example","account":"shared-name"}]}`)
 )
 
 // kcacheChild runs one kernel-cache operation and prints the outcome:
 // "get" prints "hit TOKEN" or "miss"; "put" caches a token of its own and
 // prints "ok" if it can then read it back; "invalidate" prints "ok".
 func kcacheChild(op string) int {
-	var acct keyring.Account
-	if err := json.Unmarshal([]byte(os.Getenv(kcacheAccountEnv)), &acct); err != nil {
-		fmt.Println("bad account:", err)
-		return 1
-	}
 	c := keyring.NewKernelCache(os.Getenv(kcacheIndexEnv), "keychain", os.Getenv, time.Now)
 	switch op {
 	case "get":
-		if t, ok := c.Get(&acct); ok {
+		if t, ok := c.Get(kcacheReq, kcacheIndex); ok {
 			fmt.Println("hit", t.AccessToken)
 		} else {
 			fmt.Println("miss")
 		}
 	case "put":
-		if err := c.Put(&acct, &keyring.CachedToken{AccessToken: "fake-other-user-token", Expiry: time.Now().Add(time.Hour)}); err != nil {
+		tok := &keyring.CachedToken{Provider: kcacheKey.Provider, Account: kcacheKey.Account, AccessToken: "fake-other-user-token",
+			Expiry: time.Now().Add(time.Hour)}
+		if err := c.Put(kcacheReq, kcacheIndex, tok); err != nil {
 			fmt.Println("put:", err)
 			return 1
 		}
-		if t, ok := c.Get(&acct); !ok || t.AccessToken != "fake-other-user-token" {
+		if t, ok := c.Get(kcacheReq, kcacheIndex); !ok || t.AccessToken != "fake-other-user-token" {
 			fmt.Println("cannot read its own key back")
 			return 1
 		}
 		fmt.Println("ok")
 	case "invalidate":
-		c.Invalidate(acct.Key())
+		c.Invalidate(kcacheKey)
 		fmt.Println("ok")
 	default:
 		fmt.Println("unknown op", op)
@@ -108,13 +110,10 @@ func TestKernelCacheOtherUser(t *testing.T) {
 	copyFile(t, bin)
 
 	index := filepath.Join(dir, "state", "index.json")
-	acct := keyring.Account{Provider: "example", Account: "shared-name", Issuer: "https://issuer.example",
-		TokenURL: "https://issuer.example/token", ClientID: "fake-client", Grant: "authorization_code", UpdatedAt: time.Now().UTC()}
-	acctJSON, _ := json.Marshal(acct)
 	child := func(op string) string {
 		t.Helper()
 		c := exec.Command(bin, "-test.run=^$")
-		c.Env = []string{kcacheChildEnv + "=" + op, kcacheIndexEnv + "=" + index, kcacheAccountEnv + "=" + string(acctJSON), "PATH=/usr/bin:/bin"}
+		c.Env = []string{kcacheChildEnv + "=" + op, kcacheIndexEnv + "=" + index, "PATH=/usr/bin:/bin"}
 		c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
 		out, err := c.CombinedOutput()
 		if err != nil {
@@ -124,10 +123,12 @@ func TestKernelCacheOtherUser(t *testing.T) {
 	}
 
 	mine := keyring.NewKernelCache(index, "keychain", os.Getenv, time.Now)
-	if err := mine.Put(&acct, &keyring.CachedToken{AccessToken: "fake-root-token", Expiry: time.Now().Add(time.Hour)}); err != nil {
+	tok := &keyring.CachedToken{Provider: kcacheKey.Provider, Account: kcacheKey.Account, AccessToken: "fake-root-token",
+		Expiry: time.Now().Add(time.Hour)}
+	if err := mine.Put(kcacheReq, kcacheIndex, tok); err != nil {
 		t.Fatalf("Put: %v", err)
 	}
-	t.Cleanup(func() { mine.Invalidate(acct.Key()) })
+	t.Cleanup(func() { mine.Invalidate(kcacheKey) })
 
 	if got := child("get"); got != "miss" {
 		t.Errorf("the other user reads this user's cached token: %q", got)
@@ -136,11 +137,11 @@ func TestKernelCacheOtherUser(t *testing.T) {
 		t.Fatalf("the other user cannot use its own cache: %q", got)
 	}
 	t.Cleanup(func() { child("invalidate") })
-	if got, ok := mine.Get(&acct); !ok || got.AccessToken != "fake-root-token" {
+	if got, ok := mine.Get(kcacheReq, kcacheIndex); !ok || got.AccessToken != "fake-root-token" {
 		t.Errorf("after the other user cached a token under the same name, Get = %+v, %v; want this user's", got, ok)
 	}
-	mine.Invalidate(acct.Key())
-	if got, ok := mine.Get(&acct); ok {
+	mine.Invalidate(kcacheKey)
+	if got, ok := mine.Get(kcacheReq, kcacheIndex); ok {
 		t.Errorf("after Invalidate, Get = %+v: the other user's key leaked into this user's keyring", got)
 	}
 }

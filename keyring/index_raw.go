@@ -1,0 +1,36 @@
+package keyring
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+)
+
+// ReadIndexFile returns the bytes of the account index file, nil when it
+// does not exist. The kernel cache binds a cached token to them, and
+// ParseIndex decodes them.
+func ReadIndexFile(path string) ([]byte, error) {
+	data, err := readFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading the account index: %w", err)
+	}
+	return data, nil
+}
+
+// ParseIndex decodes index file bytes read from path (nil: an empty index),
+// with LoadIndex's checks and errors.
+func ParseIndex(path string, data []byte) (*Index, error) {
+	ix := Index{Version: indexVersion}
+	if data != nil {
+		if err := decodeJSONFile(path, data, "account index", "move it away and log in again", indexVersion, &ix, &ix.Version); err != nil {
+			return nil, err
+		}
+	}
+	if ix.Defaults == nil {
+		ix.Defaults = map[string]string{}
+	}
+	return &ix, nil
+}

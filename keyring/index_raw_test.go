@@ -1,0 +1,85 @@
+package keyring
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestReadIndexFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	big := `{"version":1,"defaults":{},"accounts":[` + strings.Repeat(`{"provider":"p","account":"a"},`, 500) + `{"provider":"p","account":"b"}]}`
+	tests := []struct {
+		name    string
+		content *string // nil: no file
+		want    []byte
+	}{
+		{name: "missing file", content: nil, want: nil},
+		{name: "empty file", content: new(string), want: []byte{}},
+		{name: "small", content: ptr(`{"version":1}`), want: []byte(`{"version":1}`)},
+		{name: "larger than the first buffer", content: &big, want: []byte(big)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, strings.ReplaceAll(tt.name, " ", "-")+".json")
+			if tt.content != nil {
+				if err := os.WriteFile(path, []byte(*tt.content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := ReadIndexFile(path)
+			if err != nil {
+				t.Fatalf("ReadIndexFile: %v", err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" || (tt.want == nil) != (got == nil) {
+				t.Errorf("ReadIndexFile (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := ReadIndexFile(dir); err == nil {
+		t.Error("ReadIndexFile of a directory: no error")
+	}
+	if _, err := readFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("readFile of a missing file: %v, want ErrNotExist", err)
+	}
+}
+
+func TestParseIndexMatchesLoadIndex(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := map[string]string{
+		"valid":       `{"version":1,"defaults":{"p":"a"},"accounts":[{"provider":"p","account":"a","token_url":"https://x.example/t","client_id":"c","scopes":null,"refreshable":true}]}`,
+		"no defaults": `{"version":1,"accounts":[]}`,
+		"damaged":     `{"version":1,`,
+		"version 2":   `{"version":2}`,
+	}
+	for name, content := range tests {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			path := filepath.Join(dir, strings.ReplaceAll(name, " ", "-")+".json")
+			if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			want, wantErr := LoadIndex(path)
+			got, gotErr := ParseIndex(path, []byte(content))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("ParseIndex vs LoadIndex (-want +got):\n%s", diff)
+			}
+			if (wantErr == nil) != (gotErr == nil) || (wantErr != nil && wantErr.Error() != gotErr.Error()) {
+				t.Errorf("ParseIndex error %v, LoadIndex error %v", gotErr, wantErr)
+			}
+		})
+	}
+	got, err := ParseIndex(filepath.Join(dir, "missing.json"), nil)
+	if err != nil || got.Version != indexVersion || got.Defaults == nil || len(got.Accounts) != 0 {
+		t.Errorf("ParseIndex(nil) = %+v, %v; want an empty index", got, err)
+	}
+}
+
+func ptr(s string) *string { return &s }
