@@ -16,6 +16,7 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // Limits on what `client set` accepts.
@@ -34,6 +35,9 @@ type ClientOptions struct {
 	Store     func() (keyring.Store, error)
 	Paths     func() (keyring.Paths, error)
 	Catalogue func() (*auth.Catalogue, error)
+	// Session carries the use cases (here: dropping the provider's tokens
+	// from the kernel cache when its client changes).
+	Session *session.Service
 	// ReadHidden reads one line from the terminal without echoing it (the
 	// secret prompt). Tests replace it.
 	ReadHidden func(ctx context.Context) (string, error)
@@ -65,7 +69,8 @@ OAUTHCTL_<NAME>_CLIENT_SECRET), client_id in providers.yaml, then what
 }
 
 func newClientOptions(f *Factory) *ClientOptions {
-	opts := &ClientOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now, Store: f.Store, Paths: f.Paths, Catalogue: f.Catalogue}
+	opts := &ClientOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now, Store: f.Store, Paths: f.Paths, Catalogue: f.Catalogue,
+		Session: f.Session()}
 	opts.ReadHidden = func(ctx context.Context) (string, error) { return readHiddenLine(ctx, opts.IO.In) }
 	return opts
 }
@@ -153,6 +158,9 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	if err != nil {
 		return err
 	}
+	// The provider's cached tokens were minted or refreshed for the old
+	// client: from now on `token` takes the normal path, which checks them.
+	opts.Session.InvalidateProviderCache(p.Name)
 	if secret != "" {
 		err = st.SetClientSecret(ctx, p.Name, secret)
 	} else {
@@ -241,6 +249,7 @@ func clientUnsetRun(ctx context.Context, opts *ClientOptions) error {
 	if err != nil {
 		return err
 	}
+	opts.Session.InvalidateProviderCache(name) // as in clientSetRun
 	if err := st.DeleteClientSecret(ctx, name); err != nil {
 		return fmt.Errorf("removing the client secret: %w", err)
 	}

@@ -39,7 +39,7 @@ func TestNewCmdClient(t *testing.T) {
 			if tt.want == nil {
 				return
 			}
-			got.IO, got.Getenv, got.Now, got.Store, got.Paths, got.Catalogue, got.ReadHidden = nil, nil, nil, nil, nil, nil, nil
+			got.IO, got.Getenv, got.Now, got.Store, got.Paths, got.Catalogue, got.ReadHidden, got.Session = nil, nil, nil, nil, nil, nil, nil, nil
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}

@@ -41,6 +41,9 @@ type Factory struct {
 	Catalogue func() (*auth.Catalogue, error)
 	// Paths returns where the index and lock files live.
 	Paths func() (keyring.Paths, error)
+	// KernelCache returns the kernel-keyring copy of the access tokens
+	// that `token` answers from (keyring.KernelCache); nil means none.
+	KernelCache func() *keyring.KernelCache
 }
 
 // Session returns the use cases wired to f's dependencies. It builds nothing:
@@ -54,6 +57,7 @@ func (f *Factory) Session() *session.Service {
 		Store:      f.Store,
 		Catalogue:  f.Catalogue,
 		Paths:      f.Paths,
+		Cache:      f.KernelCache,
 	}
 }
 
@@ -76,6 +80,15 @@ func NewFactory(io *iostreams.IOStreams, builtin []byte, version string) *Factor
 	f.HTTPClient = sync.OnceValue(NewHTTPClient)
 	f.Store = sync.OnceValues(func() (keyring.Store, error) { return keyring.NewKeychain(), nil })
 	f.Paths = sync.OnceValues(func() (keyring.Paths, error) { return keyring.DefaultPaths(getenv) })
+	// The kernel cache copies tokens of the local keychain store only: a
+	// store shared with other machines could replace a token behind it.
+	f.KernelCache = sync.OnceValue(func() *keyring.KernelCache {
+		p, err := f.Paths()
+		if err != nil {
+			return nil
+		}
+		return keyring.NewKernelCache(p.Index, "keychain", getenv, time.Now)
+	})
 	f.Catalogue = sync.OnceValues(func() (*auth.Catalogue, error) {
 		user, err := readUserConfig(getenv)
 		if err != nil {

@@ -121,6 +121,9 @@ Browser, network and keychain
   DBUS_SESSION_BUS_ADDRESS
                           the D-Bus session bus of the Secret Service keychain
                           (Linux)
+  OAUTHCTL_KERNEL_CACHE   0 turns off the copy of each access token in the
+                          Linux kernel keyring that "token" answers from
+                          (cleared at expiry, refresh, login and logout)
 
 kubectl
   KUBECONFIG              the kubeconfig files setup-kube chooses from

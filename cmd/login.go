@@ -35,6 +35,9 @@ type LoginOptions struct {
 	Store     func() (keyring.Store, error)
 	Catalogue func() (*auth.Catalogue, error)
 	Paths     func() (keyring.Paths, error)
+	// KernelCache is the kernel keyring copy of the access tokens, which a
+	// login invalidates (nil: none).
+	KernelCache func() *keyring.KernelCache
 
 	Provider string
 	// Account names the account to store the login under; empty means the
@@ -62,7 +65,7 @@ type LoginOptions struct {
 func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 	opts := &LoginOptions{
 		IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
-		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths,
+		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, KernelCache: f.KernelCache,
 	}
 	c := &cobra.Command{
 		Use:   "login PROVIDER",
@@ -205,7 +208,7 @@ func (opts *LoginOptions) session() *session.Service {
 	getenv := opts.Getenv
 	return &session.Service{
 		Getenv: getenv, Now: opts.Now, HTTPClient: opts.HTTPClient, Store: opts.Store,
-		Catalogue: opts.Catalogue, Paths: opts.Paths,
+		Catalogue: opts.Catalogue, Paths: opts.Paths, Cache: opts.KernelCache,
 		ConfigPath: func() string { return UserConfigPath(getenv) },
 	}
 }

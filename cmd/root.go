@@ -38,6 +38,10 @@ func Main(ctx context.Context, args []string, builtinProviders []byte, version s
 func Run(ctx context.Context, f *Factory, args []string) int {
 	var root *cobra.Command
 	if len(args) > 0 && args[0] == "token" {
+		if opts, ok := parseTokenFast(args[1:]); ok {
+			opts.IO, opts.Factory = f.IO, f
+			return finish(ctx, f, args, tokenRun(ctx, opts))
+		}
 		// `oauthctl token` is what scripts run many times a minute: build
 		// only its command, so that a fresh process does not fault in the
 		// code of every other command (TestTokenFastPathTree checks that
@@ -52,7 +56,12 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 		root.Version = versionString(f.Version, debug.ReadBuildInfo)
 	}
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	return finish(ctx, f, args, root.ExecuteContext(ctx))
+}
+
+// finish prints the error of a command run, if any, and returns the
+// exit code.
+func finish(ctx context.Context, f *Factory, args []string, err error) int {
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}

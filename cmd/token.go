@@ -46,7 +46,9 @@ func NewCmdToken(f *Factory, runF func(*TokenOptions) error) *cobra.Command {
 		Long: `Print an access token of a stored account, and nothing else, on stdout.
 
 If the stored access token is valid for at least --min-ttl it is printed at
-once: no network, one keychain read. Otherwise it is refreshed first, under a
+once, with no network: on Linux from a copy in the kernel keyring (cleared at
+expiry, refresh, login and logout; OAUTHCTL_KERNEL_CACHE=0 turns it off),
+else after one keychain read. Otherwise it is refreshed first, under a
 per-account lock so that concurrent calls refresh only once, and the rotated
 refresh token is stored before the new access token is printed.
 
@@ -107,29 +109,39 @@ type tokenJSON struct {
 	Scopes      []string `json:"scopes"`
 }
 
-// tokenRun resolves the account from the index, gets a fresh token through
-// session.Acquire (whose first step is the hot path: one keychain read), prints
-// the warnings on stderr and then the payload on stdout. Nothing reaches
-// stdout unless the whole operation succeeded.
+// tokenRun prints the token: from the kernel keyring cache when it holds a
+// fresh copy (session.Cached: the index file and a few keyctl calls), else
+// it resolves the account from the index, gets a fresh token through
+// session.Acquire (whose first step is one keychain read) and copies it into
+// the cache (session.Fill). It prints the warnings on stderr and then the
+// payload on stdout. Nothing reaches stdout unless the whole operation
+// succeeded.
 func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	f := opts.Factory
 	svc := f.Session()
-	acct, err := svc.ResolveAccount(opts.Provider, opts.Account)
-	if err != nil {
-		return err
-	}
-	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{
+	o := session.AcquireOptions{
 		MinTTL:    opts.MinTTL,
 		MinTTLSet: opts.MinTTLSet,
 		Force:     opts.Force,
 		IDToken:   opts.IDToken,
 		LockWait:  opts.LockWait,
 		Retry:     opts.Retry,
-	})
+	}
+	if c, ok := svc.Cached(opts.Provider, opts.Account, o); ok {
+		printWarnings(opts.IO.ErrOut, c.Warnings)
+		return writeToken(opts, f.Now(), c.Account, c.Record)
+	}
+	index := svc.CacheIndex()
+	acct, err := svc.ResolveAccount(opts.Provider, opts.Account)
+	if err != nil {
+		return err
+	}
+	rec, warnings, err := svc.Acquire(ctx, acct, o)
 	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {
 		return err
 	}
+	svc.Fill(opts.Provider, opts.Account, index, acct, rec, o, warnings)
 	return writeToken(opts, f.Now(), acct, rec)
 }
 

@@ -96,7 +96,28 @@ func TestTokenConcurrentProcesses(t *testing.T) {
 	if diff := cmp.Diff([]string{rec.RefreshToken}, refreshTokensSent(op)); diff != "" {
 		t.Errorf("refresh tokens sent (-want +got):\n%s", diff)
 	}
+	// The binaries run with the kernel cache on (the default): after the
+	// burst it holds the one new token, and answers without the keychain.
+	creq := keyring.CacheRequest{Provider: "testop", Account: acct.Account}
+	kc := keyring.NewKernelCache(e.paths.Index, "keychain", func(string) string { return "" }, time.Now)
+	if kc.Enabled() {
+		t.Cleanup(kc.Clear)
+		index := e.indexBytes()
+		if c, ok := kc.Get(creq, index); ok && c.AccessToken != stored.AccessToken {
+			t.Errorf("the kernel cache holds another token than the one refresh stored")
+		}
+		again := exec.CommandContext(t.Context(), bin, "token", "testop", "--account", acct.Account)
+		again.Env = e.environ()
+		if out, err := again.Output(); err != nil || string(out) != stored.AccessToken+"\n" {
+			t.Errorf("token after the burst: %v, printed the stored token: %t", err, string(out) == stored.AccessToken+"\n")
+		}
+		if c, ok := kc.Get(creq, index); !ok || c.AccessToken != stored.AccessToken {
+			t.Errorf("the kernel cache does not hold the stored token after a token call (hit %t)", ok)
+		}
+	}
+
 	// The session survives: the rotated refresh token works.
+	before := e.indexBytes()
 	later := exec.CommandContext(t.Context(), bin, "token", "testop", "--account", acct.Account, "--force-refresh")
 	later.Env = e.environ()
 	out, err := later.Output()
@@ -106,6 +127,14 @@ func TestTokenConcurrentProcesses(t *testing.T) {
 	final := e.load(acct.Key())
 	if string(out) != final.AccessToken+"\n" || final.AccessToken == stored.AccessToken {
 		t.Errorf("later token printed %q, want the newly refreshed token", out)
+	}
+	if c, ok := kc.Get(creq, before); ok {
+		t.Errorf("after --force-refresh the kernel cache still answers with the replaced token (same as before: %t)", c.AccessToken == stored.AccessToken)
+	}
+	after := exec.CommandContext(t.Context(), bin, "token", "testop", "--account", acct.Account)
+	after.Env = e.environ()
+	if out, err := after.Output(); err != nil || string(out) != final.AccessToken+"\n" {
+		t.Errorf("token after --force-refresh: %v; printed the refreshed token: %t", err, string(out) == final.AccessToken+"\n")
 	}
 	if diff := cmp.Diff([]string{rec.RefreshToken, stored.RefreshToken}, refreshTokensSent(op)); diff != "" {
 		t.Errorf("refresh tokens sent (-want +got):\n%s", diff)

@@ -75,6 +75,9 @@ func newTkEnv(t *testing.T, providersYAML string) *tkEnv {
 		t.Fatal(err)
 	}
 	e.paths = paths
+	// The kernel keys of this state directory go with the test (whatever
+	// OAUTHCTL_KERNEL_CACHE the test set).
+	t.Cleanup(keyring.NewKernelCache(paths.Index, "keychain", func(string) string { return "" }, time.Now).Clear)
 	return e
 }
 
@@ -124,8 +127,9 @@ func (e *tkEnv) factory() (*Factory, *bytes.Buffer, *bytes.Buffer) {
 			e.httpClients.Add(1)
 			return NewHTTPClient()
 		},
-		Store: func() (keyring.Store, error) { return e.store, nil },
-		Paths: func() (keyring.Paths, error) { return e.paths, nil },
+		Store:       func() (keyring.Store, error) { return e.store, nil },
+		Paths:       func() (keyring.Paths, error) { return e.paths, nil },
+		KernelCache: e.kernelCache,
 		Catalogue: func() (*auth.Catalogue, error) {
 			e.catalogueLoads.Add(1)
 			user, err := readUserConfig(e.getenv)
@@ -136,6 +140,39 @@ func (e *tkEnv) factory() (*Factory, *bytes.Buffer, *bytes.Buffer) {
 		},
 	}
 	return f, out, errOut
+}
+
+// kernelCache is the real kernel keyring cache of the environment's state
+// directory (its descriptions are unique to the test), with the injected
+// clock and environment: OAUTHCTL_KERNEL_CACHE=0 in vars turns it off.
+func (e *tkEnv) kernelCache() *keyring.KernelCache {
+	return keyring.NewKernelCache(e.paths.Index, "keychain", e.getenv, e.clock)
+}
+
+// cachedNow reports whether the kernel cache answers `token` with the
+// account index as it is now (for the request PROVIDER without --account).
+func (e *tkEnv) cachedNow(provider string) (*keyring.CachedToken, bool) {
+	e.t.Helper()
+	index, err := keyring.ReadIndexFile(e.paths.Index)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return e.cachedWith(provider, index)
+}
+
+// cachedWith is cachedNow with the index bytes given.
+func (e *tkEnv) cachedWith(provider string, index []byte) (*keyring.CachedToken, bool) {
+	return keyring.NewKernelCache(e.paths.Index, "keychain", func(string) string { return "" }, e.clock).
+		Get(keyring.CacheRequest{Provider: provider}, index)
+}
+
+func (e *tkEnv) indexBytes() []byte {
+	e.t.Helper()
+	index, err := keyring.ReadIndexFile(e.paths.Index)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return index
 }
 
 // tkResult is what one command run produced.
@@ -1164,6 +1201,13 @@ func TestTokenFastPathTree(t *testing.T) {
 		{"token", "--json", "--header"},
 		{"token", "fake"},
 		{"token", "fake", "--json"},
+		{"token", "fake", "--header", "-a", "me@example.com", "--min-ttl", "5m"},
+		{"token", "--account=nobody", "fake"},
+		{"token", "fake", "--min-ttl", "2h"},
+		{"token", "fake", "--min-ttl", "-1s"},
+		{"token", "fake", "--account"},
+		{"token", "nosuch"},
+		{"token"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			t.Parallel()

@@ -2,6 +2,7 @@ package keyring
 
 import (
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"strconv"
@@ -281,6 +282,37 @@ func (c *KernelCache) InvalidateProvider(provider string, accounts []string) {
 	}
 	c.Invalidate(Key{Provider: provider})
 }
+
+// Clear removes every key of this state directory and store from @u,
+// whatever request it answers (tests call it when they end).
+func (c *KernelCache) Clear() {
+	if !c.Enabled() {
+		return
+	}
+	var buf [16 << 10]byte
+	n, err := c.sys.read(keySpecUserKeyring, buf[:])
+	if err != nil {
+		return
+	}
+	prefix := "oauthctl:" + c.ns + ":"
+	for i := 0; i+4 <= min(n, len(buf)); i += 4 {
+		id := int(int32(binary.NativeEndian.Uint32(buf[i:])))
+		var d [512]byte
+		m, err := c.sys.describe(id, d[:])
+		if err != nil || m > len(d) {
+			continue
+		}
+		if parts := strings.SplitN(string(d[:max(m-1, 0)]), ";", 5); len(parts) == 5 && parts[0] == "user" && strings.HasPrefix(parts[4], prefix) {
+			if c.sys.invalidate(id) != nil {
+				_ = c.sys.unlinkUser(id)
+			}
+		}
+	}
+}
+
+// keySpecUserKeyring is KEY_SPEC_USER_KEYRING; reading it lists @u's keys
+// as 32-bit IDs in the machine's byte order.
+const keySpecUserKeyring = -4
 
 // invalidate removes the keys described desc from @u; false when keyctl
 // fails with anything but "no such key".

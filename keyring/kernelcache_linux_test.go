@@ -1,6 +1,7 @@
 package keyring
 
 import (
+	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -195,6 +196,30 @@ func TestKernelCacheInvalidate(t *testing.T) {
 	c.Invalidate(fx.tok.Key()) // nothing cached: no error, no panic
 }
 
+func TestKernelCacheClear(t *testing.T) {
+	t.Parallel()
+	c, fx := newTestKernelCache(t)
+	other := newKernelCache(linuxKeyctl{}, filepath.Join(t.TempDir(), "index.json"), "keychain", time.Now)
+	t.Cleanup(other.Clear)
+	reqs := []CacheRequest{{Provider: "example", Account: "alice@example.com"}, {Provider: "example"}, {}, {Provider: "p2", Account: "x"}}
+	for _, req := range reqs {
+		for _, cc := range []*KernelCache{c, other} {
+			if err := cc.Put(req, fx.index, fx.with("fake-access-token", time.Now().Add(time.Hour))); err != nil {
+				t.Fatalf("Put: %v", err)
+			}
+		}
+	}
+	c.Clear()
+	for _, req := range reqs {
+		if got, ok := c.Get(req, fx.index); ok {
+			t.Errorf("Get(%+v) after Clear: hit %+v", req, got)
+		}
+		if _, ok := other.Get(req, fx.index); !ok {
+			t.Errorf("Get(%+v) of another state directory after Clear: miss", req)
+		}
+	}
+}
+
 // TestKernelCacheIgnoresForeignKeys puts keys under the account's
 // description that the cache did not write, or not for this entry: each is a
 // miss, never a token.
@@ -281,7 +306,7 @@ func keyringContents(t *testing.T, ring int) []int {
 	}
 	var ids []int
 	for i := 0; i+4 <= min(n, len(buf)); i += 4 {
-		ids = append(ids, int(int32(uint32(buf[i])|uint32(buf[i+1])<<8|uint32(buf[i+2])<<16|uint32(buf[i+3])<<24)))
+		ids = append(ids, int(int32(binary.NativeEndian.Uint32(buf[i:]))))
 	}
 	return ids
 }

@@ -253,9 +253,10 @@ func (a *acquirer) warnServed(rec *keyring.Record) {
 	case a.acct.LoginRequired:
 		a.warnf(WarnRefreshRejected, "the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
 			a.acct.Key(), a.left(rec), a.acct.Provider)
-	case rec.RefreshToken != "" && !rec.RefreshExpiry.IsZero() && rec.RefreshExpiry.Sub(now) < refreshExpiryWarning:
-		a.warnf(WarnRefreshExpiring, "the refresh token of %s expires in %s; run: oauthctl login %s",
-			a.acct.Key(), RoundDuration(rec.RefreshExpiry.Sub(now)), a.acct.Provider)
+	case rec.RefreshToken != "":
+		if w, ok := refreshExpiring(a.acct.Key(), rec.RefreshExpiry, now); ok {
+			a.warnings = append(a.warnings, w)
+		}
 	}
 }
 
@@ -599,6 +600,7 @@ func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent 
 			return nil, a.loginError(fmt.Errorf("refreshing %s: %w", key, err))
 		}
 		if lerr == nil {
+			a.s.invalidateCache(key)
 			dropped := stored.Clone()
 			dropped.RefreshToken = ""
 			_ = a.st.Save(ctx, key, dropped) // best effort: the index flag below already stops a resend
@@ -670,6 +672,9 @@ func (a *acquirer) clientSecret(ctx context.Context, p *auth.Provider) (string, 
 // refresh token, so the new one is lost if it is not stored. A failure is
 // exit 6, and nothing is printed.
 func (a *acquirer) save(ctx context.Context, rec *keyring.Record) error {
+	// Under the lock, before the store changes: from here on no process
+	// prints the token this one replaces from the kernel cache.
+	a.s.invalidateCache(a.acct.Key())
 	err := a.st.Save(ctx, a.acct.Key(), rec)
 	if err != nil && ctx.Err() == nil {
 		t := time.NewTimer(100 * time.Millisecond)
@@ -737,6 +742,10 @@ func (a *acquirer) updateIndex(ctx context.Context, rec *keyring.Record, fn func
 	if err != nil {
 		a.warnf(WarnIndex, "the tokens are stored, but the account index could not be updated: %s", err.Error())
 	}
+	// Again after the index changed: a process that read the old index
+	// and store before save may have filled the cache since, and if the
+	// index could not be updated its copy would still match.
+	a.s.invalidateCache(a.acct.Key())
 }
 
 // warnShort warns, once per refresh, when the user asked with --min-ttl for

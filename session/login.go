@@ -372,6 +372,8 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 		return nil, warnings, ctx.Err()
 	}
 	wctx := context.WithoutCancel(ctx)
+	s.invalidateCache(key) // before the store changes (see cache.go), and again below
+	defer s.invalidateCache(key)
 	if err := st.Save(wctx, key, rec); err != nil {
 		if !errors.Is(err, keyring.ErrUnavailable) {
 			err = fmt.Errorf("%w: %w", keyring.ErrUnavailable, err)

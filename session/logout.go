@@ -146,6 +146,10 @@ func (s *Service) LogoutAccount(ctx context.Context, plan *LogoutPlan, a keyring
 		return nil, fmt.Errorf("logging out %s: %w", key, lerr)
 	}
 
+	// Before the tokens are revoked, and again once they are deleted: no
+	// process may print a revoked token from the kernel cache.
+	s.invalidateCache(key)
+	defer s.invalidateCache(key)
 	res := &LogoutResult{Account: a}
 	switch {
 	case rec == nil:

@@ -34,6 +34,11 @@ type Service struct {
 	Catalogue func() (*auth.Catalogue, error)
 	// Paths returns where the index and lock files live.
 	Paths func() (keyring.Paths, error)
+	// Cache returns the kernel keyring copy of the access tokens
+	// (keyring.KernelCache); nil, or a nil or disabled cache, means none.
+	// Only a store that no other machine writes may have one: a token
+	// replaced behind the cache's back would still be served.
+	Cache func() *keyring.KernelCache
 	// ConfigPath returns the user's providers.yaml path, for messages.
 	ConfigPath func() string
 }
