@@ -7,9 +7,17 @@
 //	                                  OAUTHCTL_STATE_DIR, index lock in
 //	                                  OAUTHCTL_LOCK_DIR) as a login would
 //	harness unseed PROVIDER ACCOUNT   delete it again
-//	harness run -n N NAME=CMD...      run the commands N times each,
-//	                                  interleaved, and print wall-time
-//	                                  medians, ratios and peak RSS
+//	harness run -n N [-goal G]... NAME=CMD...
+//	                                  run the commands N times each,
+//	                                  interleaved, print wall-time medians,
+//	                                  ratios and peak RSS, then PASS or
+//	                                  FAIL for each goal
+//
+// CMD is split at spaces; leading VAR=value words set the command's
+// environment (no env(1) process in the measurement). A goal is
+// "NAME/OTHER<=RATIO" (NAME's median at most RATIO times OTHER's) or
+// "NAME.rss<MIB" (NAME's largest peak RSS under MIB MiB); run exits 3 when
+// one fails.
 //
 // run measures each process from fork to exit (wall time) and its peak
 // resident set from the kernel's rusage (ru_maxrss), so the measurement adds
@@ -76,7 +84,13 @@ func seed(args []string) error {
 	kc := keyring.NewKeychain()
 	kc.Timeout = 5 * time.Second
 	ctx := context.Background()
-	var err error
+	paths, err := keyring.DefaultPaths(os.Getenv)
+	if err != nil {
+		return err
+	}
+	// Whatever a previous run left in the kernel cache goes: the first
+	// `oauthctl token` fills it.
+	keyring.NewKernelCache(paths.Index, "keychain", os.Getenv, time.Now).Invalidate(key)
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
 		if err = kc.Save(ctx, key, rec); err == nil {
 			break
@@ -84,10 +98,6 @@ func seed(args []string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("storing the token set: %w", err)
-	}
-	paths, err := keyring.DefaultPaths(os.Getenv)
-	if err != nil {
-		return err
 	}
 	return keyring.UpdateIndex(ctx, paths, func(ix *keyring.Index) error {
 		ix.Put(keyring.Account{Provider: key.Provider, Account: key.Account, Issuer: "https://bench.example",
@@ -109,6 +119,7 @@ func unseed(args []string) error {
 	if err != nil {
 		return err
 	}
+	keyring.NewKernelCache(paths.Index, "keychain", os.Getenv, time.Now).Invalidate(key)
 	return keyring.UpdateIndex(context.Background(), paths, func(ix *keyring.Index) error {
 		ix.Remove(key.Provider, key.Account)
 		return nil
@@ -117,6 +128,7 @@ func unseed(args []string) error {
 
 type bench struct {
 	name string
+	env  []string // VAR=value, added to the harness's environment
 	argv []string
 	wall []time.Duration
 	rss  []int64 // KiB
@@ -127,6 +139,11 @@ func run(args []string) error {
 	n := fs.Int("n", 200, "runs of each command")
 	warmup := fs.Int("warmup", 10, "unmeasured runs of each command first")
 	rssRuns := fs.Int("rss-runs", 20, "runs of each command under /usr/bin/time for peak RSS")
+	var goals []string
+	fs.Func("goal", "NAME/OTHER<=RATIO or NAME.rss<MIB (repeatable)", func(g string) error {
+		goals = append(goals, g)
+		return nil
+	})
 	_ = fs.Parse(args)
 	if fs.NArg() < 2 {
 		return errors.New("run needs at least two NAME=CMD arguments")
@@ -137,11 +154,15 @@ func run(args []string) error {
 		if !ok || strings.TrimSpace(cmd) == "" {
 			return fmt.Errorf("%q is not NAME=CMD", a)
 		}
-		benches = append(benches, &bench{name: name, argv: strings.Fields(cmd)})
+		b := &bench{name: name, argv: strings.Fields(cmd)}
+		for len(b.argv) > 1 && strings.Contains(b.argv[0], "=") && !strings.Contains(b.argv[0], "/") {
+			b.env, b.argv = append(b.env, b.argv[0]), b.argv[1:]
+		}
+		benches = append(benches, b)
 	}
 	for i := -*warmup; i < *n; i++ {
 		for _, b := range benches {
-			wall, rss, err := once(b.argv)
+			wall, rss, err := once(b.env, b.argv)
 			if err != nil {
 				return fmt.Errorf("%s: %w", b.name, err)
 			}
@@ -160,7 +181,7 @@ func run(args []string) error {
 		for _, b := range benches {
 			b.rss = b.rss[:0]
 			for range *rssRuns {
-				kib, err := timeRSS(timeBin, b.argv)
+				kib, err := timeRSS(timeBin, b.env, b.argv)
 				if err != nil {
 					return fmt.Errorf("%s: %w", b.name, err)
 				}
@@ -179,13 +200,71 @@ func run(args []string) error {
 		return err
 	}
 	fmt.Printf("runs: %d of each, interleaved, after %d warm-up runs; peak RSS by %s\n", *n, *warmup, rssHow)
+	failed := false
+	for _, g := range goals {
+		ok, text, err := checkGoal(benches, g)
+		if err != nil {
+			return err
+		}
+		verdict := "PASS"
+		if !ok {
+			verdict, failed = "FAIL", true
+		}
+		fmt.Printf("%s  %s\n", verdict, text)
+	}
+	if failed {
+		os.Exit(3)
+	}
 	return nil
+}
+
+// checkGoal evaluates one -goal against the measurements.
+func checkGoal(benches []*bench, goal string) (ok bool, text string, err error) {
+	find := func(name string) (*bench, error) {
+		for _, b := range benches {
+			if b.name == name {
+				return b, nil
+			}
+		}
+		return nil, fmt.Errorf("goal %q: no command named %q", goal, name)
+	}
+	if lhs, limit, found := strings.Cut(goal, "<="); found {
+		name, other, _ := strings.Cut(lhs, "/")
+		var max float64
+		if _, err := fmt.Sscanf(limit, "%g", &max); err != nil {
+			return false, "", fmt.Errorf("goal %q: %w", goal, err)
+		}
+		a, err := find(name)
+		if err != nil {
+			return false, "", err
+		}
+		b, err := find(other)
+		if err != nil {
+			return false, "", err
+		}
+		r := float64(median(a.wall)) / float64(median(b.wall))
+		return r <= max, fmt.Sprintf("%s at most %gx %s: %.2fx (%s vs %s)", name, max, other, r, ms(median(a.wall)), ms(median(b.wall))), nil
+	}
+	if name, limit, found := strings.Cut(goal, ".rss<"); found {
+		var max float64
+		if _, err := fmt.Sscanf(limit, "%g", &max); err != nil {
+			return false, "", fmt.Errorf("goal %q: %w", goal, err)
+		}
+		a, err := find(name)
+		if err != nil {
+			return false, "", err
+		}
+		mib := float64(slices.Max(a.rss)) / 1024
+		return mib < max, fmt.Sprintf("%s peak RSS under %g MiB: %.1f MiB", name, max, mib), nil
+	}
+	return false, "", fmt.Errorf("goal %q is neither NAME/OTHER<=RATIO nor NAME.rss<MIB", goal)
 }
 
 // once runs argv with its output read and discarded, as `$(...)` would, and
 // returns its wall time and peak RSS.
-func once(argv []string) (time.Duration, int64, error) {
+func once(env, argv []string) (time.Duration, int64, error) {
 	c := exec.Command(argv[0], argv[1:]...)
+	c.Env = append(os.Environ(), env...)
 	c.Stdout = io.Discard
 	var stderr strings.Builder
 	c.Stderr = &stderr
@@ -206,8 +285,9 @@ func once(argv []string) (time.Duration, int64, error) {
 }
 
 // timeRSS runs argv under GNU time and returns its peak RSS in KiB.
-func timeRSS(timeBin string, argv []string) (int64, error) {
+func timeRSS(timeBin string, env, argv []string) (int64, error) {
 	c := exec.Command(timeBin, append([]string{"-f", "rss=%M"}, argv...)...)
+	c.Env = append(os.Environ(), env...)
 	c.Stdout = io.Discard
 	var stderr strings.Builder
 	c.Stderr = &stderr
