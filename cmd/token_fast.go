@@ -71,6 +71,6 @@ func parseTokenFast(args []string) (opts *TokenOptions, ok bool) {
 	if seen["--header"] && seen["--json"] {
 		return nil, false
 	}
-	opts.Header, opts.JSON = seen["--header"], seen["--json"]
+	opts.Header, opts.JSON, opts.MinTTLSet = seen["--header"], seen["--json"], seen["--min-ttl"]
 	return opts, true
 }

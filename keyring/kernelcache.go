@@ -68,6 +68,8 @@ type CachedToken struct {
 	// Expiry is when the access token expires; zero when the provider did
 	// not say.
 	Expiry time.Time
+	// IssuedAt is when it was issued (Record.IssuedAt), zero when unknown.
+	IssuedAt time.Time
 	// RefreshExpiry is when the refresh token runs out, zero when unknown
 	// or when no refresh token is stored (for the warning `token` prints).
 	RefreshExpiry time.Time
@@ -344,6 +346,7 @@ func (c *KernelCache) invalidate(desc string) bool {
 //	<grant>
 //	<client ID>
 //	<expiry, Unix nanoseconds; 0 = unknown>
+//	<issued at, Unix nanoseconds; 0 = unknown>
 //	<refresh expiry, Unix nanoseconds; 0 = unknown>
 //	<"-" for no scopes, else "+" and the scopes separated by spaces>
 //	<access token>
@@ -353,30 +356,33 @@ func encodeCached(t *CachedToken, bind string) []byte {
 		scopes = "+" + strings.Join(t.Scopes, " ")
 	}
 	return []byte(kernelCacheVersion + "\n" + bind + "\n" + t.Provider + "\n" + t.Account + "\n" + t.Grant + "\n" +
-		t.ClientID + "\n" + unixNano(t.Expiry) + "\n" + unixNano(t.RefreshExpiry) + "\n" + scopes + "\n" + t.AccessToken)
+		t.ClientID + "\n" + unixNano(t.Expiry) + "\n" + unixNano(t.IssuedAt) + "\n" + unixNano(t.RefreshExpiry) + "\n" + scopes + "\n" +
+		t.AccessToken)
 }
 
 // decodeCached parses a payload and checks it against bind; ok is false for
 // anything else.
 func decodeCached(p []byte, bind string) (*CachedToken, bool) {
-	const fields = 10
+	const fields = 11
 	f := strings.SplitN(string(p), "\n", fields)
-	if len(f) != fields || f[0] != kernelCacheVersion || f[1] != bind || f[2] == "" || f[9] == "" ||
-		strings.ContainsAny(f[9], "\r\n\x00") {
+	if len(f) != fields || f[0] != kernelCacheVersion || f[1] != bind || f[2] == "" || f[10] == "" ||
+		strings.ContainsAny(f[10], "\r\n\x00") {
 		return nil, false
 	}
 	exp, ok1 := parseUnixNano(f[6])
-	rexp, ok2 := parseUnixNano(f[7])
-	if !ok1 || !ok2 {
+	iat, ok2 := parseUnixNano(f[7])
+	rexp, ok3 := parseUnixNano(f[8])
+	if !ok1 || !ok2 || !ok3 {
 		return nil, false
 	}
-	t := &CachedToken{Provider: f[2], Account: f[3], Grant: f[4], ClientID: f[5], AccessToken: f[9], Expiry: exp, RefreshExpiry: rexp}
-	switch {
-	case f[8] == "-":
-	case f[8] == "+":
+	t := &CachedToken{Provider: f[2], Account: f[3], Grant: f[4], ClientID: f[5], AccessToken: f[10],
+		Expiry: exp, IssuedAt: iat, RefreshExpiry: rexp}
+	switch scopes := f[9]; {
+	case scopes == "-":
+	case scopes == "+":
 		t.Scopes = []string{}
-	case strings.HasPrefix(f[8], "+"):
-		t.Scopes = strings.Split(f[8][1:], " ")
+	case strings.HasPrefix(scopes, "+"):
+		t.Scopes = strings.Split(scopes[1:], " ")
 	default:
 		return nil, false
 	}

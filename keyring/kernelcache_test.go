@@ -18,7 +18,7 @@ func TestCachedPayloadRoundTrip(t *testing.T) {
 		tok  CachedToken
 	}{
 		{"all fields", CachedToken{Provider: "p", Account: "a@example.com", Grant: "authorization_code", ClientID: "cid",
-			AccessToken: "fake-at", Expiry: exp, RefreshExpiry: exp.Add(time.Hour), Scopes: []string{"openid", "email"}}},
+			AccessToken: "fake-at", Expiry: exp, IssuedAt: exp.Add(-time.Hour), RefreshExpiry: exp.Add(time.Hour), Scopes: []string{"openid", "email"}}},
 		{"unknown expiry, no scopes", CachedToken{Provider: "p", AccessToken: "fake-at"}},
 		{"empty scope list", CachedToken{Provider: "p", Account: "client", Grant: "client_credentials", AccessToken: "fake-at",
 			Expiry: exp, Scopes: []string{}}},
@@ -41,7 +41,7 @@ func TestCachedPayloadRejected(t *testing.T) {
 	t.Parallel()
 	bind := binding([]byte(`{"version":1}`))
 	good := string(encodeCached(&CachedToken{Provider: "p", AccessToken: "fake-at"}, bind))
-	head := kernelCacheVersion + "\n" + bind + "\np\na\n\n\n"
+	head := kernelCacheVersion + "\n" + bind + "\np\na\n\n\n0\n"
 	tests := []struct {
 		name    string
 		payload string
@@ -50,11 +50,11 @@ func TestCachedPayloadRejected(t *testing.T) {
 		{"other version", "oauthctl-kcache 2" + good[len(kernelCacheVersion):]},
 		{"other index", string(encodeCached(&CachedToken{Provider: "p", AccessToken: "fake-at"}, binding([]byte(`{"version":1} `))))},
 		{"no token", head + "0\n0\n-\n"},
-		{"no provider", kernelCacheVersion + "\n" + bind + "\n\na\n\n\n0\n0\n-\nfake-at"},
+		{"no provider", kernelCacheVersion + "\n" + bind + "\n\na\n\n\n0\n0\n0\n-\nfake-at"},
 		{"token with a line break", head + "0\n0\n-\nfake\nat"},
-		{"too few fields", kernelCacheVersion + "\n" + bind + "\np\na\n\n0\n0\n-\nfake-at"},
-		{"bad expiry", head + "soon\n0\n-\nfake-at"},
-		{"negative expiry", head + "-5\n0\n-\nfake-at"},
+		{"too few fields", kernelCacheVersion + "\n" + bind + "\np\na\n\n0\n0\n0\n-\nfake-at"},
+		{"bad issued at", head + "soon\n0\n-\nfake-at"},
+		{"negative time", head + "-5\n0\n-\nfake-at"},
 		{"bad scopes field", head + "0\n0\nopenid\nfake-at"},
 		{"plain token", "fake-at"},
 	}

@@ -175,11 +175,14 @@ func (a *acquirer) fresh(rec *keyring.Record) bool {
 // when the user gave it; else the smaller of MinTTL (60 s) and half the
 // lifetime the provider granted the token, when known. Comparisons with it
 // are exact (59.6 s is less than 60 s), never on rounded values.
-func (a *acquirer) margin(lifetime time.Duration) time.Duration {
-	if a.o.MinTTLSet || lifetime <= 0 {
-		return a.o.MinTTL
+func (a *acquirer) margin(lifetime time.Duration) time.Duration { return a.o.margin(lifetime) }
+
+// margin is acquirer.margin for o (the kernel cache's hits use it too).
+func (o AcquireOptions) margin(lifetime time.Duration) time.Duration {
+	if o.MinTTLSet || lifetime <= 0 {
+		return o.MinTTL
 	}
-	return min(a.o.MinTTL, lifetime/2)
+	return min(o.MinTTL, lifetime/2)
 }
 
 // recLifetime is the access token lifetime the provider granted rec's token

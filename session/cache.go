@@ -58,7 +58,8 @@ type CachedToken struct {
 // Cached answers `token [PROVIDER] [--account NAME]` from the kernel cache
 // when it can: o asks for the access token (not --id-token, not
 // --force-refresh), the cache holds a copy written under the current account
-// index, the token stays valid for o.MinTTL, and for a client_credentials
+// index, the token stays valid for the margin Acquire would require (o.MinTTL,
+// or less for a short-lived token without --min-ttl), and for a client_credentials
 // account the environment names no other client. Steps: read the index
 // file, one keyctl search, describe and read. ok=false means: run
 // ResolveAccount and Acquire, then Fill.
@@ -76,8 +77,9 @@ func (s *Service) Cached(provider, account string, o AcquireOptions) (*CachedTok
 		return nil, false
 	}
 	now := s.Now()
-	if !t.Expiry.IsZero() && t.Expiry.Sub(now) < o.MinTTL {
-		return nil, false
+	rec := &keyring.Record{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry, IssuedAt: t.IssuedAt, Scopes: t.Scopes}
+	if !rec.Expiry.IsZero() && rec.Expiry.Sub(now) < o.margin(recLifetime(rec)) {
+		return nil, false // as Acquire's fresh judges it
 	}
 	if t.Grant == auth.GrantClientCredentials {
 		if id := s.Getenv(auth.ClientIDEnv(t.Provider)); id != "" && id != t.ClientID {
@@ -86,7 +88,7 @@ func (s *Service) Cached(provider, account string, o AcquireOptions) (*CachedTok
 	}
 	ct := &CachedToken{
 		Account: &keyring.Account{Provider: t.Provider, Account: t.Account, Scopes: t.Scopes, Grant: t.Grant, ClientID: t.ClientID},
-		Record:  &keyring.Record{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry, Scopes: t.Scopes},
+		Record:  rec,
 	}
 	if w, ok := refreshExpiring(t.Key(), t.RefreshExpiry, now); ok {
 		ct.Warnings = []Warning{w}
@@ -134,7 +136,7 @@ func (s *Service) Fill(provider, account string, index []byte, acct *keyring.Acc
 		scopes = acct.Scopes
 	}
 	t := &keyring.CachedToken{Provider: acct.Provider, Account: acct.Account, Grant: acct.Grant, ClientID: acct.ClientID,
-		AccessToken: rec.AccessToken, Expiry: rec.Expiry, Scopes: scopes}
+		AccessToken: rec.AccessToken, Expiry: rec.Expiry, IssuedAt: rec.IssuedAt, Scopes: scopes}
 	if rec.RefreshToken != "" {
 		t.RefreshExpiry = rec.RefreshExpiry
 	}

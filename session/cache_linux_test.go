@@ -62,6 +62,14 @@ func TestCacheFillAndServe(t *testing.T) {
 			warnings: []Warning{{Kind: WarnNotRefreshed, Msg: "x"}}},
 		{name: "an expiring refresh token's warning is repeated", acct: acct, rec: rec,
 			warnings: []Warning{{Kind: WarnRefreshExpiring, Msg: "x"}}, want: true},
+		// A 60 s token, 40 s left: without --min-ttl the margin is half
+		// its lifetime (30 s), as in Acquire; --min-ttl 60s asks for more.
+		{name: "short-lived token, adaptive margin", acct: acct, rec: &keyring.Record{AccessToken: "fake-at",
+			IssuedAt: now.Add(-20 * time.Second), Expiry: now.Add(40 * time.Second)}, get: AcquireOptions{MinTTL: time.Minute}, want: true},
+		{name: "short-lived token, explicit --min-ttl", acct: acct, rec: &keyring.Record{AccessToken: "fake-at",
+			IssuedAt: now.Add(-20 * time.Second), Expiry: now.Add(40 * time.Second)}, get: AcquireOptions{MinTTL: time.Minute, MinTTLSet: true}},
+		{name: "short-lived token, below half its lifetime", acct: acct, rec: &keyring.Record{AccessToken: "fake-at",
+			IssuedAt: now.Add(-50 * time.Second), Expiry: now.Add(10 * time.Second)}, get: AcquireOptions{MinTTL: time.Minute}},
 		{name: "refresh token rejected", acct: &keyring.Account{Provider: "p", Account: "a", LoginRequired: true}, rec: rec},
 		{name: "client_credentials, same client", acct: cc, rec: &keyring.Record{AccessToken: "fake-at", Expiry: now.Add(time.Hour)},
 			env: map[string]string{"OAUTHCTL_M_CLIENT_ID": "cid"}, want: true},
@@ -84,7 +92,7 @@ func TestCacheFillAndServe(t *testing.T) {
 				got.Account.Key() != tt.acct.Key() {
 				t.Errorf("Cached = %+v %+v", got.Account, got.Record)
 			}
-			if tt.acct == acct && (len(got.Warnings) != 1 || got.Warnings[0].Kind != WarnRefreshExpiring) {
+			if tt.acct == acct && tt.rec == rec && (len(got.Warnings) != 1 || got.Warnings[0].Kind != WarnRefreshExpiring) {
 				t.Errorf("warnings %+v, want the refresh token's expiry", got.Warnings)
 			}
 		})
