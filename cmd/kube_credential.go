@@ -24,6 +24,9 @@ type KubeCredentialOptions struct {
 	Account     string
 	AccessToken bool
 	MinTTL      time.Duration
+	// MinTTLSet is true when --min-ttl was given; otherwise the margin
+	// adapts to the token's lifetime (session.AcquireOptions.MinTTLSet).
+	MinTTLSet bool
 	// Login allows a browser login when kubectl says the plugin may use
 	// the terminal (spec.interactive); `setup-kube --interactive` sets it.
 	Login bool
@@ -61,6 +64,7 @@ kubectl, to run oauthctl login PROVIDER. Exit codes are those of token.`,
 		ValidArgsFunction: completeProviderArg(f, true),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Provider = args[0]
+			opts.MinTTLSet = c.Flags().Changed("min-ttl")
 			if opts.MinTTL < 0 {
 				return usageErrorf("--min-ttl must not be negative")
 			}
@@ -123,10 +127,11 @@ func kubeCredential(ctx context.Context, opts *KubeCredentialOptions) (kube.Cred
 		return kube.Credential{}, err
 	}
 	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{
-		MinTTL:   opts.MinTTL,
-		IDToken:  !opts.AccessToken,
-		LockWait: opts.LockWait,
-		Retry:    opts.Retry,
+		MinTTL:    opts.MinTTL,
+		MinTTLSet: opts.MinTTLSet,
+		IDToken:   !opts.AccessToken,
+		LockWait:  opts.LockWait,
+		Retry:     opts.Retry,
 	})
 	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {

@@ -50,7 +50,7 @@ func TestKubeCredentialArgs(t *testing.T) {
 	}{
 		{name: "provider", args: []string{"google"}, want: KubeCredentialOptions{Provider: "google", MinTTL: DefaultMinTTL}},
 		{name: "all flags", args: []string{"google", "-a", "me@example.com", "--access-token", "--min-ttl", "5m", "--login"},
-			want: KubeCredentialOptions{Provider: "google", Account: "me@example.com", AccessToken: true, MinTTL: 5 * time.Minute, Login: true}},
+			want: KubeCredentialOptions{Provider: "google", Account: "me@example.com", AccessToken: true, MinTTL: 5 * time.Minute, MinTTLSet: true, Login: true}},
 		{name: "no provider", args: nil, wantErr: "oauthctl: kube-credential takes 1 argument, PROVIDER (usage: oauthctl kube-credential PROVIDER [flags])\n"},
 		{name: "negative min-ttl", args: []string{"google", "--min-ttl", "-1s"}, wantErr: "oauthctl: --min-ttl must not be negative\n"},
 	}

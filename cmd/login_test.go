@@ -40,6 +40,7 @@ func TestNewCmdLogin(t *testing.T) {
 		{name: "browser command", args: []string{"github", "--browser-command", "wslview"},
 			want: LoginOptions{Provider: "github", BrowserCommand: "wslview", Timeout: 5 * time.Minute}},
 		{name: "device", args: []string{"microsoft", "--device"}, want: LoginOptions{Provider: "microsoft", Device: true, Timeout: 5 * time.Minute}},
+		{name: "prompt", args: []string{"google", "--prompt", "select_account"}, want: LoginOptions{Provider: "google", Prompt: "select_account", Timeout: 5 * time.Minute}},
 		{name: "no provider", args: nil, wantCode: ExitUsage},
 		{name: "two providers", args: []string{"a", "b"}, wantCode: ExitUsage},
 		{name: "scopes and add-scopes", args: []string{"google", "--scopes", "a", "--add-scopes", "b"}, wantCode: ExitUsage},
