@@ -73,20 +73,6 @@ func ChooseClientAuth(p *Provider, secret string, md *Metadata, remembered Clien
 	return ClientAuthAuto
 }
 
-// fromStyle maps the older oauth2.AuthStyle fields of the request structs to
-// a ClientAuth.
-func fromStyle(style oauth2.AuthStyle, secret string) ClientAuth {
-	switch {
-	case secret == "":
-		return ClientAuthNone
-	case style == oauth2.AuthStyleInParams:
-		return ClientAuthPost
-	case style == oauth2.AuthStyleInHeader:
-		return ClientAuthBasic
-	}
-	return ClientAuthAuto
-}
-
 // style is the x/oauth2 style and the secret to hand it for one method: none
 // sends the client_id in the form and never the secret.
 func (m ClientAuth) style(secret string) (oauth2.AuthStyle, string) {

@@ -18,12 +18,9 @@ type ClientCredentialsRequest struct {
 	TokenURL     string
 	ClientID     string
 	ClientSecret string
-	// ClientAuth is how the client authenticates (ChooseClientAuth); when
-	// it is ClientAuthAuto, AuthStyle decides.
+	// ClientAuth is how the client authenticates (ChooseClientAuth).
 	ClientAuth ClientAuth
-	// AuthStyle is the older form of ClientAuth; see TokenAuthStyle.
-	AuthStyle oauth2.AuthStyle
-	Scopes    []string
+	Scopes     []string
 	// Params are extra form parameters (e.g. audience or resource).
 	Params url.Values
 }
@@ -37,7 +34,7 @@ func ClientCredentials(ctx context.Context, client *http.Client, req ClientCrede
 	if req.ClientID == "" || req.ClientSecret == "" {
 		return nil, errors.New("the client_credentials grant needs a client ID and a client secret")
 	}
-	att := newAttempt(req.ClientAuth, req.AuthStyle, req.ClientSecret)
+	att := &clientAuthAttempt{method: req.ClientAuth, secret: req.ClientSecret}
 	if att.method == ClientAuthNone {
 		att.method = ClientAuthAuto // a secret is required: never drop it
 	}

@@ -69,12 +69,10 @@ type DeviceFlow struct {
 	Provider *Provider
 	// ClientSecret authenticates a confidential client; empty for a public one.
 	ClientSecret string
-	// AuthStyle is how the secret is sent (see TokenAuthStyle): in the form,
-	// in an HTTP Basic header, or, for oauth2.AuthStyleAutoDetect (the zero
-	// value), Basic first and then the form, remembered per endpoint.
-	AuthStyle oauth2.AuthStyle
-	// ClientAuth, when set, replaces AuthStyle: the account's one client
-	// authentication choice (ChooseClientAuth).
+	// ClientAuth is how the client authenticates (ChooseClientAuth): the
+	// secret in the form, in an HTTP Basic header, or, for ClientAuthAuto
+	// (the zero value), Basic first and then the form, remembered per
+	// endpoint.
 	ClientAuth ClientAuth
 	// Scopes to request; nil means Provider.Scopes.
 	Scopes []string
@@ -502,9 +500,6 @@ const (
 // a user-defined provider does not say which method its endpoints want.
 func (f *DeviceFlow) send(ctx context.Context, endpoint string, form url.Values) (*response, error) {
 	m := f.ClientAuth
-	if m == ClientAuthAuto {
-		m = fromStyle(f.AuthStyle, f.ClientSecret)
-	}
 	if f.ClientSecret == "" || m == ClientAuthNone {
 		return f.do(ctx, endpoint, form, styleNone)
 	}
@@ -541,9 +536,6 @@ func (f *DeviceFlow) send(ctx context.Context, endpoint string, form url.Values)
 // methodUsed is the client authentication that endpoint accepted.
 func (f *DeviceFlow) methodUsed(endpoint string) ClientAuth {
 	m := f.ClientAuth
-	if m == ClientAuthAuto {
-		m = fromStyle(f.AuthStyle, f.ClientSecret)
-	}
 	switch {
 	case f.ClientSecret == "" || m == ClientAuthNone:
 		return ClientAuthNone

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/oauth2"
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/testop"
@@ -510,13 +509,13 @@ func TestDeviceFlowRequests(t *testing.T) {
 	tests := []struct {
 		name                  string
 		secret                string
-		style                 oauth2.AuthStyle
+		method                auth.ClientAuth
 		deviceAuth, tokenAuth string
 		want                  []req
 	}{
 		{
 			name:   "secret in the form when the style says so (built-in presets)",
-			secret: fakeSecret, style: oauth2.AuthStyleInParams,
+			secret: fakeSecret, method: auth.ClientAuthPost,
 			want: []req{
 				{Path: "/device", Accept: json, Form: devForm("client_id", "fake-client", "client_secret", fakeSecret)},
 				{Path: "/token", Accept: json, Form: pollForm("client_id", "fake-client", "client_secret", fakeSecret)},
@@ -525,7 +524,7 @@ func TestDeviceFlowRequests(t *testing.T) {
 		},
 		{
 			name:   "HTTP Basic when the style says so",
-			secret: fakeSecret, style: oauth2.AuthStyleInHeader,
+			secret: fakeSecret, method: auth.ClientAuthBasic,
 			want: []req{
 				{Path: "/device", Accept: json, BasicUser: "fake-client", BasicPass: fakeSecret, Form: devForm()},
 				{Path: "/token", Accept: json, BasicUser: "fake-client", BasicPass: fakeSecret, Form: pollForm()},
@@ -567,7 +566,7 @@ func TestDeviceFlowRequests(t *testing.T) {
 			as := startFakeAS(t, okDevice, pending, okToken)
 			as.deviceAuth, as.tokenAuth = tt.deviceAuth, tt.tokenAuth
 			clock := newFakeClock()
-			f := &auth.DeviceFlow{Provider: as.provider(), ClientSecret: tt.secret, AuthStyle: tt.style, HTTPClient: noRedirectClient(), Now: clock.Now, Sleep: clock.Sleep}
+			f := &auth.DeviceFlow{Provider: as.provider(), ClientSecret: tt.secret, ClientAuth: tt.method, HTTPClient: noRedirectClient(), Now: clock.Now, Sleep: clock.Sleep}
 			if _, err := f.Run(t.Context(), func(*auth.DeviceCode) error { return nil }); err != nil {
 				t.Fatalf("Run: %v", err)
 			}

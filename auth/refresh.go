@@ -103,11 +103,8 @@ type RefreshRequest struct {
 	TokenURL     string
 	ClientID     string
 	ClientSecret string
-	// ClientAuth is how the client authenticates (ChooseClientAuth); when
-	// it is ClientAuthAuto, AuthStyle decides.
-	ClientAuth ClientAuth
-	// AuthStyle is the older form of ClientAuth; see TokenAuthStyle.
-	AuthStyle    oauth2.AuthStyle
+	// ClientAuth is how the client authenticates (ChooseClientAuth).
+	ClientAuth   ClientAuth
 	RefreshToken string
 }
 
@@ -129,7 +126,7 @@ func Refresh(ctx context.Context, client *http.Client, req RefreshRequest, now f
 	if req.RefreshToken == "" {
 		return nil, errors.New("refreshing the token: no refresh token")
 	}
-	att := newAttempt(req.ClientAuth, req.AuthStyle, req.ClientSecret)
+	att := &clientAuthAttempt{method: req.ClientAuth, secret: req.ClientSecret}
 	return retryToken(ctx, client, now, policy, att, func(ctx context.Context, style oauth2.AuthStyle, secret string) (*oauth2.Token, error) {
 		cfg := &oauth2.Config{
 			ClientID:     req.ClientID,
@@ -138,15 +135,6 @@ func Refresh(ctx context.Context, client *http.Client, req RefreshRequest, now f
 		}
 		return cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: req.RefreshToken}).Token()
 	}, classifyRefreshError)
-}
-
-// newAttempt starts a client authentication from a request's ClientAuth,
-// or, when that is unset, its older AuthStyle.
-func newAttempt(m ClientAuth, style oauth2.AuthStyle, secret string) *clientAuthAttempt {
-	if m == ClientAuthAuto {
-		m = fromStyle(style, secret)
-	}
-	return &clientAuthAttempt{method: m, secret: secret}
 }
 
 // rejectsClient reports whether a token endpoint error says the client
@@ -286,18 +274,4 @@ func classifyRefreshError(err error) error {
 		return err
 	}
 	return &GrantRejectedError{pe}
-}
-
-// TokenAuthStyle is ChooseClientAuth without discovery or a remembered
-// method, in x/oauth2's terms: the form for none and client_secret_post,
-// HTTP Basic for client_secret_basic, and x/oauth2's auto-detection (HTTP
-// Basic first, then the form) when the method is unknown.
-func TokenAuthStyle(p *Provider, secret string) oauth2.AuthStyle {
-	switch ChooseClientAuth(p, secret, nil, ClientAuthAuto) {
-	case ClientAuthBasic:
-		return oauth2.AuthStyleInHeader
-	case ClientAuthAuto:
-		return oauth2.AuthStyleAutoDetect
-	}
-	return oauth2.AuthStyleInParams
 }

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"golang.org/x/oauth2"
 )
 
 // fakeTokenEndpoint answers token requests from a script of responses, one
@@ -80,7 +79,7 @@ func TestRefreshSuccess(t *testing.T) {
 		name   string
 		body   string
 		secret string
-		style  oauth2.AuthStyle
+		auth   ClientAuth
 		want   *Token
 		basic  string
 		form   url.Values
@@ -93,16 +92,16 @@ func TestRefreshSuccess(t *testing.T) {
 			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"fake-rt-1"}, "client_id": {"fake-client"}},
 		},
 		{
-			name:  "no new refresh token keeps the old one; secret in the form",
-			body:  `{"access_token":"fake-at-2","token_type":"bearer","expires_in":60}`,
-			want:  &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-1", TokenType: "Bearer", Expiry: now.Add(time.Minute), Lifetime: time.Minute, ClientAuth: ClientAuthPost},
-			style: oauth2.AuthStyleInParams, secret: "fake-secret",
+			name: "no new refresh token keeps the old one; secret in the form",
+			body: `{"access_token":"fake-at-2","token_type":"bearer","expires_in":60}`,
+			want: &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-1", TokenType: "Bearer", Expiry: now.Add(time.Minute), Lifetime: time.Minute, ClientAuth: ClientAuthPost},
+			auth: ClientAuthPost, secret: "fake-secret",
 			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"fake-rt-1"}, "client_id": {"fake-client"}, "client_secret": {"fake-secret"}},
 		},
 		{
-			name:  "basic auth, refresh_token_expires_in, no expires_in",
-			body:  `{"access_token":"fake-at-2","token_type":"Bearer","refresh_token":"fake-rt-2","refresh_token_expires_in":86400}`,
-			style: oauth2.AuthStyleInHeader, secret: "fake-secret", basic: "fake-client",
+			name: "basic auth, refresh_token_expires_in, no expires_in",
+			body: `{"access_token":"fake-at-2","token_type":"Bearer","refresh_token":"fake-rt-2","refresh_token_expires_in":86400}`,
+			auth: ClientAuthBasic, secret: "fake-secret", basic: "fake-client",
 			want: &Token{AccessToken: "fake-at-2", RefreshToken: "fake-rt-2", TokenType: "Bearer", RefreshExpiry: now.Add(24 * time.Hour), ClientAuth: ClientAuthBasic},
 			form: url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"fake-rt-1"}},
 		},
@@ -111,12 +110,8 @@ func TestRefreshSuccess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			fe := newFakeTokenEndpoint(t, jsonReply(200, tt.body))
-			style := tt.style
-			if style == oauth2.AuthStyleAutoDetect {
-				style = oauth2.AuthStyleInParams
-			}
 			got, err := Refresh(t.Context(), testClient(), RefreshRequest{TokenURL: fe.srv.URL, ClientID: "fake-client",
-				ClientSecret: tt.secret, AuthStyle: style, RefreshToken: "fake-rt-1"}, func() time.Time { return now }, fastRetry)
+				ClientSecret: tt.secret, ClientAuth: tt.auth, RefreshToken: "fake-rt-1"}, func() time.Time { return now }, fastRetry)
 			if err != nil {
 				t.Fatalf("Refresh: %v", err)
 			}
@@ -207,7 +202,7 @@ func TestRefreshErrors(t *testing.T) {
 				policy = tt.policy
 			}
 			tok, err := Refresh(t.Context(), client, RefreshRequest{TokenURL: fe.srv.URL, ClientID: "fake-client", RefreshToken: "fake-rt-1",
-				AuthStyle: oauth2.AuthStyleInParams}, time.Now, policy)
+				ClientAuth: ClientAuthPost}, time.Now, policy)
 			if got := len(fe.requests()); got != tt.wantCalls {
 				t.Errorf("%d requests, want %d", got, tt.wantCalls)
 			}
@@ -259,7 +254,7 @@ func TestRefreshRetryAfterWaits(t *testing.T) {
 	}
 	fe := newFakeTokenEndpoint(t, stamp(jsonReply(503, `{}`, "Retry-After", "1")), stamp(jsonReply(200, okBody)))
 	if _, err := Refresh(t.Context(), testClient(), RefreshRequest{TokenURL: fe.srv.URL, ClientID: "fake-client", RefreshToken: "fake-rt-1",
-		AuthStyle: oauth2.AuthStyleInParams},
+		ClientAuth: ClientAuthPost},
 		time.Now, fastRetry); err != nil {
 		t.Fatalf("Refresh: %v", err)
 	}
@@ -306,7 +301,7 @@ func TestClientCredentialsGrant(t *testing.T) {
 	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 	fe := newFakeTokenEndpoint(t, jsonReply(503, `{}`), jsonReply(200, `{"access_token":"fake-cc","token_type":"Bearer","expires_in":300}`))
 	tok, err := ClientCredentials(t.Context(), testClient(), ClientCredentialsRequest{TokenURL: fe.srv.URL, ClientID: "fake-client",
-		ClientSecret: "fake-secret", AuthStyle: oauth2.AuthStyleInHeader, Scopes: []string{"a", "b"}, Params: url.Values{"audience": {"api"}}},
+		ClientSecret: "fake-secret", ClientAuth: ClientAuthBasic, Scopes: []string{"a", "b"}, Params: url.Values{"audience": {"api"}}},
 		func() time.Time { return now }, fastRetry)
 	if err != nil {
 		t.Fatalf("ClientCredentials: %v", err)
@@ -351,7 +346,7 @@ func TestRefreshAuthStyleProbe(t *testing.T) {
 			t.Parallel()
 			fe := newFakeTokenEndpoint(t, tt.handlers...)
 			_, err := Refresh(t.Context(), testClient(), RefreshRequest{TokenURL: fe.srv.URL, ClientID: "fake-client", ClientSecret: "fake-secret",
-				AuthStyle: oauth2.AuthStyleAutoDetect, RefreshToken: "fake-rt-1"}, time.Now, fastRetry)
+				ClientAuth: ClientAuthAuto, RefreshToken: "fake-rt-1"}, time.Now, fastRetry)
 			if (err != nil) != tt.wantErr {
 				t.Errorf("Refresh error %v, want error %v", err, tt.wantErr)
 			}
@@ -361,26 +356,5 @@ func TestRefreshAuthStyleProbe(t *testing.T) {
 				t.Errorf("basic auth users per request (-want +got):\n%s", diff)
 			}
 		})
-	}
-}
-
-func TestTokenAuthStyle(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name   string
-		source string
-		secret string
-		want   oauth2.AuthStyle
-	}{
-		{"public client", SourceUser, "", oauth2.AuthStyleInParams},
-		{"client_secret_post", string(ClientAuthPost), "fake-secret", oauth2.AuthStyleInParams},
-		{"client_secret_basic", string(ClientAuthBasic), "fake-secret", oauth2.AuthStyleInHeader},
-		{"none with a secret", string(ClientAuthNone), "fake-secret", oauth2.AuthStyleInParams},
-		{"unknown method with a secret", "", "fake-secret", oauth2.AuthStyleAutoDetect},
-	}
-	for _, tt := range tests {
-		if got := TokenAuthStyle(&Provider{Source: SourceUser, TokenEndpointAuthMethod: tt.source}, tt.secret); got != tt.want {
-			t.Errorf("%s: TokenAuthStyle = %v, want %v", tt.name, got, tt.want)
-		}
 	}
 }

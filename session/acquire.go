@@ -363,22 +363,6 @@ func (a *acquirer) refreshedMeanwhile(rec, cur *keyring.Record) bool {
 	return cur.AccessToken != rec.AccessToken && a.unexpired(cur)
 }
 
-// warnShortServed is warnShort for a token another process obtained, in
-// either mode: the ID token's expiry in --id-token mode.
-func (a *acquirer) warnShortServed(rec *keyring.Record) {
-	if !a.o.IDToken {
-		a.warnShort(rec)
-		return
-	}
-	c, ok := peekIDToken(rec.IDToken)
-	if !ok || !a.o.MinTTLSet {
-		return
-	}
-	if life := c.lifetime(); life > 0 && life < a.o.MinTTL {
-		a.warnf(WarnShortLived, "the provider issued an ID token valid for %s, less than --min-ttl %s", life, a.o.MinTTL)
-	}
-}
-
 // refresh runs steps 4-6 for an authorization_code account.
 func (a *acquirer) refresh(ctx context.Context, cur *keyring.Record) (*keyring.Record, error) {
 	key := a.acct.Key()
