@@ -494,7 +494,7 @@ const (
 )
 
 // send POSTs form to endpoint with client authentication. With a secret,
-// AuthStyleAutoDetect and no known style for the endpoint it tries HTTP Basic
+// ClientAuthAuto and no known style for the endpoint it tries HTTP Basic
 // first and, if the provider refuses the client that way, the secret in the
 // body, then remembers what worked (as x/oauth2's AuthStyleAutoDetect does):
 // a user-defined provider does not say which method its endpoints want.

@@ -50,12 +50,12 @@ const maxRevocationBody = 64 << 10
 // Revoke asks p's RFC 7009 revocation endpoint to revoke one token, with
 // client authentication. hint is HintRefreshToken, HintAccessToken or "".
 // Its steps:
-//  1. POST token and token_type_hint with the client's credentials: for a
-//     user-defined provider with a secret, HTTP Basic (client_secret_basic,
-//     which every server must support, RFC 6749 §2.3.1); for the built-in
-//     presets, or a public client, in the form (TokenAuthStyle);
-//  2. if the server answers invalid_client to Basic, retry once with the
-//     credentials in the form (client_secret_post), as x/oauth2 does;
+//  1. POST token and token_type_hint with the client's credentials the
+//     account's way (creds.Auth, else ChooseClientAuth: the entry's
+//     token_endpoint_auth_method; a public client sends only client_id);
+//  2. when the method is unknown, HTTP Basic first (client_secret_basic,
+//     which every server must support, RFC 6749 §2.3.1) and, if the server
+//     answers invalid_client or 401, once more with the secret in the form;
 //  3. on 503, wait for Retry-After (at most 5 s, 1 s without the header)
 //     and retry once (RFC 7009 §2.2.1).
 //
