@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/url"
@@ -43,8 +42,6 @@ const (
 	// deviceDefaultTimeout bounds the whole login when DeviceFlow.Timeout is
 	// zero, like the browser login's default.
 	deviceDefaultTimeout = 5 * time.Minute
-	// maxResponseBody bounds every response read (x/oauth2 uses the same).
-	maxResponseBody = 1 << 20
 )
 
 // Causes of a DeviceFlow's own context deadlines, told apart from the
@@ -588,7 +585,7 @@ func (f *DeviceFlow) do(ctx context.Context, endpoint string, form url.Values, s
 	if client == nil {
 		return nil, errors.New("device login: no HTTP client")
 	}
-	r, err := client.Do(req)
+	r, err := CapBodies(client).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -596,15 +593,12 @@ func (f *DeviceFlow) do(ctx context.Context, endpoint string, form url.Values, s
 		return nil, &UnavailableError{Msg: describeNetErr(err), Err: err}
 	}
 	defer r.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxResponseBody+1))
+	body, err := readBody(r, "the provider's response")
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &UnavailableError{Msg: "reading the provider's response: " + describeNetErr(err), Err: err, Status: r.StatusCode}
-	}
-	if len(body) > maxResponseBody {
-		return nil, &UnavailableError{Msg: fmt.Sprintf("the provider's response (HTTP %d) is larger than 1 MiB", r.StatusCode), Status: r.StatusCode}
+		return nil, err
 	}
 	return parseResponse(r, body), nil
 }

@@ -718,7 +718,7 @@ func TestDeviceFlowLargeResponse(t *testing.T) {
 	clock := newFakeClock()
 	f := &auth.DeviceFlow{Provider: as.provider(), HTTPClient: noRedirectClient(), Now: clock.Now, Sleep: clock.Sleep}
 	_, err := f.Run(t.Context(), func(*auth.DeviceCode) error { return nil })
-	if !errors.Is(err, auth.ErrUnavailable) || !strings.Contains(err.Error(), "larger than 1 MiB") {
+	if !errors.Is(err, auth.ErrUnavailable) || !strings.Contains(err.Error(), "1 MiB or larger") {
 		t.Fatalf("Run error = %v, want ErrUnavailable about the size", err)
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -29,9 +28,6 @@ type Metadata struct {
 	IssParameterSupported bool `json:"authorization_response_iss_parameter_supported"`
 }
 
-// maxDiscoveryBody bounds the discovery document read.
-const maxDiscoveryBody = 1 << 20
-
 // Discover fetches issuer's OpenID Provider configuration from
 // {issuer}/.well-known/openid-configuration with client. The document is
 // used only if its `issuer` equals the configured issuer exactly (OIDC
@@ -53,7 +49,7 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadat
 		return nil, fmt.Errorf("%w: issuer is not a valid URL", ErrConfig)
 	}
 	req.Header.Set("Accept", "application/json")
-	resp, err := client.Do(req)
+	resp, err := CapBodies(client).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -61,9 +57,9 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadat
 		return nil, &UnavailableError{Msg: "discovery: " + describeNetErr(err), Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxDiscoveryBody+1))
+	body, err := readBody(resp, "discovery")
 	if err != nil {
-		return nil, &UnavailableError{Msg: "discovery: reading the document: " + describeNetErr(err), Err: err}
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		msg := fmt.Sprintf("discovery: %s answered HTTP %d", Sanitize(wellKnown, 200), resp.StatusCode)
@@ -71,9 +67,6 @@ func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadat
 			msg += " (redirects are not followed)"
 		}
 		return nil, &UnavailableError{Msg: msg, Status: resp.StatusCode, RetryAfter: retryAfter(resp)}
-	}
-	if len(body) > maxDiscoveryBody {
-		return nil, &UnavailableError{Msg: "discovery: the document is larger than 1 MiB"}
 	}
 	var md Metadata
 	if err := json.Unmarshal(body, &md); err != nil {

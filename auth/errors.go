@@ -91,15 +91,19 @@ func (e *ProviderError) Error() string {
 	return msg
 }
 
-// Sanitize makes untrusted provider text safe to print: control characters
-// (ANSI escapes included) become spaces, runs of space collapse, and the
-// result is cut to max runes with an ellipsis.
+// Sanitize is the one sanitizer for provider-supplied text shown to a
+// person: the login summary, status, whoami, errors (docs/security.md §4.3).
+// It makes the text safe for a terminal: C0 and C1 controls (ESC, CSI, CR,
+// LF, NUL, DEL), format characters (bidi overrides and isolates, zero-width
+// characters), line and paragraph separators and invalid UTF-8 become
+// spaces, runs of space collapse, and the result is cut to max runes with an
+// ellipsis. Letters of any script are kept.
 func Sanitize(s string, max int) string {
 	var b strings.Builder
 	n := 0
 	space := false
 	for _, r := range s {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar || unicode.Is(unicode.Cf, r) {
+		if unicode.IsControl(r) || r == unicode.ReplacementChar || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
 			r = ' '
 		}
 		if r == ' ' {

@@ -2,23 +2,25 @@ package auth
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // IDTokenLeeway is the clock skew allowed when checking an ID token's exp,
-// iat and nbf (OIDC Core §3.1.3.7 allows "a few minutes"; SECURITY.md A.22
-// caps it at 5).
+// iat and nbf (OIDC Core §3.1.3.7 allows "a few minutes"; docs/security.md
+// §4.4 caps it at 5).
 const IDTokenLeeway = 5 * time.Minute
 
 // signingAlgs are the JWS algorithms accepted for ID tokens: the asymmetric
@@ -75,13 +77,16 @@ func (e *IDTokenError) Is(target error) bool { return target == ErrLoginFailed }
 // github.com/coreos/go-oidc/v3. Its steps:
 //  1. read the unverified `tid` when the issuer is Entra ID's template and
 //     substitute it (a tenant ID that is not a plain token is refused);
-//  2. verify the signature with the keys at JWKSURL (fetched with client),
-//     then `iss` (exact), `aud` (contains ClientID);
-//  3. check exp, iat and nbf with IDTokenLeeway of skew;
-//  4. check `azp` if present and `nonce` (in constant time) if one was sent.
+//  2. fetch the signing keys at JWKSURL with client (the body capped at
+//     MaxResponseBody); a failure there is the provider's (ErrUnavailable,
+//     exit 5), not a bad token;
+//  3. verify the signature with those keys, then `iss` (exact), `aud`
+//     (contains ClientID);
+//  4. check exp, iat and nbf with IDTokenLeeway of skew;
+//  5. require `azp` when there are several audiences, check it if present,
+//     and `nonce` (in constant time) if one was sent.
 //
-// Failures are *IDTokenError; a JWKS endpoint that cannot be reached is an
-// ErrUnavailable error.
+// Failures are *IDTokenError, or an *UnavailableError for the key fetch.
 func VerifyIDToken(ctx context.Context, client *http.Client, raw string, c IDTokenCheck) (*IDClaims, error) {
 	now := time.Now
 	if c.Now != nil {
@@ -105,8 +110,10 @@ func VerifyIDToken(ctx context.Context, client *http.Client, raw string, c IDTok
 		issuer = strings.ReplaceAll(issuer, TenantIDPlaceholder, unverified.TenantID)
 	}
 
-	ctx = oidc.ClientContext(ctx, client)
-	keys := oidc.NewRemoteKeySet(ctx, c.JWKSURL)
+	keys, err := fetchSigningKeys(ctx, client, c.JWKSURL)
+	if err != nil {
+		return nil, err
+	}
 	verifier := oidc.NewVerifier(issuer, keys, &oidc.Config{
 		ClientID:             c.ClientID,
 		SupportedSigningAlgs: signingAlgs,
@@ -116,11 +123,6 @@ func VerifyIDToken(ctx context.Context, client *http.Client, raw string, c IDTok
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
-		}
-		var ue *url.Error
-		var ne net.Error
-		if errors.As(err, &ue) || errors.As(err, &ne) {
-			return nil, &UnavailableError{Msg: "fetching the provider's signing keys: " + describeNetErr(err), Err: err}
 		}
 		return nil, &IDTokenError{Reason: Sanitize(strings.TrimPrefix(err.Error(), "oidc: "), 300)}
 	}
@@ -152,6 +154,14 @@ func VerifyIDToken(ctx context.Context, client *http.Client, raw string, c IDTok
 		if nbf, err := claims.NotBefore.Float64(); err == nil && time.Unix(int64(nbf), 0).After(t.Add(IDTokenLeeway)) {
 			return nil, &IDTokenError{Clock: true, Reason: "not valid yet (nbf in the future)"}
 		}
+	}
+	// OIDC Core §3.1.3.7 (3)-(5): aud contains our client ID (go-oidc checked
+	// that); a token with several audiences must name the party it was
+	// issued to in azp, and azp, when present, must be us. A multi-audience
+	// token without azp could have been issued to any of the others and
+	// replayed here (docs/security.md §4.4).
+	if len(tok.Audience) > 1 && claims.AuthorizedParty == "" {
+		return nil, &IDTokenError{Reason: "several audiences and no azp claim naming this client"}
 	}
 	if claims.AuthorizedParty != "" && claims.AuthorizedParty != c.ClientID {
 		return nil, &IDTokenError{Reason: "issued to another client (azp)"}
@@ -192,4 +202,68 @@ func peekClaims(raw string) (*IDClaims, error) {
 		return nil, errors.New("payload is not a JSON object")
 	}
 	return &IDClaims{TenantID: c.TenantID}, nil
+}
+
+// fetchSigningKeys reads the provider's JWK Set (RFC 7517 §5) with client,
+// through the body cap. It replaces go-oidc's remote key set, which reads
+// the body without a bound and reports every fetch failure as "failed to
+// verify signature" (a bad token, exit 3) when it is the provider's problem
+// (exit 5). Keys of types or algorithms this program cannot use are skipped
+// as RFC 7517 §5 asks; a set with no usable key is a malformed answer.
+func fetchSigningKeys(ctx context.Context, client *http.Client, jwksURL string) (*oidc.StaticKeySet, error) {
+	const what = "fetching the provider's signing keys (jwks_url)"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, jwksURL, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: jwks_url is not a valid URL", ErrConfig)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := CapBodies(client).Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &UnavailableError{Msg: what + ": " + describeNetErr(err), Err: err}
+	}
+	defer resp.Body.Close()
+	body, err := readBody(resp, what)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &UnavailableError{Msg: fmt.Sprintf("%s: HTTP %d", what, resp.StatusCode), Status: resp.StatusCode, RetryAfter: retryAfter(resp)}
+	}
+	keys, err := parseJWKS(body)
+	if err != nil {
+		return nil, &UnavailableError{Msg: what + ": " + err.Error()}
+	}
+	return keys, nil
+}
+
+// parseJWKS decodes a JWK Set and keeps the public signature keys that
+// signingAlgs can use.
+func parseJWKS(body []byte) (*oidc.StaticKeySet, error) {
+	var set struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(body, &set); err != nil {
+		return nil, errors.New("not a JWK Set")
+	}
+	ks := &oidc.StaticKeySet{}
+	for _, raw := range set.Keys {
+		var k jose.JSONWebKey
+		if json.Unmarshal(raw, &k) != nil || !k.Valid() || k.Use == "enc" {
+			continue
+		}
+		switch pub := k.Public().Key.(type) {
+		case *rsa.PublicKey, *ecdsa.PublicKey, ed25519.PublicKey:
+			ks.PublicKeys = append(ks.PublicKeys, pub)
+		}
+	}
+	if len(ks.PublicKeys) == 0 {
+		return nil, errors.New("the JWK Set has no usable signing key")
+	}
+	return ks, nil
 }

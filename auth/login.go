@@ -412,7 +412,7 @@ func (l *Login) Finish(ctx context.Context) (*Token, *Identity, error) {
 	}
 	xclient, release := exchangeClient(l.req.HTTPClient)
 	defer release()
-	xctx := context.WithValue(ctx, oauth2.HTTPClient, xclient)
+	xctx := context.WithValue(ctx, oauth2.HTTPClient, CapBodies(xclient))
 	att := &clientAuthAttempt{method: l.auth, secret: l.req.ClientSecret}
 	t, err := att.run(xctx, func(ctx context.Context, style oauth2.AuthStyle, secret string) (*oauth2.Token, error) {
 		cfg := *l.cfg

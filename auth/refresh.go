@@ -170,7 +170,7 @@ func retryToken(ctx context.Context, client *http.Client, now func() time.Time, 
 	policy = policy.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, policy.Budget)
 	defer cancel()
-	ctx = context.WithValue(ctx, oauth2.HTTPClient, client)
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, CapBodies(client))
 	backoff := policy.Backoff
 	for attempt := 1; ; attempt++ {
 		t, err := att.run(ctx, do)

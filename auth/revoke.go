@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -44,8 +43,6 @@ const revokeMaxRetryAfter = 5 * time.Second
 // Retry-After.
 const revokeRetryDefault = time.Second
 
-// maxRevocationBody caps how much of a revocation response is read.
-const maxRevocationBody = 64 << 10
 
 // Revoke asks p's RFC 7009 revocation endpoint to revoke one token, with
 // client authentication. hint is HintRefreshToken, HintAccessToken or "".
@@ -133,7 +130,7 @@ func postRevocation(ctx context.Context, client *http.Client, endpoint string, c
 		// RFC 6749 §2.3.1: both parts are form-encoded before Base64.
 		req.SetBasicAuth(url.QueryEscape(creds.ID), url.QueryEscape(creds.Secret))
 	}
-	resp, err := client.Do(req)
+	resp, err := CapBodies(client).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
@@ -141,9 +138,12 @@ func postRevocation(ctx context.Context, client *http.Client, endpoint string, c
 		return 0, &UnavailableError{Msg: "revocation endpoint: " + describeNetErr(err), Err: err}
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxRevocationBody))
+	body, rerr := readBody(resp, "revocation endpoint")
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		return 0, nil
+		return 0, nil // the status decides (RFC 7009 §2.2); the body is not needed
+	}
+	if rerr != nil {
+		return 0, rerr
 	}
 	wait := revokeRetryDefault
 	if resp.Header.Get("Retry-After") != "" {
@@ -266,7 +266,7 @@ func DeleteGitHubGrant(ctx context.Context, client *http.Client, p *Provider, cr
 	req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
 	req.Header.Set("Content-Type", "application/json")
 	req.SetBasicAuth(creds.ID, creds.Secret)
-	resp, err := client.Do(req)
+	resp, err := CapBodies(client).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -274,7 +274,7 @@ func DeleteGitHubGrant(ctx context.Context, client *http.Client, p *Provider, cr
 		return &UnavailableError{Msg: "grant revocation: " + describeNetErr(err), Err: err}
 	}
 	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, maxRevocationBody))
+	data, rerr := readBody(resp, "grant revocation")
 	switch {
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		return nil
@@ -284,6 +284,8 @@ func DeleteGitHubGrant(ctx context.Context, client *http.Client, p *Provider, cr
 		return errors.New("GitHub found no such grant (already revoked, or the client ID or secret is wrong)")
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("GitHub refused the client credentials (HTTP %d)", resp.StatusCode)
+	case rerr != nil:
+		return rerr
 	}
 	return revocationError("grant revocation", resp, data)
 }

@@ -58,6 +58,19 @@ func FromOAuth2(t *oauth2.Token, now time.Time) (*Token, error) {
 	if !strings.EqualFold(tt, "bearer") {
 		return nil, fmt.Errorf("%w: unsupported token_type %q (only Bearer tokens are supported)", ErrUnavailable, Sanitize(tt, 40))
 	}
+	for _, f := range []struct {
+		name, val string
+		spaceOK   bool
+	}{
+		{"access_token", t.AccessToken, false},
+		{"refresh_token", t.RefreshToken, true},
+		{"id_token", stringExtra(t, "id_token"), false},
+	} {
+		if !tokenChars(f.val, f.spaceOK) {
+			return nil, &UnavailableError{Msg: "the provider returned a malformed token (" + f.name +
+				" has characters outside visible ASCII); nothing was stored"}
+		}
+	}
 	out := &Token{
 		AccessToken:  t.AccessToken,
 		RefreshToken: t.RefreshToken,
@@ -66,7 +79,7 @@ func FromOAuth2(t *oauth2.Token, now time.Time) (*Token, error) {
 	}
 	// Expiry is receipt time + expires_in on the caller's clock (the one that
 	// later judges it), not x/oauth2's time.Now: a skewed or injected clock
-	// then cannot make a fresh token look expired (SECURITY.md B.14).
+	// then cannot make a fresh token look expired (docs/security.md §4.2).
 	// x/oauth2 clamps a huge expires_in to 2^31 s and keeps a negative one
 	// (an expiry in the past), so the raw value is read again and bounded:
 	// a lifetime that is not positive is "not said" (zero Expiry), one
@@ -90,6 +103,31 @@ func FromOAuth2(t *oauth2.Token, now time.Time) (*Token, error) {
 		out.RefreshExpiry = now.Add(rtx).UTC()
 	}
 	return out, nil
+}
+
+// tokenChars reports whether a token is safe to store, print and put in a
+// header: RFC 6749 Appendix A.12 (access_token) and A.17 (refresh_token)
+// allow only VSCHAR, %x20-7E. We refuse the space too in access and ID
+// tokens: an access token travels as RFC 6750 §2.1 b64token credentials
+// (no space) and is printed for `curl -H "$(oauthctl token --header)"`,
+// and an ID token is a JWS compact serialization (RFC 7515 §7.1: base64url
+// and dots). A refresh token is only ever form-encoded back to the token
+// endpoint, so VSCHAR's space is kept for it. Anything else (CR/LF that
+// would inject a header, ESC sequences for the terminal, NUL that breaks
+// exec) means a broken or hostile provider (docs/security.md §4.2).
+func tokenChars(s string, spaceOK bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c > 0x7e || c < 0x20 || c == ' ' && !spaceOK {
+			return false
+		}
+	}
+	return true
+}
+
+func stringExtra(t *oauth2.Token, key string) string {
+	s, _ := t.Extra(key).(string)
+	return s
 }
 
 // splitScopes splits a scope string on spaces; GitHub separates with commas.

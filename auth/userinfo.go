@@ -6,16 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 )
-
-// maxUserinfoBody caps the userinfo response read (the same 1 MiB bound
-// x/oauth2 puts on token responses).
-const maxUserinfoBody = 1 << 20
 
 // UserInfo is what a provider's userinfo endpoint says about the signed-in
 // user: OIDC claims (OIDC Core §5.3), or GitHub's /user object.
@@ -54,7 +49,7 @@ func FetchUserInfo(ctx context.Context, client *http.Client, p *Provider, access
 	if p.GrantRevocationURL != "" { // GitHub's REST API
 		req.Header.Set("X-GitHub-Api-Version", "2022-11-28")
 	}
-	resp, err := client.Do(req)
+	resp, err := CapBodies(client).Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -62,9 +57,9 @@ func FetchUserInfo(ctx context.Context, client *http.Client, p *Provider, access
 		return nil, &UnavailableError{Msg: "userinfo: " + describeNetErr(err), Err: err}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxUserinfoBody+1))
+	body, err := readBody(resp, "userinfo")
 	if err != nil {
-		return nil, &UnavailableError{Msg: "userinfo: reading the response: " + describeNetErr(err), Err: err}
+		return nil, err
 	}
 	switch s := resp.StatusCode; {
 	case s == http.StatusUnauthorized || s == http.StatusForbidden:
@@ -77,9 +72,6 @@ func FetchUserInfo(ctx context.Context, client *http.Client, p *Provider, access
 		return nil, &UnavailableError{Msg: fmt.Sprintf("userinfo endpoint answered HTTP %d", s), Status: s, RetryAfter: retryAfter(resp)}
 	case s < 200 || s > 299:
 		return nil, fmt.Errorf("userinfo endpoint answered HTTP %d", s)
-	}
-	if len(body) > maxUserinfoBody {
-		return nil, &UnavailableError{Msg: "userinfo response is larger than 1 MiB"}
 	}
 	if ct, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); ct == "application/jwt" {
 		return nil, &UnavailableError{Msg: "userinfo endpoint answered with a signed JWT, which oauthctl does not support"}

@@ -87,6 +87,9 @@ type Server struct {
 	// invalid_client before its code is looked at, as a real server checks
 	// the client first (RFC 6749 §3.2.1), so the code stays usable.
 	ClientAuthMethod, ClientSecret string
+	// JWKS answers the key set request instead of the default when it
+	// returns true (a 500, a huge body).
+	JWKS func(w http.ResponseWriter, r *http.Request) bool
 }
 
 // Start starts a server on 127.0.0.1 and closes it when the test ends.
@@ -337,6 +340,12 @@ func (s *Server) IDToken(claims map[string]any) string {
 }
 
 func (s *Server) jwks(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	hook := s.JWKS
+	s.mu.Unlock()
+	if hook != nil && hook(w, r) {
+		return
+	}
 	writeJSON(w, http.StatusOK, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{
 		{Key: &s.key.PublicKey, KeyID: "k1", Algorithm: string(jose.ES256), Use: "sig"},
 	}})
