@@ -43,7 +43,6 @@ const revokeMaxRetryAfter = 5 * time.Second
 // Retry-After.
 const revokeRetryDefault = time.Second
 
-
 // Revoke asks p's RFC 7009 revocation endpoint to revoke one token, with
 // client authentication. hint is HintRefreshToken, HintAccessToken or "".
 // Its steps:
