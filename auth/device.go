@@ -104,6 +104,11 @@ type DeviceCode struct {
 	VerificationURIComplete string
 	// Host is VerificationURI's host, named in the phishing warning.
 	Host string
+	// ProviderHost is the host of the provider's issuer (else of its device
+	// endpoint): where the user expects to be. When Host differs, the
+	// warning says so plainly (docs/security.md §4.5); a compromised or
+	// misconfigured provider could send the user to a lookalike page.
+	ProviderHost string
 	// ExpiresIn is the lifetime of the codes; zero when the provider did
 	// not say.
 	ExpiresIn time.Duration
@@ -294,6 +299,7 @@ func (f *DeviceFlow) authorize(ctx context.Context) (*DeviceCode, error) {
 		return nil, &deviceError{kind: ErrLoginFailed, msg: "the provider's verification_uri " + err.Error() + "; refusing to send you there"}
 	}
 	dc.Host = vu.Host
+	dc.ProviderHost = providerHost(f.Provider)
 	if dc.VerificationURIComplete != "" {
 		// The phishing warning names one host; a complete link elsewhere
 		// would contradict it, so it is dropped.
@@ -308,6 +314,23 @@ func (f *DeviceFlow) authorize(ctx context.Context) (*DeviceCode, error) {
 		dc.Interval = time.Duration(min(s, int64(deviceMaxInterval/time.Second))) * time.Second
 	}
 	return dc, nil
+}
+
+// providerHost is the host a user of p expects to sign in on: the issuer's,
+// else the device endpoint's.
+func providerHost(p *Provider) string {
+	for _, raw := range []string{p.Issuer, p.DeviceAuthURL} {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			return u.Host
+		}
+	}
+	return ""
+}
+
+// OtherHost reports whether the verification page is on another host than
+// the provider's own (compared without letter case).
+func (dc *DeviceCode) OtherHost() bool {
+	return dc.ProviderHost != "" && !strings.EqualFold(dc.Host, dc.ProviderHost)
 }
 
 // checkVerificationURI accepts an absolute https URL (or loopback http, for

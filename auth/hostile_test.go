@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -310,5 +312,101 @@ func TestSanitize(t *testing.T) {
 				t.Errorf("Sanitize(%q) = %q, want %q", tt.in, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestDeviceCodeProviderHost: the device flow records the issuer's host (or
+// the device endpoint's, for providers without an issuer) so the phishing
+// warning can say when the verification page is elsewhere (item 11).
+func TestDeviceCodeProviderHost(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/device" {
+			io.WriteString(w, `{"device_code":"fake-dc","user_code":"ABCD-EFGH","verification_uri":"https://evil.example/device","interval":1}`)
+			return
+		}
+		io.WriteString(w, `{"access_token":"fake-at","token_type":"Bearer"}`)
+	}))
+	t.Cleanup(srv.Close)
+	for _, issuer := range []string{"", "https://login.example.com"} {
+		p := &Provider{Name: "fake", Issuer: issuer, ClientID: "fake-client", DeviceAuthURL: srv.URL + "/device", TokenURL: srv.URL + "/token"}
+		var got *DeviceCode
+		f := &DeviceFlow{Provider: p, HTTPClient: testClient(), Sleep: func(context.Context, time.Duration) error { return nil }}
+		if _, err := f.Run(t.Context(), func(dc *DeviceCode) error { got = dc; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		want := strings.TrimPrefix(srv.URL, "http://")
+		if issuer != "" {
+			want = "login.example.com"
+		}
+		if got.ProviderHost != want || !got.OtherHost() {
+			t.Errorf("issuer %q: ProviderHost %q (other %v), want %q and other", issuer, got.ProviderHost, got.OtherHost(), want)
+		}
+	}
+}
+
+// TestLocalhostRedirectHalfSquatted: with a fixed http://localhost:PORT
+// redirect_uri, another user held [::1]:PORT; the failed bind was ignored,
+// Chromium tried ::1 first and the code went to his listener (issue 10
+// item 7). Now every loopback family is bound or the login fails at once,
+// naming the address, the port and who holds it.
+func TestLocalhostRedirectHalfSquatted(t *testing.T) {
+	t.Parallel()
+	for _, squat := range []struct{ network, addr string }{{"tcp6", "[::1]:0"}, {"tcp4", "127.0.0.1:0"}} {
+		t.Run(squat.network, func(t *testing.T) {
+			t.Parallel()
+			held, err := net.Listen(squat.network, squat.addr)
+			if err != nil {
+				t.Skipf("no %s loopback here: %v", squat.network, err)
+			}
+			defer held.Close()
+			port := held.Addr().(*net.TCPAddr).Port
+			as := fakeas.Start(t)
+			p := fakeProvider(as)
+			p.RedirectURI = fmt.Sprintf("http://localhost:%d/cb", port)
+			l, err := StartLogin(t.Context(), LoginRequest{Provider: p, Scopes: p.Scopes, HTTPClient: fakeas.Client()})
+			if err == nil {
+				l.Close()
+				t.Fatalf("the login started with %s held by someone else", held.Addr())
+			}
+			want := fmt.Sprintf("cannot listen on %s for the redirect_uri %s", held.Addr(), p.RedirectURI)
+			if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), fmt.Sprintf("port %d is held by", port)) &&
+				!strings.Contains(err.Error(), "possibly another user's") {
+				t.Errorf("err = %v, want %q naming the holder", err, want)
+			}
+			if testing.Verbose() {
+				t.Log(err)
+			}
+			// The other family was released: nothing of this login listens.
+			if ln, err := net.Listen("tcp4", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				ln.Close()
+			} else if squat.network == "tcp6" {
+				t.Errorf("127.0.0.1:%d still bound after the failed start: %v", port, err)
+			}
+		})
+	}
+}
+
+// TestLocalhostRedirectBothFamilies: a free fixed localhost port is served
+// on every loopback family the machine has.
+func TestLocalhostRedirectBothFamilies(t *testing.T) {
+	t.Parallel()
+	probe, err := net.Listen("tcp6", "[::1]:0")
+	if err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	}
+	port := probe.Addr().(*net.TCPAddr).Port
+	probe.Close()
+	as := fakeas.Start(t)
+	l := startLogin(t, as, func(r *LoginRequest) { r.Provider.RedirectURI = fmt.Sprintf("http://localhost:%d/cb", port) })
+	if len(l.listeners) != 2 {
+		t.Fatalf("%d listeners, want 127.0.0.1 and [::1]", len(l.listeners))
+	}
+	for _, a := range []string{"127.0.0.1", "[::1]"} {
+		if ln, err := net.Listen("tcp", fmt.Sprintf("%s:%d", a, port)); err == nil {
+			ln.Close()
+			t.Errorf("%s:%d is free while the login runs", a, port)
+		}
 	}
 }

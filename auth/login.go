@@ -11,11 +11,15 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/oauthctl/oauthctl/internal/sockowner"
 )
 
 // Bounds of the loopback listener (SECURITY.md A.15).
@@ -278,19 +282,27 @@ func (l *Login) listen() error {
 		host, port := u.Hostname(), u.Port()
 		addrs := []string{net.JoinHostPort(host, port)}
 		if strings.EqualFold(host, "localhost") {
-			// Browsers resolve localhost to either family; listen on both.
+			// Browsers resolve localhost to either family (Chromium tries
+			// ::1 first), so listen on both: a family we leave free is one
+			// another local user can bind, and the code goes to him
+			// (docs/security.md §3.4). Only a family this machine lacks
+			// may be skipped; no browser can connect there either.
 			addrs = []string{net.JoinHostPort("127.0.0.1", port), net.JoinHostPort("::1", port)}
 		}
-		for i, a := range addrs {
+		for _, a := range addrs {
 			ln, err := listen("tcp", a)
 			if err != nil {
-				if i > 0 {
-					continue // the second family of localhost is a bonus
+				if len(addrs) > 1 && familyMissing(err) {
+					continue
 				}
-				return &UnavailableError{Msg: fmt.Sprintf("cannot listen on %s for the redirect_uri %s: %s (is another login running?)",
-					a, fixed, Sanitize(innermost(err).Error(), 100)), Err: err}
+				l.closeListeners()
+				return &UnavailableError{Msg: fmt.Sprintf("cannot listen on %s for the redirect_uri %s: %s%s",
+					a, fixed, Sanitize(innermost(err).Error(), 100), portHolder(a, err)), Err: err}
 			}
 			l.listeners = append(l.listeners, ln)
+		}
+		if len(l.listeners) == 0 {
+			return &UnavailableError{Msg: fmt.Sprintf("cannot listen on the loopback interface for the redirect_uri %s", fixed)}
 		}
 		if u.Path == "" {
 			u.Path = "/"
@@ -310,6 +322,26 @@ func (l *Login) listen() error {
 	l.redirect = &url.URL{Scheme: "http", Host: ln.Addr().String(), Path: DefaultRedirectPath}
 	l.redirectURI = l.redirect.String()
 	return nil
+}
+
+// familyMissing reports a bind error that means "this machine has no such
+// loopback address" (no IPv6, say) rather than "someone holds the port".
+func familyMissing(err error) bool {
+	return errors.Is(err, syscall.EADDRNOTAVAIL) || errors.Is(err, syscall.EAFNOSUPPORT) || errors.Is(err, syscall.EPROTONOSUPPORT)
+}
+
+// portHolder says who may hold addr when binding it failed because it is in
+// use: the owning user where the OS tells (Linux), else a generic hint.
+func portHolder(addr string, err error) string {
+	if !errors.Is(err, syscall.EADDRINUSE) {
+		return ""
+	}
+	host, port, _ := net.SplitHostPort(addr)
+	n, _ := strconv.Atoi(port)
+	if who := sockowner.Describe(host, n); who != "" {
+		return fmt.Sprintf("; port %d is held by %s (is another login running?)", n, who)
+	}
+	return fmt.Sprintf("; another program, possibly another user's, holds port %d (is another login running?)", n)
 }
 
 // serve runs the HTTP server on every listener.

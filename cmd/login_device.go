@@ -124,6 +124,14 @@ func printDeviceCode(w io.Writer, p *auth.Provider, dc *auth.DeviceCode, timeout
 	if dc.VerificationURIComplete != "" {
 		fmt.Fprintf(w, "Or open this link, which fills in the code for you:\n\n  %s\n\n", dc.VerificationURIComplete)
 	}
+	if dc.OtherHost() {
+		// docs/security.md §4.5: the page is not on the provider's own
+		// host. Some providers do this on purpose (Google's issuer is
+		// accounts.google.com, its code page www.google.com), but the user
+		// should know before typing a code there.
+		fmt.Fprintf(w, "Note: this address is on %s, not on %s, the host of %s's issuer. Some providers use a separate\n", auth.Sanitize(dc.Host, 100), auth.Sanitize(dc.ProviderHost, 100), p.Name)
+		fmt.Fprintf(w, "site for codes; if you do not know %s as %s's, press Ctrl-C.\n", auth.Sanitize(dc.Host, 100), p.Name)
+	}
 	fmt.Fprintf(w, "Enter the code only on %s, and only for a sign-in you started yourself in this terminal:\n", dc.Host)
 	fmt.Fprintf(w, "whoever asks you to enter a code on another site, or sends you one, is trying to get into your account.\n")
 	wait := timeout

@@ -534,3 +534,30 @@ func TestLoginDeviceCommandLine(t *testing.T) {
 		})
 	}
 }
+
+// TestDeviceCodeOtherHost: a verification_uri on another host than the
+// issuer's was shown without comment (issue 10 item 11); the warning now
+// names both hosts. The same host adds nothing.
+func TestDeviceCodeOtherHost(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, host, providerHost string
+		wantNote                 bool
+	}{
+		{name: "other host", host: "evil.example", providerHost: "login.example.com", wantNote: true},
+		{name: "same host", host: "login.example.com", providerHost: "login.example.com"},
+		{name: "same host, other case", host: "Login.Example.com", providerHost: "login.example.com"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var b strings.Builder
+			dc := &auth.DeviceCode{UserCode: "WDJB-MJHT", VerificationURI: "https://" + tt.host + "/device", Host: tt.host, ProviderHost: tt.providerHost}
+			printDeviceCode(&b, &auth.Provider{Name: "fake"}, dc, time.Minute)
+			note := "Note: this address is on " + tt.host + ", not on " + tt.providerHost + ", the host of fake's issuer."
+			if got := strings.Contains(b.String(), note); got != tt.wantNote {
+				t.Errorf("note shown: %v, want %v:\n%s", got, tt.wantNote, b.String())
+			}
+		})
+	}
+}

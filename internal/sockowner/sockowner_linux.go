@@ -1,0 +1,67 @@
+package sockowner
+
+import (
+	"bufio"
+	"encoding/hex"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// listenerUID reads /proc/net/tcp or tcp6, where the kernel lists every
+// socket with its owner's UID (st 0A is LISTEN). A wildcard listener on
+// the port counts too.
+func listenerUID(ip string, port int) (int, bool) {
+	addr := net.ParseIP(ip)
+	if addr == nil {
+		return 0, false
+	}
+	file, size := "/proc/net/tcp", net.IPv4len
+	if addr.To4() == nil {
+		file, size = "/proc/net/tcp6", net.IPv6len
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Scan() // header
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 8 || fields[3] != "0A" {
+			continue
+		}
+		host, p, ok := strings.Cut(fields[1], ":")
+		if !ok {
+			continue
+		}
+		if n, err := strconv.ParseUint(p, 16, 16); err != nil || int(n) != port {
+			continue
+		}
+		local, err := procIP(host, size)
+		if err != nil || !(local.Equal(addr) || local.IsUnspecified()) {
+			continue
+		}
+		uid, err := strconv.Atoi(fields[7])
+		if err != nil {
+			continue
+		}
+		return uid, true
+	}
+	return 0, false
+}
+
+// procIP decodes an address of /proc/net/tcp*: 32-bit words in host byte
+// order (little-endian on the machines Linux runs this on).
+func procIP(s string, size int) (net.IP, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != size {
+		return nil, strconv.ErrSyntax
+	}
+	for i := 0; i+4 <= len(b); i += 4 {
+		b[i], b[i+1], b[i+2], b[i+3] = b[i+3], b[i+2], b[i+1], b[i]
+	}
+	return net.IP(b), nil
+}
