@@ -11,6 +11,7 @@ import (
 	"syscall"
 
 	"github.com/oauthctl/oauthctl/cmd"
+	"github.com/oauthctl/oauthctl/internal/procsec"
 )
 
 // builtinProviders are the provider presets. go:embed cannot reach "..", so
@@ -25,6 +26,9 @@ var builtinProviders []byte
 var version = ""
 
 func main() {
+	// Before anything reads a token: no core file may hold one
+	// (docs/security.md §3.5).
+	procsec.DisableCoreDumps()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cmd.Main(ctx, os.Args[1:], builtinProviders, version)
 	stop()
