@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/safefile"
 	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/session"
 )
@@ -51,7 +52,8 @@ func ExitCode(err error) int {
 		return es.Code
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
-	case errors.As(err, &ue), errors.Is(err, auth.ErrConfig), errors.Is(err, keyring.ErrAmbiguous):
+	case errors.As(err, &ue), errors.Is(err, auth.ErrConfig), errors.Is(err, keyring.ErrAmbiguous),
+		errors.Is(err, safefile.ErrUnsafe):
 		return ExitUsage
 	case errors.Is(err, keyring.ErrUnavailable):
 		return ExitStorage

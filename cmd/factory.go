@@ -2,7 +2,6 @@ package cmd
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"net"
 	"net/http"
@@ -14,6 +13,7 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/browser"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/internal/safefile"
 	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/session"
 )
@@ -149,35 +149,30 @@ func UserConfigPath(getenv func(string) string) string {
 }
 
 // readUserConfig reads the user's providers.yaml. A missing default file is
-// fine; a missing file named by OAUTHCTL_CONFIG is an error. A file that
-// others can write, or that another user owns, is refused: it decides where
-// codes and tokens are sent (SECURITY.md B.10).
+// fine; a missing file named by OAUTHCTL_CONFIG is an error. The file is
+// opened once and judged by its open descriptor (safefile.ReadFile): a
+// link, a file that others can write, or one that another user owns is
+// refused, because it decides where codes and tokens are sent
+// (docs/security.md §3.2).
 func readUserConfig(getenv func(string) string) (auth.ConfigSource, error) {
 	path := UserConfigPath(getenv)
 	src := auth.ConfigSource{Path: path}
-	fi, err := os.Stat(path)
-	if errors.Is(err, fs.ErrNotExist) && getenv("OAUTHCTL_CONFIG") == "" {
+	data, err := safefile.ReadFile(path, 1<<20)
+	var unsafe *safefile.UnsafeError
+	var tooLarge *safefile.TooLargeError
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && getenv("OAUTHCTL_CONFIG") == "":
 		return src, nil
-	}
-	if err != nil {
-		return src, &auth.ConfigError{Path: path, Msg: "cannot read: " + pathErrMsg(err)}
-	}
-	if fi.IsDir() {
-		return src, &auth.ConfigError{Path: path, Msg: "is a directory"}
-	}
-	if fi.Mode().Perm()&0o022 != 0 {
-		return src, &auth.ConfigError{Path: path, Msg: fmt.Sprintf(
-			"is writable by other users (mode %04o) and decides where tokens are sent; run: chmod go-w %s", fi.Mode().Perm(), path)}
-	}
-	if foreignOwner(fi) {
-		return src, &auth.ConfigError{Path: path, Msg: "is owned by another user; it decides where tokens are sent"}
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return src, &auth.ConfigError{Path: path, Msg: "cannot read: " + pathErrMsg(err)}
-	}
-	if len(data) > 1<<20 {
+	case errors.As(err, &unsafe):
+		msg := unsafe.Reason
+		if unsafe.Fix != "" {
+			msg += "; " + unsafe.Fix
+		}
+		return src, &auth.ConfigError{Path: path, Msg: msg}
+	case errors.As(err, &tooLarge):
 		return src, &auth.ConfigError{Path: path, Msg: "is larger than 1 MiB"}
+	case err != nil:
+		return src, &auth.ConfigError{Path: path, Msg: "cannot read: " + pathErrMsg(err)}
 	}
 	src.Data = data
 	return src, nil

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/oauthctl/oauthctl/internal/safefile"
 )
 
 // Account is the non-secret metadata of one stored account. It binds the
@@ -85,8 +87,17 @@ func LoadIndex(path string) (*Index, error) {
 // as it is when the file does not exist. what names the file in errors,
 // fix says how to recover from a damaged one; *version is the version
 // field of v, which must equal want.
+//
+// The directory and the file must be safe (docs/security.md §3.2): the
+// file decides where tokens are sent, so one that another user owns or
+// could write, or that sits in a directory others can write, is refused
+// (safefile.ErrUnsafe, exit 2); it is opened once and judged by its open
+// descriptor, so it cannot be swapped between the check and the read.
 func loadJSONFile(path, what, fix string, want int, v any, version *int) error {
-	data, err := os.ReadFile(path)
+	if err := safefile.CheckDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("the directory of the %s: %w", what, err)
+	}
+	data, err := safefile.ReadFile(path, maxStateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -107,8 +118,20 @@ func decodeJSONFile(path string, data []byte, what, fix string, want int, v any,
 	return nil
 }
 
-// saveJSONFile writes v as indented JSON atomically with mode 0600.
+// maxStateFile bounds the index and clients.json: thousands of accounts fit.
+const maxStateFile = 8 << 20
+
+// saveJSONFile writes v as indented JSON atomically with mode 0600, into a
+// directory that only the user can write (checked again after it was
+// created: another user could have created it first).
 func saveJSONFile(path string, v any) error {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating %s: %w", dir, err)
+	}
+	if err := safefile.CheckDir(dir); err != nil {
+		return fmt.Errorf("refusing to write %s: %w", path, err)
+	}
 	data, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
