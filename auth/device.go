@@ -37,7 +37,7 @@ const (
 	deviceMaxBackoff = time.Minute
 	// deviceMaxRetries is how many transient failures in a row (network
 	// error, 5xx, 429, temporarily_unavailable) polling survives; one more
-	// ends the login with exit 5 (SECURITY.md B.13).
+	// ends the login with exit 5 (docs/security.md §5).
 	deviceMaxRetries = 3
 	// deviceDefaultTimeout bounds the whole login when DeviceFlow.Timeout is
 	// zero, like the browser login's default.

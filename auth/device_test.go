@@ -626,6 +626,7 @@ func TestDeviceFlowShowsCodes(t *testing.T) {
 			}
 			want := tt.want(as.srv.URL)
 			want.Host = strings.TrimPrefix(as.srv.URL, "http://")
+			want.ProviderHost = want.Host
 			if diff := cmp.Diff(want, got, cmp.AllowUnexported(auth.DeviceCode{}), cmp.FilterPath(func(p cmp.Path) bool {
 				return p.Last().String() == ".deviceCode"
 			}, cmp.Ignore())); diff != "" {

@@ -210,7 +210,7 @@ func peekClaims(raw string) (*IDClaims, error) {
 // verify signature" (a bad token, exit 3) when it is the provider's problem
 // (exit 5). Keys of types or algorithms this program cannot use are skipped
 // as RFC 7517 §5 asks; a set with no usable key is a malformed answer.
-func fetchSigningKeys(ctx context.Context, client *http.Client, jwksURL string) (*oidc.StaticKeySet, error) {
+func fetchSigningKeys(ctx context.Context, client *http.Client, jwksURL string) (oidc.KeySet, error) {
 	const what = "fetching the provider's signing keys (jwks_url)"
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, jwksURL, nil)
 	if err != nil {
@@ -239,7 +239,18 @@ func fetchSigningKeys(ctx context.Context, client *http.Client, jwksURL string) 
 	if err != nil {
 		return nil, &UnavailableError{Msg: what + ": " + err.Error()}
 	}
-	return keys, nil
+	return jwksKeySet{keys}, nil
+}
+
+// jwksKeySet words a signature failure for a person.
+type jwksKeySet struct{ keys *oidc.StaticKeySet }
+
+func (k jwksKeySet) VerifySignature(ctx context.Context, jwt string) ([]byte, error) {
+	payload, err := k.keys.VerifySignature(ctx, jwt)
+	if err != nil {
+		return nil, errors.New("no key in the provider's JWKS verifies it")
+	}
+	return payload, nil
 }
 
 // parseJWKS decodes a JWK Set and keeps the public signature keys that

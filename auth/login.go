@@ -22,7 +22,7 @@ import (
 	"github.com/oauthctl/oauthctl/internal/sockowner"
 )
 
-// Bounds of the loopback listener (SECURITY.md A.15).
+// Bounds of the loopback listener (docs/security.md §3.1).
 const (
 	loopbackReadHeaderTimeout = 10 * time.Second
 	loopbackReadTimeout       = 30 * time.Second
@@ -35,7 +35,7 @@ const (
 
 // DefaultRedirectPath is the path of the loopback redirect URI. An explicit
 // path, rather than "/", keeps Microsoft from rewriting the URI with a
-// trailing slash (SECURITY.md A.5).
+// trailing slash (RFC 8252 §7.3).
 const DefaultRedirectPath = "/callback"
 
 // LoginRequest configures a browser login with the authorization code grant.
@@ -84,7 +84,7 @@ type LoginRequest struct {
 //	tok, id, err := l.Finish(ctx)   // exchange the code once, verify the ID token
 //
 // Responses arrive on the listener or, pasted by the user, through Submit;
-// both are checked the same way (SECURITY.md A.6-A.14).
+// both are checked the same way (docs/security.md §3.1).
 type Login struct {
 	req      LoginRequest
 	cfg      *oauth2.Config
@@ -570,7 +570,7 @@ const (
 // take checks one authorization response, from the listener or pasted.
 // A response that fails before the state check (bad encoding, duplicate
 // parameters, wrong or missing state) is refused and the flow goes on, so a
-// forged request cannot end the login (SECURITY.md A.12). The first response
+// forged request cannot end the login (docs/security.md §3.1). The first response
 // with the right state ends the flow whatever it says (A.14): its outcome
 // goes to Wait and the listener shuts down. final reports that.
 func (l *Login) take(rawQuery string) (status int, pg page, final bool, refusal error) {
@@ -694,7 +694,7 @@ func (l *Login) hostAllowed(host string) bool {
 }
 
 // pageText is the fixed wording of each answer page. No provider text, code
-// or token ever appears on it (SECURITY.md A.13, A.16).
+// or token ever appears on it (docs/security.md §4.3).
 func pageText(pg page, provider string) (title, text string) {
 	switch pg {
 	case pageSuccess:

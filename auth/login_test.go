@@ -115,7 +115,7 @@ func completes(t *testing.T, as *fakeas.Server, l *Login) {
 	}
 }
 
-// TestCallbackRefusedKeepsWaiting covers SECURITY.md C rows 1, 2, 4, 10, 12
+// TestCallbackRefusedKeepsWaiting covers docs/security.md fault matrix rows 1, 2, 4, 10, 12
 // and 13: requests that are not a genuine authorization response for this
 // login are answered without ending it and without any exchange; the
 // genuine response then completes it.
@@ -351,7 +351,7 @@ func TestTakeAfterDoneIs410(t *testing.T) {
 	}
 }
 
-// TestPageHeaders checks SECURITY.md A.16 on every kind of answer: no
+// TestPageHeaders checks docs/security.md §5 on every kind of answer: no
 // caching, no referrer, a CSP that forbids everything, nosniff; and that
 // the success page carries neither the code nor the state.
 func TestPageHeaders(t *testing.T) {

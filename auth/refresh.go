@@ -16,7 +16,7 @@ import (
 // GrantRejectedError is a refresh token the provider refused: invalid_grant
 // (revoked, expired, already rotated, password changed), or GitHub's
 // bad_refresh_token. It matches ErrReauthRequired (exit 4). The caller decides
-// whether another process rotated the token meanwhile (SECURITY.md B.12).
+// whether another process rotated the token meanwhile (docs/security.md §6).
 type GrantRejectedError struct{ *ProviderError }
 
 func (e *GrantRejectedError) Error() string {
@@ -56,8 +56,8 @@ func (e *ClientAuthError) Unwrap() error { return e.ProviderError }
 func (e *ClientAuthError) Is(target error) bool { return target == ErrConfig }
 
 // RetryPolicy bounds the retries of a token request after a transient
-// failure (network error, 5xx, 429, temporarily_unavailable; SECURITY.md
-// B.13). The zero value means the defaults.
+// failure (network error, 5xx, 429, temporarily_unavailable;
+// docs/security.md §5). The zero value means the defaults.
 type RetryPolicy struct {
 	// Attempts is the total number of requests, first one included (default 3).
 	Attempts int

@@ -128,7 +128,7 @@ func TestRefreshSuccess(t *testing.T) {
 	}
 }
 
-// TestRefreshErrors covers the token-endpoint faults of SECURITY.md C (rows
+// TestRefreshErrors covers the token-endpoint faults of docs/security.md fault matrix (rows
 // 21-28 as they apply to a refresh, 34 and 40) and the retry rules of B.13.
 func TestRefreshErrors(t *testing.T) {
 	t.Parallel()

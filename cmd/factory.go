@@ -111,7 +111,7 @@ func NewFactory(io *iostreams.IOStreams, builtin []byte, version string) *Factor
 // NewHTTPClient returns the client for provider calls: a 30 s bound on every
 // request, proxies from the environment (never for loopback), and redirects
 // not followed, because a 307/308 would re-POST a code, refresh token or
-// client secret to wherever the redirect points (SECURITY.md B.18).
+// client secret to wherever the redirect points (docs/security.md §4.6).
 func NewHTTPClient() *http.Client {
 	tr := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,

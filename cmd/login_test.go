@@ -130,7 +130,7 @@ func (fl *fakeLogin) run(ctx context.Context, args ...string) int {
 	return Run(ctx, fl.f, append([]string{"login"}, args...))
 }
 
-// TestLoginRunFaults covers SECURITY.md C rows 3, 5, 7, 8, 15, 17, 19, 20,
+// TestLoginRunFaults covers docs/security.md fault matrix rows 3, 5, 7, 8, 15, 17, 19, 20,
 // 29, 30 and 31 through the command: exit code, the last lines of stderr,
 // nothing on stdout, and whether anything was stored.
 func TestLoginRunFaults(t *testing.T) {

@@ -99,7 +99,7 @@ func acReply(status int, body string, headers ...string) http.HandlerFunc {
 
 // TestLogout covers which accounts are logged out, what is sent to the
 // revocation endpoint, and that the local copy is deleted whatever the
-// provider answers (SECURITY.md C row 50: 503, timeout, no endpoint), with
+// provider answers (docs/security.md fault matrix row 50: 503, timeout, no endpoint), with
 // a warning naming the page to remove access by hand, exit 0 and nothing on
 // stdout.
 func TestLogout(t *testing.T) {
@@ -371,7 +371,7 @@ func TestLogoutGitHub(t *testing.T) {
 }
 
 // TestLogoutEndpointBinding checks that logout sends tokens only to the
-// revocation endpoints recorded at login (SECURITY.md B.2): when
+// revocation endpoints recorded at login (docs/security.md §3.6): when
 // providers.yaml moved revocation_url or grant_revocation_url, nothing is
 // sent to either the old or the new endpoint, the local copy is deleted,
 // stderr says why and where to remove access by hand, and the exit status

@@ -59,7 +59,7 @@ func runContended(t *testing.T, e *tkEnv, key keyring.Key, n int, between func()
 	return results
 }
 
-// TestTokenConcurrentRefreshOnce covers SECURITY.md B.11 when the provider's
+// TestTokenConcurrentRefreshOnce covers docs/security.md §6 when the provider's
 // tokens live shorter than --min-ttl, and under --force-refresh: of several
 // `token` calls that read the same stale record before the lock, exactly one
 // refreshes; the others use the token it stored (it has not expired, even

@@ -246,7 +246,7 @@ func TestTokenIDTokenAfterRefresh(t *testing.T) {
 				return stranger.sign(t, idClaims(now.Add(time.Hour)))
 			},
 			code:       ExitSignIn,
-			wantErr:    "oauthctl: sign-in required: the provider returned an invalid ID token on refresh of fake:me@example.com (failed to verify signature: failed to verify id token signature); it was not stored\nrun: oauthctl login fake\n",
+			wantErr:    "oauthctl: sign-in required: the provider returned an invalid ID token on refresh of fake:me@example.com (failed to verify signature: no key in the provider's JWKS verifies it); it was not stored\nrun: oauthctl login fake\n",
 			wantStored: "OLD", wantJWKS: 1,
 		},
 		{

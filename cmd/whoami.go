@@ -93,7 +93,7 @@ userinfo needs); 5 when the provider could not be reached or failed.`,
 //  1. resolve the account from the index and the provider from the
 //     catalogue, and check that the configuration is still the one the
 //     account logged in with, userinfo endpoint included
-//     (session.UserinfoProvider, SECURITY.md B.2): otherwise exit 4
+//     (session.UserinfoProvider, docs/security.md §3.6): otherwise exit 4
 //     without sending anything;
 //  2. get a fresh access token (refreshing under the lock if needed);
 //  3. call userinfo with it; 401/403 mean a new login (exit 4), and

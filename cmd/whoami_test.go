@@ -150,7 +150,7 @@ func TestWhoami(t *testing.T) {
 
 // TestWhoamiEndpointBinding checks that whoami sends the access token only
 // to the userinfo endpoint recorded at login, of the configuration the
-// account logged in with (SECURITY.md B.2): otherwise exit 4 with the login
+// account logged in with (docs/security.md §3.6): otherwise exit 4 with the login
 // hint, and no request to the old or the new endpoint. An index entry
 // without a recorded endpoint (older oauthctl) is served only on the token
 // endpoint's host.

@@ -16,7 +16,7 @@ import (
 
 // Account is the non-secret metadata of one stored account. It binds the
 // stored credentials to the issuer, token endpoint and client ID they were
-// issued for (SECURITY.md B.2): a refresh token is never sent anywhere else.
+// issued for (docs/security.md §3.6): a refresh token is never sent anywhere else.
 type Account struct {
 	Provider string `json:"provider"`
 	Account  string `json:"account"`

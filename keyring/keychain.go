@@ -58,7 +58,7 @@ func (OSBackend) Delete(service, user string) error { return gokeyring.Delete(se
 // is stored inline in the item `<provider>:<account>`; a larger one (JWT token
 // sets exceed Windows' 2560-byte and macOS' ~3000-byte limits) is split into
 // items `<provider>:<account>#<generation>-<i>` with a manifest, written last
-// as the commit point, in the main item (SECURITY.md B.3).
+// as the commit point, in the main item (docs/security.md §6).
 type Keychain struct {
 	Backend Backend
 	Service string

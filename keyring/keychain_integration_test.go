@@ -158,7 +158,7 @@ func sorted(s ...[]string) []string {
 }
 
 // TestKeychainChunkedRoundTrip stores a ~10 KB token set with a 1000-byte
-// chunk size in the real Secret Service (SECURITY.md B.3) and reads it back.
+// chunk size in the real Secret Service (docs/security.md §6) and reads it back.
 func TestKeychainChunkedRoundTrip(t *testing.T) {
 	kc := newTestKeychain(t, 1000)
 	ctx := t.Context()

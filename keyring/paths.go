@@ -20,7 +20,7 @@ type Paths struct {
 	// LockDir holds the refresh and index lock files. It is per OS user and
 	// independent of the config directory and of the session's environment,
 	// so two configurations of the same user, or a cron job and a login
-	// shell, still serialize refreshes of one account (SECURITY.md B.11(b),
+	// shell, still serialize refreshes of one account (docs/security.md §3.3,
 	// kubelogin#1126).
 	LockDir string
 }
@@ -68,7 +68,7 @@ func DefaultPaths(getenv func(string) string) (Paths, error) {
 // ErrLockTimeout means another process held the refresh lock for too long.
 var ErrLockTimeout = errors.New("timed out waiting for the refresh lock")
 
-// DefaultLockWait bounds the wait for a lock (SECURITY.md B.11).
+// DefaultLockWait bounds the wait for a lock (docs/security.md §3.3).
 const DefaultLockWait = 60 * time.Second
 
 // AccountLockPath is the lock file that serializes refreshes of one account.

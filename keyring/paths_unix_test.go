@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// TestDefaultLockDirIgnoresEnvironment covers SECURITY.md B.11(b): a cron
+// TestDefaultLockDirIgnoresEnvironment covers docs/security.md §3.3: a cron
 // job (no XDG_RUNTIME_DIR, maybe another TMPDIR) and a login shell get the
 // same lock directory for the same user, derived from the UID.
 func TestDefaultLockDirIgnoresEnvironment(t *testing.T) {

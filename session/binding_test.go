@@ -16,7 +16,7 @@ import (
 )
 
 // TestBindEndpoints checks which endpoints an account's tokens may be sent
-// to (SECURITY.md B.2): recorded endpoints must match the configuration,
+// to (docs/security.md §3.6): recorded endpoints must match the configuration,
 // unrecorded ones (old index entries) only on the token endpoint's host or
 // in an unmodified built-in preset, issuer-only entries use what the login
 // discovered, and a refusal matches auth.ErrReauthRequired. {B} is the
