@@ -109,13 +109,39 @@ type Login struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 
+	// The one-time launch address (docs/security.md §3.1): the browser
+	// launcher gets launchPath, never the authorization URL; its first
+	// visit sets cookie and redirects to the provider.
+	launchPath string
+	cookie     string
+
 	mu        sync.Mutex
+	launcher  launchState
 	done      bool // a state-valid response was taken: the flow is over
 	result    chan outcome
 	code      string
 	gotIss    string
 	exchanged bool
 }
+
+// launchState is where the one-time launch address stands.
+type launchState int
+
+const (
+	launchUnused   launchState = iota // no launcher: callbacks need no cookie
+	launchPending                     // handed to a launcher, not visited yet
+	launchVisited                     // visited once: callbacks need the cookie
+	launchDisabled                    // the launcher failed before any visit
+)
+
+// LaunchCookie is the name of the cookie that ties the callback to the
+// browser that opened the one-time launch address.
+const LaunchCookie = "oauthctl_login"
+
+// ErrLaunchReused aborts a login whose one-time launch address was opened a
+// second time, or by another user: the launcher's command line, which every
+// local user can read, was used by someone else (docs/security.md §3.1).
+var ErrLaunchReused = errors.New("the sign-in link was opened by something else; nothing was stored")
 
 // outcome is what the winning authorization response said.
 type outcome struct {
@@ -172,6 +198,14 @@ func StartLogin(ctx context.Context, req LoginRequest) (*Login, error) {
 	if l.state, err = randomToken(); err == nil && l.oidc {
 		l.nonce, err = randomToken()
 	}
+	var launch string
+	if err == nil {
+		launch, err = randomToken()
+	}
+	if err == nil {
+		l.cookie, err = randomToken()
+	}
+	l.launchPath = "/start/" + launch
 	if err != nil {
 		l.closeListeners()
 		return nil, err
@@ -262,8 +296,39 @@ func randomToken() (string, error) {
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// AuthURL is the URL to open in the browser.
+// AuthURL is the provider's authorization URL, to print for copying into a
+// browser. It carries state, nonce, the PKCE challenge and the port, so it
+// must never reach another process's command line: give a launcher
+// LaunchURL instead.
 func (l *Login) AuthURL() string { return l.authURL }
+
+// LaunchURL returns the one-time loopback address for the browser launcher
+// (docs/security.md §3.1) and from then on requires the launch cookie on the
+// callback. Its first visit sets the cookie and redirects to AuthURL; a
+// second visit, or one by another user (where the OS tells), aborts the
+// login with ErrLaunchReused. A launcher's argv, readable by every local
+// user, thus carries nothing that completes the login.
+func (l *Login) LaunchURL() string {
+	l.mu.Lock()
+	if l.launcher == launchUnused {
+		l.launcher = launchPending
+	}
+	l.mu.Unlock()
+	return (&url.URL{Scheme: l.redirect.Scheme, Host: l.redirect.Host, Path: l.launchPath}).String()
+}
+
+// LaunchFailed tells the login that the launcher could not open a browser.
+// If nothing visited the launch address yet, it is disabled (a later visit
+// aborts the login) and callbacks need no cookie again: the user may copy
+// the printed AuthURL into any browser. If something did visit it, the
+// cookie stays required.
+func (l *Login) LaunchFailed() {
+	l.mu.Lock()
+	if l.launcher == launchPending {
+		l.launcher = launchDisabled
+	}
+	l.mu.Unlock()
+}
 
 // RedirectURI is the loopback redirect URI, with the real port.
 func (l *Login) RedirectURI() string { return l.redirectURI }
@@ -565,6 +630,8 @@ const (
 	pageRefused
 	pageStale
 	pageCompleted
+	pageForeign
+	pageReused
 )
 
 // take checks one authorization response, from the listener or pasted.
@@ -668,6 +735,9 @@ func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
 	switch {
+	case r.URL.Path == l.launchPath && r.Method == http.MethodGet && l.hostAllowed(r.Host):
+		l.serveLaunch(w, r)
+		return
 	case r.URL.Path != l.redirect.Path:
 		writePage(w, http.StatusNotFound, "Not found", "There is nothing here.")
 		return
@@ -679,12 +749,77 @@ func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writePage(w, http.StatusMisdirectedRequest, "Misdirected request", "This address does not serve that host name.")
 		return
 	}
+	if !l.fromLauncherBrowser(r) {
+		// Not the browser oauthctl launched: refused, and the login goes
+		// on (a forged request must not end it).
+		title, text := pageText(pageForeign, l.req.Provider.Name)
+		writePage(w, http.StatusForbidden, title, text)
+		return
+	}
 	status, pg, final, _ := l.take(r.URL.RawQuery)
 	if final {
 		h.Set("Connection", "close")
 	}
 	title, text := pageText(pg, l.req.Provider.Name)
 	writePage(w, status, title, text)
+}
+
+// serveLaunch answers the one-time launch address. The first visit, by this
+// user where the OS can tell, gets the cookie and a redirect to the
+// provider; any other visit ends the login with ErrLaunchReused.
+func (l *Login) serveLaunch(w http.ResponseWriter, r *http.Request) {
+	foreign := peerForeign(r)
+	l.mu.Lock()
+	first := l.launcher == launchPending && !l.done && foreign == ""
+	if first {
+		l.launcher = launchVisited
+	}
+	l.mu.Unlock()
+	if first {
+		http.SetCookie(w, &http.Cookie{Name: LaunchCookie, Value: l.cookie, Path: l.redirect.Path,
+			HttpOnly: true, SameSite: http.SameSiteLaxMode})
+		w.Header().Set("Location", l.authURL)
+		w.WriteHeader(http.StatusFound)
+		return
+	}
+	err := ErrLaunchReused
+	if foreign != "" {
+		err = fmt.Errorf("%w (it was opened by %s)", ErrLaunchReused, foreign)
+	}
+	l.abort(err)
+	title, text := pageText(pageReused, l.req.Provider.Name)
+	writePage(w, http.StatusGone, title, text)
+}
+
+// abort ends the flow with err unless a response ended it already.
+func (l *Login) abort(err error) {
+	l.mu.Lock()
+	if l.done {
+		l.mu.Unlock()
+		return
+	}
+	l.done = true
+	l.mu.Unlock()
+	l.result <- outcome{err: fmt.Errorf("%w: %w", ErrLoginFailed, err)}
+	go l.Close()
+}
+
+// fromLauncherBrowser reports whether a callback may be taken: always when
+// no launcher was used; otherwise it must carry the launch cookie, or come
+// from a connection of this very user (where the OS tells: a user's other
+// browser, into which the printed URL was copied, is fine; another user's
+// never is).
+func (l *Login) fromLauncherBrowser(r *http.Request) bool {
+	l.mu.Lock()
+	st := l.launcher
+	l.mu.Unlock()
+	if st == launchUnused || st == launchDisabled {
+		return true
+	}
+	if c, err := r.Cookie(LaunchCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(l.cookie)) == 1 {
+		return true
+	}
+	return peerIsSelf(r)
 }
 
 // hostAllowed reports whether a request's Host is the redirect URI's own
@@ -707,6 +842,11 @@ func pageText(pg page, provider string) (title, text string) {
 		return "Unknown or stale sign-in request", "This page does not belong to the sign-in in progress. Return to the terminal."
 	case pageCompleted:
 		return "Already completed", "This sign-in has already completed. Return to the terminal."
+	case pageForeign:
+		return "Wrong browser", "This sign-in can only finish in the browser that oauthctl opened. " +
+			"To use another browser, run the login again with --no-browser."
+	case pageReused:
+		return "Sign-in link already used", "This sign-in link was opened more than once, so the sign-in was stopped and nothing was stored. Return to the terminal."
 	}
 	return "Bad request", "The request was malformed. Return to the terminal."
 }
