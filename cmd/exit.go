@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/safefile"
@@ -80,13 +79,15 @@ func errorText(err error) string {
 	if errors.Is(err, context.Canceled) {
 		msg = "interrupted"
 	}
-	msg = strings.Join(strings.Fields(strings.ReplaceAll(msg, "\n", " ")), " ")
+	// One line, and whatever provider text the message quotes goes through
+	// the one sanitizer once more (docs/security.md §4.3).
+	msg = auth.Sanitize(msg, maxShownMessage)
 	out := "oauthctl: " + msg + "\n"
 	var he *HintError
 	var up *auth.UnknownProviderError
 	switch {
 	case errors.As(err, &he) && he.Hint != "":
-		out += he.Hint + "\n"
+		out += auth.Sanitize(he.Hint, maxShownMessage) + "\n"
 	case errors.As(err, &up) && len(up.Suggestions) > 0:
 		out += fmt.Sprintf("did you mean %q?\n", up.Suggestions[0])
 	}

@@ -294,8 +294,13 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 		go readPasted(opts.IO.In, w, l, waited)
 		return
 	}
+	// The launcher gets the one-time loopback address, never the
+	// authorization URL: its command line is readable by every local user
+	// (docs/security.md §3.1). The same address is printed: if the browser
+	// did not open, its first visit is the user's.
+	launch := l.LaunchURL()
 	fmt.Fprintf(w, "Opening your browser to sign in to %s...\n", p.Name)
-	fmt.Fprintf(w, "If your browser did not open, visit:\n\n  %s\n\n", l.AuthURL())
+	fmt.Fprintf(w, "If your browser did not open, visit:\n\n  %s\n\n", launch)
 	opener := opts.Browser
 	if opts.BrowserCommand != "" {
 		opener = browser.NewWithCommand(w, opts.Getenv, opts.BrowserCommand)
@@ -303,7 +308,10 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 	if opener == nil {
 		opener = browser.New(w, opts.Getenv)
 	}
-	if err := opener(ctx, l.AuthURL()); err != nil {
+	if err := opener(ctx, launch); err != nil {
+		// No browser opened it: the one-time address is retired and the
+		// provider's own URL, which no command line saw, works anywhere.
+		l.LaunchFailed()
 		fmt.Fprintf(w, "warning: could not open a browser: %s\n", auth.Sanitize(err.Error(), 200))
 		if !opts.IO.InTTY {
 			// Keep listening all the same: a forwarded port (ssh -L) may
@@ -311,6 +319,7 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 			fmt.Fprintf(w, "no browser and stdin is not a terminal: use --device or --no-browser. "+
 				"Still waiting up to %s (--timeout) for the redirect to %s (a forwarded port may bring it)...\n", opts.Timeout, l.RedirectURI())
 		}
+		fmt.Fprintf(w, "Open this address in a browser instead:\n\n  %s\n\n", l.AuthURL())
 	}
 }
 
@@ -414,17 +423,19 @@ func loginFinishError(ctx context.Context, p *auth.Provider, err error) error {
 // tokenArgs names the stored account for `oauthctl token` (with --account
 // unless it is the default), prompt is the prompt the login sent.
 func printLoginSummary(w io.Writer, p *auth.Provider, acct *keyring.Account, requested []string, tok *auth.Token, tokenArgs, prompt string) {
-	who := acct.Identity
+	// Identity and scopes come from the provider: shown only through the
+	// one sanitizer (docs/security.md §4.3).
+	who := auth.Sanitize(acct.Identity, 200)
 	if who == "" {
 		who = "an unnamed account"
 	}
 	line := fmt.Sprintf("Logged in to %s as %s", p.Name, who)
 	if acct.Account != acct.Identity {
-		line += fmt.Sprintf(" (account %q)", acct.Account)
+		line += fmt.Sprintf(" (account %q)", auth.Sanitize(acct.Account, 128))
 	}
 	fmt.Fprintln(w, line+".")
 	if len(acct.Scopes) > 0 {
-		fmt.Fprintln(w, "Granted scopes: "+strings.Join(acct.Scopes, " "))
+		fmt.Fprintln(w, "Granted scopes: "+sanitizeList(acct.Scopes))
 	}
 	if tok.Scopes != nil {
 		var missing []string
@@ -434,7 +445,7 @@ func printLoginSummary(w io.Writer, p *auth.Provider, acct *keyring.Account, req
 			}
 		}
 		if len(missing) > 0 {
-			fmt.Fprintf(w, "warning: %s granted fewer scopes than requested; not granted: %s\n", p.Name, strings.Join(missing, " "))
+			fmt.Fprintf(w, "warning: %s granted fewer scopes than requested; not granted: %s\n", p.Name, sanitizeList(missing))
 		}
 	}
 	switch {
@@ -449,6 +460,18 @@ func printLoginSummary(w io.Writer, p *auth.Provider, acct *keyring.Account, req
 			fmt.Fprintf(w, "To get one, sign in again with consent: oauthctl login %s --account %s --prompt consent\n", p.Name, acct.Account)
 		}
 	}
+}
+
+// sanitizeList shows a list of provider strings (scopes) on one line, each
+// through the one sanitizer and the whole bounded.
+func sanitizeList(items []string) string {
+	out := make([]string, 0, len(items))
+	for _, it := range items {
+		if it = auth.Sanitize(it, 200); it != "" {
+			out = append(out, it)
+		}
+	}
+	return auth.Sanitize(strings.Join(out, " "), 2000)
 }
 
 // scopeGranted reports whether a requested scope is among the granted ones,

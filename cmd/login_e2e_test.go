@@ -38,7 +38,14 @@ type visitor struct {
 func newVisitor(t *testing.T, op *testop.OP, user string) (*visitor, browser.Opener) {
 	v := &visitor{results: make(chan *testop.Result, 4), errs: make(chan error, 4), urls: make(chan string, 4)}
 	b := testop.NewBrowser(op, user, testop.Password)
-	return v, func(_ context.Context, u string) error {
+	return v, func(ctx context.Context, u string) error {
+		// The launcher gets oauthctl's one-time address; the browser
+		// opens it (cookie kept) and is sent to the authorization URL,
+		// which is what the tests inspect.
+		u, err := b.Launch(ctx, u)
+		if err != nil {
+			return err
+		}
 		v.urls <- u
 		go func() {
 			res, err := b.Visit(t.Context(), u)
@@ -119,7 +126,7 @@ func TestLoginEndToEnd(t *testing.T) {
 			if redirect.Scheme != "http" || redirect.Hostname() != "127.0.0.1" || redirect.Port() == "" || redirect.Path != "/callback" {
 				t.Errorf("redirect_uri = %s, want http://127.0.0.1:PORT/callback", redirect)
 			}
-			for _, stderrWant := range []string{"Opening your browser to sign in to " + tt.provider, authURL.String(),
+			for _, stderrWant := range []string{"Opening your browser to sign in to " + tt.provider, "If your browser did not open, visit:\n\n  http://127.0.0.1:",
 				"Logged in to " + tt.provider + " as test-user@zitadel.ch.", "Granted scopes: "} {
 				if !strings.Contains(errOut.String(), stderrWant) {
 					t.Errorf("stderr lacks %q:\n%s", stderrWant, errOut)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"regexp"
 	"strings"
@@ -116,9 +117,24 @@ func newFakeLogin(t *testing.T, yaml func(as *fakeas.Server) string) *fakeLogin 
 
 // visit is the default browser: it follows the URL in the background.
 func (fl *fakeLogin) visit(_ context.Context, u string) error {
+	// A browser with a cookie jar: it opens oauthctl's one-time launch
+	// address, which sets the login cookie and redirects to the
+	// authorization URL; that URL is what the tests inspect.
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	if pu, err := url.Parse(u); err == nil && strings.HasPrefix(pu.Path, "/start/") {
+		nc := *c
+		nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		resp, err := nc.Get(u)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		u = resp.Header.Get("Location")
+	}
 	fl.urls <- u
 	go func() {
-		if resp, err := fl.as.Visit(u); err == nil {
+		if resp, err := c.Get(u); err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 		}
@@ -380,9 +396,15 @@ func TestLoginRunStores(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, fl.errOut)
 	}
 	authURL := <-fl.urls
-	wantStderr := "Opening your browser to sign in to fake...\nIf your browser did not open, visit:\n\n  " + authURL + "\n\n" +
+	// What is printed (and what the launcher got) is the one-time launch
+	// address on the listener, never the authorization URL.
+	au, _ := url.Parse(authURL)
+	redirect, _ := url.Parse(au.Query().Get("redirect_uri"))
+	launch := regexp.MustCompile(`http://` + regexp.QuoteMeta(redirect.Host) + `/start/[A-Za-z0-9_-]{43}\n`)
+	gotStderr := launch.ReplaceAllString(fl.errOut.String(), "{LAUNCH}\n")
+	wantStderr := "Opening your browser to sign in to fake...\nIf your browser did not open, visit:\n\n  {LAUNCH}\n\n" +
 		"Logged in to fake as alice@example.com.\nGranted scopes: openid email offline_access\n"
-	if diff := cmp.Diff(wantStderr, fl.errOut.String()); diff != "" {
+	if diff := cmp.Diff(wantStderr, gotStderr); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)
 	}
 	if fl.out.String() != "" {
@@ -405,6 +427,10 @@ func TestLoginRunStores(t *testing.T) {
 	if err != nil || !strings.HasPrefix(rec.AccessToken, "fake-at-") || !strings.HasPrefix(rec.RefreshToken, "fake-rt-") ||
 		rec.IDToken == "" || !rec.Expiry.Equal(fl.now.Add(time.Hour)) {
 		t.Errorf("record %+v, %v", rec, err)
+	}
+	// The keychain record carries the endpoint binding too (issue 10 item 2).
+	if err == nil && rec.Binding != keyring.BindingOf(&want) {
+		t.Errorf("record binding %+v, want %+v", rec.Binding, keyring.BindingOf(&want))
 	}
 	if q, _ := url.Parse(authURL); q.Query().Get("prompt") != "consent" {
 		t.Errorf("first login with offline_access: prompt = %q, want consent", q.Query().Get("prompt"))

@@ -200,7 +200,7 @@ func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Acco
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
-		label := a.Provider + " " + a.Account
+		label := auth.Sanitize(a.Provider+" "+a.Account, 200)
 		if err == nil {
 			err = svc.LoginRequired(a, warnings)
 		}
@@ -208,7 +208,7 @@ func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Acco
 			out[a.Key()] = &statusCheck{OK: true}
 			fmt.Fprintf(opts.IO.ErrOut, "%s: ok\n", label)
 			for _, w := range warnings {
-				fmt.Fprintf(opts.IO.ErrOut, "%s: warning: %s\n", label, w.Msg)
+				fmt.Fprintf(opts.IO.ErrOut, "%s: warning: %s\n", label, auth.Sanitize(w.Msg, maxShownMessage))
 			}
 			continue
 		}
@@ -220,7 +220,7 @@ func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Acco
 		code := ExitCode(err)
 		msg := oneLine(err)
 		out[a.Key()] = &statusCheck{OK: false, ExitCode: code, Error: msg}
-		fmt.Fprintf(opts.IO.ErrOut, "%s: %s\n", label, msg)
+		fmt.Fprintf(opts.IO.ErrOut, "%s: %s\n", label, auth.Sanitize(msg, maxShownMessage))
 		if worst == nil || code == ExitSignIn && ExitCode(worst) != ExitSignIn {
 			worst = err
 		}

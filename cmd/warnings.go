@@ -4,17 +4,23 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/session"
 )
 
 // printWarnings prints the warnings of a use case on stderr, one a line:
-// "warning: ..." or, for a mere remark, "note: ...".
+// "warning: ..." or, for a mere remark, "note: ...". Warnings quote
+// provider text, so each goes through the one sanitizer (docs/security.md
+// §4.3), which also keeps it on one line.
 func printWarnings(w io.Writer, warnings []session.Warning) {
 	for _, x := range warnings {
 		prefix := "warning: "
 		if x.Kind.Note() {
 			prefix = "note: "
 		}
-		fmt.Fprintln(w, prefix+x.Msg)
+		fmt.Fprintln(w, prefix+auth.Sanitize(x.Msg, maxShownMessage))
 	}
 }
+
+// maxShownMessage bounds one error or warning line shown to a person.
+const maxShownMessage = 2000

@@ -87,3 +87,15 @@ func (m *Memory) DeleteClientSecret(_ context.Context, provider string) error {
 	delete(m.secrets, provider)
 	return nil
 }
+
+// Keys lists the keys of the stored records (a test asserts that nothing
+// was left behind).
+func (m *Memory) Keys() []Key {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Key, 0, len(m.records))
+	for k := range m.records {
+		out = append(out, k)
+	}
+	return out
+}

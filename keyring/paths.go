@@ -103,6 +103,12 @@ func Lock(ctx context.Context, path string, wait time.Duration) (func(), error) 
 	return func() { _ = fl.Unlock() }, nil
 }
 
+// CheckLockDir creates the lock directory if needed and refuses one that
+// another user owns or others can write (checkLockDir). A login calls it
+// before the browser opens (docs/security.md §3.3): finding a squatted
+// directory only after consent would leave tokens that no index lists.
+func (p Paths) CheckLockDir() error { return ensureLockDir(p.LockDir) }
+
 func ensureLockDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("creating the lock directory: %w", err)

@@ -52,6 +52,48 @@ type Record struct {
 	// from which the default --min-ttl margin adapts. Zero when unknown
 	// (records written before it was kept).
 	IssuedAt time.Time `json:"issued_at,omitzero"`
+	// Binding is where these tokens may be sent, as the login that issued
+	// them resolved it. It lives here, in the keychain, which other users
+	// cannot write, as well as in the account index, which is a file: a
+	// change to the index alone must never redirect a token or secret
+	// (docs/security.md §3.6). Zero in records written before it existed.
+	Binding Binding `json:"binding,omitzero"`
+}
+
+// Binding is the issuer, client and endpoints an account's tokens were
+// issued for and may be sent to.
+type Binding struct {
+	Issuer             string `json:"issuer,omitempty"`
+	TokenURL           string `json:"token_url,omitempty"`
+	ClientID           string `json:"client_id,omitempty"`
+	RevocationURL      string `json:"revocation_url,omitempty"`
+	GrantRevocationURL string `json:"grant_revocation_url,omitempty"`
+	UserinfoURL        string `json:"userinfo_url,omitempty"`
+}
+
+// BindingOf is the binding an index entry states.
+func BindingOf(a *Account) Binding {
+	return Binding{Issuer: a.Issuer, TokenURL: a.TokenURL, ClientID: a.ClientID,
+		RevocationURL: a.RevocationURL, GrantRevocationURL: a.GrantRevocationURL, UserinfoURL: a.UserinfoURL}
+}
+
+// IsZero reports a record without a binding (written by an older oauthctl).
+func (b Binding) IsZero() bool { return b == Binding{} }
+
+// Diff lists the fields where b and other differ, "" when they agree.
+func (b Binding) Diff(other Binding) []string {
+	var out []string
+	for _, f := range []struct{ name, a, b string }{
+		{"issuer", b.Issuer, other.Issuer}, {"token endpoint", b.TokenURL, other.TokenURL},
+		{"client ID", b.ClientID, other.ClientID}, {"revocation endpoint", b.RevocationURL, other.RevocationURL},
+		{"grant revocation endpoint", b.GrantRevocationURL, other.GrantRevocationURL},
+		{"userinfo endpoint", b.UserinfoURL, other.UserinfoURL},
+	} {
+		if f.a != f.b {
+			out = append(out, f.name)
+		}
+	}
+	return out
 }
 
 // Clone returns a deep copy.

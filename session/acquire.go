@@ -17,7 +17,7 @@ import (
 
 // DefaultMinTTL is how long an access token must stay valid to be handed out
 // without a refresh (`--min-ttl`). x/oauth2's 10 s is too short for a script
-// that runs a few requests with the token (SECURITY.md B.14).
+// that runs a few requests with the token (docs/security.md §4.2).
 const DefaultMinTTL = 60 * time.Second
 
 // ClientCredentialsAccount is the account name under which the token of a
@@ -77,7 +77,7 @@ type AcquireOptions struct {
 //     return it: no lock, no catalogue, no network;
 //  2. take the account's exclusive refresh lock (bounded wait), so that of
 //     many concurrent processes exactly one talks to the provider
-//     (SECURITY.md B.11);
+//     (docs/security.md §6);
 //  3. under the lock re-read the index entry and the record: another process
 //     may have refreshed meanwhile, then use its tokens;
 //  4. load the catalogue and check that the stored credentials are bound to
@@ -127,6 +127,9 @@ func (a *acquirer) run(ctx context.Context) (*keyring.Record, error) {
 	rec, err := st.Load(ctx, a.acct.Key())
 	switch {
 	case err == nil:
+		if err := CheckRecordBinding(&a.acct, rec); err != nil {
+			return nil, err
+		}
 		if !a.force(rec) && a.fresh(rec) && a.sameClient() {
 			a.warnServed(rec)
 			return rec, nil
@@ -314,6 +317,9 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	cur, err := a.st.Load(ctx, a.acct.Key())
 	switch {
 	case err == nil:
+		if err := CheckRecordBinding(&a.acct, cur); err != nil {
+			return nil, err
+		}
 	case errors.Is(err, keyring.ErrNotFound) && a.isCC():
 		cur = nil
 	case errors.Is(err, keyring.ErrNotFound), errors.Is(err, keyring.ErrCorrupt):
@@ -333,7 +339,7 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	// used even under --force-refresh (which started before it), and even
 	// when it is below --min-ttl (the provider issues no longer-lived ones;
 	// refreshing again would only make every waiting process refresh in
-	// turn, SECURITY.md B.11).
+	// turn, docs/security.md §6).
 	if a.refreshedMeanwhile(rec, cur) {
 		a.warnServed(cur)
 		return cur, nil
@@ -415,7 +421,7 @@ func (a *acquirer) exchange(ctx context.Context, cur *keyring.Record, retried bo
 }
 
 // refreshed stores the answer to a successful refresh and decides what to
-// hand out (SECURITY.md B.11 e-f). An ID token in the answer must pass
+// hand out (docs/security.md §6). An ID token in the answer must pass
 // checkRefreshedIDToken (OIDC Core §12.2) to be stored; one that fails is
 // dropped, and the new access and refresh tokens, which are valid, are
 // stored with the old ID token. Then:
@@ -558,7 +564,7 @@ func (a *acquirer) cannotRefresh(cur *keyring.Record, err error) (*keyring.Recor
 	return nil, a.loginError(err)
 }
 
-// refreshFailed handles a failed refresh (SECURITY.md B.12, B.13):
+// refreshFailed handles a failed refresh (docs/security.md §5, §6):
 //   - invalid_grant: if the stored refresh token changed meanwhile (a
 //     process that does not share this lock, or a login, rotated it), use
 //     the stored tokens when they are fresh enough, else refresh once with
@@ -773,9 +779,12 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 	}
 	if p.NeedsDiscovery {
 		// An entry with just an issuer: reuse the token endpoint discovered
-		// for this issuer before, else discover it.
-		if a.acct.Issuer == p.Issuer && a.acct.TokenURL != "" {
-			p.TokenURL = a.acct.TokenURL
+		// for this issuer before, else discover it. "Before" is what the
+		// keychain record says (checked against the index by
+		// CheckRecordBinding), never the index alone: the client secret
+		// must not follow an edited accounts.json (docs/security.md §3.6).
+		if cur != nil && cur.Binding.Issuer == p.Issuer && cur.Binding.TokenURL != "" {
+			p.TokenURL = cur.Binding.TokenURL
 		} else if p, _, err = auth.ResolveEndpoints(ctx, a.s.HTTPClient(), p); err != nil {
 			return nil, err
 		}
@@ -820,7 +829,7 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 		scopes = p.Scopes
 	}
 	next := &keyring.Record{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry, Scopes: scopes,
-		IssuedAt: issuedAt(tok, a.s.Now())}
+		IssuedAt: issuedAt(tok, a.s.Now()), Binding: keyring.BindingOf(&a.acct)}
 	if err := a.save(ctx, next); err != nil {
 		return nil, err
 	}
@@ -856,6 +865,7 @@ func mergeRefreshed(old *keyring.Record, tok *auth.Token) *keyring.Record {
 	if next.Scopes == nil {
 		next.Scopes = old.Scopes
 	}
+	next.Binding = old.Binding // a refresh changes no endpoint
 	if next.RefreshExpiry.IsZero() && next.RefreshToken == old.RefreshToken {
 		next.RefreshExpiry = old.RefreshExpiry
 	}
@@ -864,7 +874,7 @@ func mergeRefreshed(old *keyring.Record, tok *auth.Token) *keyring.Record {
 
 // checkBinding compares the stored account's issuer, token endpoint and
 // client ID with the provider's current configuration and returns the token
-// endpoint to send the refresh token to (SECURITY.md B.2): an edited
+// endpoint to send the refresh token to (docs/security.md §3.6): an edited
 // providers.yaml must not redirect refresh tokens. For a provider configured
 // by issuer only (discovery), the stored token endpoint, found by discovery
 // at login, is used once the issuer matches. A provider whose configuration

@@ -92,7 +92,7 @@ func (e *BindingError) Unwrap() error { return e.err }
 // is used by mistake. An endpoint of kinds that is empty in the result means
 // the configuration has none (nothing to send to).
 //
-// Rules, per endpoint (SECURITY.md B.2: an edited providers.yaml must not be
+// Rules, per endpoint (docs/security.md §3.6: an edited providers.yaml must not be
 // able to collect tokens):
 //   - recorded at login: the current configuration's URL must equal it;
 //   - issuer-only provider (discovery) whose entry does not set it: the
@@ -192,3 +192,25 @@ func sameOrigin(a, b string) bool {
 
 // Detail says what differs, for a message that is not an error line.
 func (e *BindingError) Detail() string { return e.detail }
+
+// CheckRecordBinding refuses to use rec's tokens when the account index entry
+// acct and the keychain record disagree about where they go: the issuer,
+// token endpoint, client ID or other endpoints of the index were changed
+// outside oauthctl (docs/security.md §3.6). The record, which other users
+// cannot write, wins; the index is a file. It returns a *BindingError
+// matching auth.ErrReauthRequired (exit 4); nothing is sent. A record
+// without a binding (an older oauthctl wrote it) is checked against the
+// configuration only, as before, until the next login records one.
+func CheckRecordBinding(acct *keyring.Account, rec *keyring.Record) error {
+	if rec == nil || rec.Binding.IsZero() {
+		return nil
+	}
+	diff := rec.Binding.Diff(keyring.BindingOf(acct))
+	if len(diff) == 0 {
+		return nil
+	}
+	detail := fmt.Sprintf("the account index and the keychain disagree about where the tokens of %s go (%s differ): the index was changed outside oauthctl",
+		auth.Sanitize(acct.Key().String(), 200), strings.Join(diff, ", "))
+	return &BindingError{detail: detail, err: WithHint(fmt.Errorf("%w: %s; no token was sent", auth.ErrReauthRequired, detail),
+		"check who can write %s, then run: oauthctl login %s", "accounts.json", acct.Provider)}
+}

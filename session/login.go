@@ -57,11 +57,16 @@ type LoginPlan struct {
 
 // PlanLogin reads the account index for the account being updated, picks
 // the scopes, and resolves the provider's endpoints. p comes from
-// LoginProvider.
+// LoginProvider. Everything the save after the sign-in needs is checked
+// here, before the user is involved (docs/security.md §3.3): the index and
+// its directory (read), and the lock directory.
 func (s *Service) PlanLogin(ctx context.Context, req LoginRequest, p *auth.Provider) (*LoginPlan, error) {
 	paths, ix, err := openIndex(s.Paths)
 	if err != nil {
 		return nil, err
+	}
+	if err := paths.CheckLockDir(); err != nil {
+		return nil, fmt.Errorf("%w; nothing was started", err)
 	}
 	target, err := loginTarget(req, ix, p)
 	if err != nil {
@@ -226,8 +231,8 @@ func loginScopes(req LoginRequest, p *auth.Provider, target *keyring.Account) []
 //     --account nobody knows beforehand who will sign in: the provider's
 //     default account holding a refresh token says nothing about the
 //     person at the browser, who would then get none (issue 9). An account
-//     that already holds one is not asked to consent again (SECURITY.md
-//     B.15); if no new refresh token comes back, the stored one is kept
+//     that already holds one is not asked to consent again (docs/security.md
+//     §6); if no new refresh token comes back, the stored one is kept
 //     (saveLogin). A prompt in the provider's auth_params wins, and
 //     --prompt wins over both.
 //   - --add-scopes: the provider's incremental parameter (Google's
@@ -316,7 +321,7 @@ func chooseAccount(req LoginRequest, paths keyring.Paths, p *auth.Provider, targ
 //     userinfo endpoints (RecordEndpoints), scopes, expiries, subject,
 //     identity); the first account of a provider becomes its default;
 //  5. if a new refresh token replaced the previous one, revoke the previous
-//     one best-effort (SECURITY.md B.15), unless the provider's revocation
+//     one best-effort (docs/security.md §6), unless the provider's revocation
 //     ends the whole grant and the identity is the same (that would revoke
 //     the new token too). A failure is a warning on stderr.
 //
@@ -349,7 +354,8 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 		return nil, warnings, err
 	}
 	prevAcct := ix.Find(p.Name, account)
-	sameBinding := prevAcct != nil && prevAcct.TokenURL == p.TokenURL && prevAcct.ClientID == p.ClientID
+	sameBinding := prevAcct != nil && prevAcct.TokenURL == p.TokenURL && prevAcct.ClientID == p.ClientID &&
+		CheckRecordBinding(prevAcct, prev) == nil
 	sameIdentity := sameBinding && (prevAcct.Subject == "" || ident.Subject == "" || prevAcct.Subject == ident.Subject)
 
 	scopes := tok.Scopes
@@ -368,6 +374,19 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 			warnings = append(warnings, Warning{Kind: NoteRefreshNotKept, Msg: "the previous refresh token was for other scopes and is not kept"})
 		}
 	}
+	issuer := ident.Issuer
+	if issuer == "" {
+		issuer = p.Issuer
+	}
+	acct := keyring.Account{
+		Provider: p.Name, Account: account, Issuer: issuer, TokenURL: p.TokenURL, ClientID: p.ClientID,
+		Scopes: scopes, Expiry: rec.Expiry, RefreshExpiry: rec.RefreshExpiry, Subject: ident.Subject,
+		Identity: ident.Display(), Refreshable: rec.RefreshToken != "", Grant: p.Grant,
+		ClientAuth: string(tok.ClientAuth), UpdatedAt: s.Now().UTC(),
+	}
+	RecordEndpoints(&acct, p)
+	// The keychain record carries the binding too (docs/security.md §3.6).
+	rec.Binding = keyring.BindingOf(&acct)
 	if ctx.Err() != nil {
 		return nil, warnings, ctx.Err()
 	}
@@ -380,27 +399,27 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 		}
 		return nil, warnings, fmt.Errorf("saving the tokens of %s: %w", key, err)
 	}
-	issuer := ident.Issuer
-	if issuer == "" {
-		issuer = p.Issuer
-	}
-	acct := keyring.Account{
-		Provider: p.Name, Account: account, Issuer: issuer, TokenURL: p.TokenURL, ClientID: p.ClientID,
-		Scopes: scopes, Expiry: rec.Expiry, RefreshExpiry: rec.RefreshExpiry, Subject: ident.Subject,
-		Identity: ident.Display(), Refreshable: rec.RefreshToken != "", Grant: p.Grant,
-		ClientAuth: string(tok.ClientAuth), UpdatedAt: s.Now().UTC(),
-	}
-	RecordEndpoints(&acct, p)
 	if err := keyring.UpdateIndex(wctx, paths, func(ix *keyring.Index) error {
 		ix.Put(acct)
 		return nil
 	}); err != nil {
-		return nil, warnings, fmt.Errorf("the tokens are in the keychain, but updating the account index failed: %w", err)
+		// Never leave keychain items that no index entry lists: no command
+		// could show or remove them (docs/security.md §3.3). Put back what
+		// was there before.
+		undo := st.Delete(wctx, key)
+		if prev != nil {
+			undo = st.Save(wctx, key, prev)
+		}
+		if undo != nil {
+			return nil, warnings, fmt.Errorf("updating the account index failed (%w), and so did undoing the keychain write (%v): run oauthctl logout %s --account %s",
+				err, undo, p.Name, account)
+		}
+		return nil, warnings, fmt.Errorf("updating the account index failed; nothing was stored: %w", err)
 	}
 	replaced := prev != nil && prev.RefreshToken != "" && prev.RefreshToken != rec.RefreshToken && sameBinding
 	if replaced && p.RevocationURL != "" && !(p.RevocationRevokesGrant && sameIdentity) {
 		// The replaced token goes only to the revocation endpoint its own
-		// login recorded (SECURITY.md B.2).
+		// login recorded (docs/security.md §3.6).
 		if d := EndpointDiff(prevAcct, p, EndpointRevocation, p.RevocationURL); d != "" {
 			warnings = append(warnings, Warning{Kind: WarnNotRevoked,
 				Msg: fmt.Sprintf("the replaced refresh token of %s was not revoked: %s", key, auth.Sanitize(d, 300))})

@@ -117,7 +117,7 @@ func (s *Service) logoutTargets(ctx context.Context, req LogoutRequest, ix *keyr
 //  2. read the tokens (a missing or unreadable record has nothing to
 //     revoke);
 //  3. revoke them, best effort and bounded, only at the endpoint of the
-//     configuration the tokens were issued for (SECURITY.md B.2): when
+//     configuration the tokens were issued for (docs/security.md §3.6): when
 //     providers.yaml changed since the login, nothing is sent and the result
 //     says why;
 //  4. delete the keychain record, then the index entry, whatever step 3
@@ -154,6 +154,10 @@ func (s *Service) LogoutAccount(ctx context.Context, plan *LogoutPlan, a keyring
 	switch {
 	case rec == nil:
 		res.RevokeErr = ErrNothingToRevoke
+	case CheckRecordBinding(&a, rec) != nil:
+		// The index was changed outside oauthctl: send nothing, but still
+		// delete the local copy (docs/security.md §3.6).
+		res.RevokeErr = CheckRecordBinding(&a, rec)
 	case plan.providerErr != nil:
 		res.RevokeErr = fmt.Errorf("the provider's configuration is not usable: %w", plan.providerErr)
 	default:

@@ -13,7 +13,7 @@ import (
 // UserinfoProvider returns the configuration of acct's provider with the
 // userinfo endpoint its tokens may be sent to: the configuration must still
 // be the one the account logged in with, userinfo endpoint included
-// (BindEndpoints, SECURITY.md B.2), else a sign-in error (exit 4) and
+// (BindEndpoints, docs/security.md §3.6), else a sign-in error (exit 4) and
 // nothing is sent. A provider without a userinfo endpoint is a
 // configuration error.
 func (s *Service) UserinfoProvider(ctx context.Context, acct *keyring.Account) (*auth.Provider, error) {

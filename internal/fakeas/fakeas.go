@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -200,11 +201,12 @@ func (s *Server) Follow(authURL string) (string, error) {
 // Visit plays the browser for authURL to the end: it follows the redirect
 // to the client's listener and returns the listener's answer.
 func (s *Server) Visit(authURL string) (*http.Response, error) {
-	loc, err := s.Follow(authURL)
-	if err != nil {
-		return nil, err
-	}
-	return Client().Get(loc)
+	// A browser: cookies kept, redirects followed (oauthctl's one-time
+	// launch address sets a cookie and redirects to authURL; the
+	// authorization endpoint redirects to the callback).
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	return c.Get(authURL)
 }
 
 func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {

@@ -80,12 +80,54 @@ func (b *Browser) Visit(ctx context.Context, authURL string) (*Result, error) {
 	return &Result{URL: callback, StatusCode: resp.StatusCode, Body: string(body)}, nil
 }
 
+// Launch opens u in this browser if it is oauthctl's one-time launch
+// address (keeping its cookie) and returns the authorization URL it
+// redirects to; any other URL is returned as it is.
+func (b *Browser) Launch(ctx context.Context, u string) (string, error) {
+	pu, err := url.Parse(u)
+	if err != nil || !isLoopback(pu) || !strings.HasPrefix(pu.Path, "/start/") {
+		return u, nil
+	}
+	next, err := b.launch(ctx, pu)
+	if err != nil {
+		return "", err
+	}
+	return next.String(), nil
+}
+
+// launch opens oauthctl's one-time launch address and returns where it
+// redirects.
+func (b *Browser) launch(ctx context.Context, u *url.URL) (*url.URL, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("opening the launch address: %w", err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || loc == "" {
+		return nil, fmt.Errorf("the launch address answered %d", resp.StatusCode)
+	}
+	return url.Parse(loc)
+}
+
 // FinalRedirect is Visit without step 4: it returns the loopback URL the OP
 // redirected to, as a user would copy it from the address bar.
 func (b *Browser) FinalRedirect(ctx context.Context, authURL string) (string, error) {
 	u, err := url.Parse(authURL)
 	if err != nil {
 		return "", fmt.Errorf("parsing the authorization URL: %w", err)
+	}
+	if isLoopback(u) && strings.HasPrefix(u.Path, "/start/") {
+		// oauthctl's one-time launch address: it sets the login cookie (in
+		// the jar) and redirects to the authorization URL, as a browser
+		// opened by the launcher sees it.
+		if u, err = b.launch(ctx, u); err != nil {
+			return "", err
+		}
 	}
 	if !b.onIssuer(u) {
 		return "", fmt.Errorf("authorization URL %s is not on the issuer %s", authURL, b.issuer)
