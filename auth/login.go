@@ -117,6 +117,7 @@ type Login struct {
 
 	mu        sync.Mutex
 	launcher  launchState
+	foreign   []string // other users refused at the launch address or callback
 	done      bool // a state-valid response was taken: the flow is over
 	result    chan outcome
 	code      string
@@ -764,13 +765,22 @@ func (l *Login) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writePage(w, status, title, text)
 }
 
-// serveLaunch answers the one-time launch address. The first visit, by this
-// user where the OS can tell, gets the cookie and a redirect to the
-// provider; any other visit ends the login with ErrLaunchReused.
+// serveLaunch answers the one-time launch address. A visit by another user
+// (where the OS tells) is refused and noted, and the login goes on: he
+// learns nothing and cannot stop it. Otherwise the first visit gets the
+// cookie and a redirect to the provider, and any later visit ends the
+// login with ErrLaunchReused.
 func (l *Login) serveLaunch(w http.ResponseWriter, r *http.Request) {
-	foreign := peerForeign(r)
+	if foreign := peerForeign(r); foreign != "" {
+		l.mu.Lock()
+		l.foreign = append(l.foreign, foreign)
+		l.mu.Unlock()
+		title, text := pageText(pageForeign, l.req.Provider.Name)
+		writePage(w, http.StatusForbidden, title, text)
+		return
+	}
 	l.mu.Lock()
-	first := l.launcher == launchPending && !l.done && foreign == ""
+	first := l.launcher == launchPending && !l.done
 	if first {
 		l.launcher = launchVisited
 	}
@@ -782,13 +792,17 @@ func (l *Login) serveLaunch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusFound)
 		return
 	}
-	err := ErrLaunchReused
-	if foreign != "" {
-		err = fmt.Errorf("%w (it was opened by %s)", ErrLaunchReused, foreign)
-	}
-	l.abort(err)
+	l.abort(ErrLaunchReused)
 	title, text := pageText(pageReused, l.req.Provider.Name)
 	writePage(w, http.StatusGone, title, text)
+}
+
+// ForeignVisits names the other users whose requests to the one-time launch
+// address or the callback were refused, for a warning.
+func (l *Login) ForeignVisits() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Compact(slices.Clone(l.foreign))
 }
 
 // abort ends the flow with err unless a response ended it already.
@@ -819,7 +833,15 @@ func (l *Login) fromLauncherBrowser(r *http.Request) bool {
 	if c, err := r.Cookie(LaunchCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), []byte(l.cookie)) == 1 {
 		return true
 	}
-	return peerIsSelf(r)
+	if peerIsSelf(r) {
+		return true
+	}
+	if foreign := peerForeign(r); foreign != "" {
+		l.mu.Lock()
+		l.foreign = append(l.foreign, foreign)
+		l.mu.Unlock()
+	}
+	return false
 }
 
 // hostAllowed reports whether a request's Host is the redirect URI's own

@@ -189,6 +189,10 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 	err = l.Wait(wctx)
 	cancel()
 	close(waited)
+	for _, who := range l.ForeignVisits() {
+		// docs/security.md §3.1: someone else tried to use this sign-in.
+		fmt.Fprintf(errOut, "warning: %s tried to open this sign-in's local address and was refused\n", who)
+	}
 	if err != nil {
 		return loginWaitError(ctx, opts, rp, err)
 	}

@@ -50,6 +50,9 @@ func TestBinaryStdinDevNull(t *testing.T) {
 		code, stderr := run(t, "login", "devnull", "--timeout", "1s")
 		want := regexp.MustCompile(`(?m)^warning: could not open a browser: no browser launcher found \(tried xdg-open, x-www-browser, www-browser; set \$BROWSER or use --browser-command\)\n` +
 			`no browser and stdin is not a terminal: use --device or --no-browser\. Still waiting up to 1s \(--timeout\) for the redirect to http://127\.0\.0\.1:\d+/callback \(a forwarded port may bring it\)\.\.\.\n` +
+			// No launcher ran: the one-time address is retired and the
+			// provider's URL, on no command line, is offered instead.
+			`Open this address in a browser instead:\n\n  http://127\.0\.0\.1:9/authorize\?\S+\n\n` +
 			`oauthctl: timed out after 1s; try --no-browser\n\z`)
 		if code != ExitLogin || !want.MatchString(stderr) {
 			t.Errorf("exit %d, stderr:\n%s\nwant exit %d and stderr matching %s", code, stderr, ExitLogin, want)
