@@ -118,7 +118,7 @@ type Login struct {
 	mu        sync.Mutex
 	launcher  launchState
 	foreign   []string // other users refused at the launch address or callback
-	done      bool // a state-valid response was taken: the flow is over
+	done      bool     // a state-valid response was taken: the flow is over
 	result    chan outcome
 	code      string
 	gotIss    string
