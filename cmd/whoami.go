@@ -155,7 +155,7 @@ func writeClaimsJSON(w io.Writer, raw []byte) error {
 			safe.WriteRune(r)
 		case r == utf8.RuneError && size == 1:
 			safe.WriteString(`\ufffd`)
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r):
+		case unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp):
 			if r > 0xffff {
 				hi, lo := utf16.EncodeRune(r)
 				fmt.Fprintf(&safe, `\u%04x\u%04x`, hi, lo)
