@@ -70,6 +70,35 @@ func BenchmarkTokenHotPath(b *testing.B) {
 	}
 }
 
+// BenchmarkTokenHotPathKernelCache is BenchmarkTokenHotPath answered by the
+// kernel keyring cache (Linux): the index file, three keyctl calls, no store
+// read after the first call.
+func BenchmarkTokenHotPathKernelCache(b *testing.B) {
+	key := keyring.Key{Provider: "bench", Account: "me"}
+	f := benchFactory(b, keyring.NewMemory(), key)
+	paths, _ := f.Paths()
+	kc := keyring.NewKernelCache(paths.Index, "keychain", f.Getenv, time.Now)
+	if !kc.Enabled() {
+		b.Skip("no kernel keyring cache on this platform")
+	}
+	b.Cleanup(kc.Clear)
+	f.KernelCache = func() *keyring.KernelCache { return kc }
+	ctx := context.Background()
+	if code := Run(ctx, f, []string{"token", "bench"}); code != 0 {
+		b.Fatalf("exit %d", code)
+	}
+	f.Store = func() (keyring.Store, error) {
+		b.Fatal("a cache hit read the store")
+		return nil, nil
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if code := Run(ctx, f, []string{"token", "bench"}); code != 0 {
+			b.Fatalf("exit %d", code)
+		}
+	}
+}
+
 // BenchmarkTokenHotPathKeychain is BenchmarkTokenHotPath against the real
 // Secret Service (the private gnome-keyring of internal/testkeyring).
 func BenchmarkTokenHotPathKeychain(b *testing.B) {

@@ -154,8 +154,14 @@ func (c *KernelCache) Get(req CacheRequest, index []byte) (*CachedToken, bool) {
 	if !c.trusted(id, desc) {
 		return nil, false
 	}
-	var buf [maxCachedToken + 2048]byte
-	n, err := c.sys.read(id, buf[:])
+	// Most payloads fit in 4 KiB; KEYCTL_READ returns the full length
+	// when they do not, and the second read gets it all.
+	buf := make([]byte, 4096)
+	n, err := c.sys.read(id, buf)
+	if err == nil && n > len(buf) && n <= maxCachedToken+2048 {
+		buf = make([]byte, n)
+		n, err = c.sys.read(id, buf)
+	}
 	if err != nil || n > len(buf) {
 		return nil, false
 	}

@@ -111,6 +111,25 @@ func TestKernelCacheHitAndMiss(t *testing.T) {
 	}
 }
 
+// TestKernelCacheLargeToken: an Entra ID access token can be several KiB;
+// up to maxCachedToken it is cached and read back whole.
+func TestKernelCacheLargeToken(t *testing.T) {
+	t.Parallel()
+	c, fx := newTestKernelCache(t)
+	for _, size := range []int{4000, 6000, maxCachedToken} {
+		tok := fx.with("fake-"+strings.Repeat("x", size-5), time.Now().Add(time.Hour))
+		if err := c.Put(fx.req, fx.index, tok); err != nil {
+			t.Fatalf("Put of a %d-byte token: %v", size, err)
+		}
+		if got, ok := c.Get(fx.req, fx.index); !ok || got.AccessToken != tok.AccessToken {
+			t.Errorf("Get of a %d-byte token: hit %t, same token %t", size, ok, ok && got.AccessToken == tok.AccessToken)
+		}
+	}
+	if err := c.Put(fx.req, fx.index, fx.with(strings.Repeat("x", maxCachedToken+1), time.Now().Add(time.Hour))); err == nil {
+		t.Error("Put of a token over maxCachedToken succeeded")
+	}
+}
+
 func TestKernelCacheReplace(t *testing.T) {
 	t.Parallel()
 	c, fx := newTestKernelCache(t)

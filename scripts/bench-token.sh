@@ -86,7 +86,8 @@ case "$out" in fake-bench-access-token-*) ;; *) echo "bench-token.sh: unexpected
 
 # That first call filled the kernel cache, unless keyctl is unavailable
 # (then the "oauthctl" rows measure the fallback, and the goals fail).
-if grep -q " oauthctl:[0-9a-f]*:$provider:$account: " /proc/keys 2>/dev/null; then
+# The key answers the request as given ("token bench": no --account).
+if grep -q " oauthctl:[0-9a-f]*:$provider:: " /proc/keys 2>/dev/null; then
   echo "kernel cache: filled" >&2
 else
   echo "kernel cache: not filled (keyctl unavailable?); the cached rows measure the fallback" >&2
@@ -94,6 +95,7 @@ fi
 
 echo "machine: $(nproc) CPUs, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)" >&2
 off=OAUTHCTL_KERNEL_CACHE=0
+status=0
 "$bin/harness" run -n "$runs" \
   -goal "oauthctl/keyringget<=0.5" -goal "oauthctl/hello<=1.8" -goal "oauthctl.rss<10" \
   -goal "oauthctl-nocache/keyringget<=1.1" \
@@ -105,5 +107,6 @@ off=OAUTHCTL_KERNEL_CACHE=0
   "oauthctl-nocache=$off $bin/oauthctl token $provider" \
   "keyringget-static=$bin/keyringget-static oauthctl $provider:$account" \
   "oauthctl-static=$bin/oauthctl-static token $provider" \
-  "oauthctl-static-nocache=$off $bin/oauthctl-static token $provider"
+  "oauthctl-static-nocache=$off $bin/oauthctl-static token $provider" || status=$?
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)" >&2
+exit "$status"
