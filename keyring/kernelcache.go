@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -175,7 +176,7 @@ func (c *KernelCache) Get(req CacheRequest, index []byte) (*CachedToken, bool) {
 // keyPerm is the permission mask of a cached key: the possessor and the
 // owning user may view, read and search it (search also allows
 // KEYCTL_INVALIDATE); nobody may update it or change its attributes; the
-// possessor may link it (the writer links it from its process keyring into
+// possessor may link it (the writer links it from its thread keyring into
 // @u); group and others get nothing. Reads work whether or not the reader
 // possesses the key: a key found through @u from a session whose keyring
 // does not link @u (systemd services with KeyringMode=private, containers)
@@ -221,11 +222,13 @@ func (c *KernelCache) trusted(id int, desc string) bool {
 
 // Put caches t as the answer to req under the account index index (the
 // file's bytes as the caller read them before it read t from the store),
-// replacing any key of req atomically. Steps: add the key to this process's
-// keyring, set its kernel timeout to the token's expiry (rounded down to the
-// second) and its read-only permissions, then link it into @u, which
-// displaces the old key in one step, and unlink it from the process
-// keyring. A token that expires within a second, is too large or has a line
+// replacing any key of req atomically. Steps, on one OS thread: add the key
+// to the thread keyring (where this thread possesses it, so the default
+// permissions let it finish the key), set its kernel timeout to the token's
+// expiry (rounded down to the second) and its read-only permissions, then
+// link it into @u, which displaces the old key in one step, and unlink it
+// from the thread keyring. Readers never see a key without its timeout and
+// permissions. A token that expires within a second, is too large or has a line
 // break is not cached.
 func (c *KernelCache) Put(req CacheRequest, index []byte, t *CachedToken) error {
 	if !c.Enabled() {
@@ -240,20 +243,26 @@ func (c *KernelCache) Put(req CacheRequest, index []byte, t *CachedToken) error 
 		return errCacheNotWorthIt
 	}
 	payload := encodeCached(t, binding(index))
+	// The key is set up in this thread's keyring, where only this thread
+	// possesses it (and so may change it): stay on the thread.
+	defer c.sys.lockThread()()
 	id, err := c.sys.add(c.description(req), payload)
 	if err != nil {
-		return err
+		return fmt.Errorf("add_key: %w", err)
 	}
-	// From here on the key is only in this process's keyring: on an error
+	// From here on the key is only in the thread keyring: on an error
 	// unlinking it there drops it.
-	defer c.sys.unlinkFromProcess(id)
+	defer c.sys.unlinkStaged(id)
 	if err := c.sys.setTimeout(id, uint(timeout/time.Second)); err != nil {
-		return err
+		return fmt.Errorf("keyctl set_timeout: %w", err)
 	}
 	if err := c.sys.setPerm(id, keyPerm); err != nil {
-		return err
+		return fmt.Errorf("keyctl setperm: %w", err)
 	}
-	return c.sys.linkUser(id)
+	if err := c.sys.linkUser(id); err != nil {
+		return fmt.Errorf("keyctl link: %w", err)
+	}
+	return nil
 }
 
 func oneLine(ss ...string) bool {
@@ -425,7 +434,7 @@ type keyctl interface {
 	describe(id int, buf []byte) (int, error)
 	// read is KEYCTL_READ; it returns the payload's full length.
 	read(id int, buf []byte) (int, error)
-	// add creates a "user" key in this process's keyring.
+	// add creates a "user" key in the calling thread's keyring.
 	add(desc string, payload []byte) (int, error)
 	setTimeout(id int, seconds uint) error
 	setPerm(id int, perm uint32) error
@@ -433,6 +442,10 @@ type keyctl interface {
 	// description; unlinkUser removes it from @u.
 	linkUser(id int) error
 	unlinkUser(id int) error
-	unlinkFromProcess(id int) error
+	// unlinkStaged removes the key from the thread keyring add put it in.
+	unlinkStaged(id int) error
 	invalidate(id int) error
+	// lockThread keeps the calling goroutine on its OS thread until the
+	// returned function is called.
+	lockThread() (unlock func())
 }

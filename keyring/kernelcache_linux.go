@@ -1,6 +1,10 @@
 package keyring
 
-import "golang.org/x/sys/unix"
+import (
+	"runtime"
+
+	"golang.org/x/sys/unix"
+)
 
 // Errors of a search that finds nothing usable: the cache is working.
 var (
@@ -34,7 +38,7 @@ func (linuxKeyctl) read(id int, buf []byte) (int, error) {
 }
 
 func (linuxKeyctl) add(desc string, payload []byte) (int, error) {
-	return unix.AddKey("user", desc, payload, unix.KEY_SPEC_PROCESS_KEYRING)
+	return unix.AddKey("user", desc, payload, unix.KEY_SPEC_THREAD_KEYRING)
 }
 
 func (linuxKeyctl) setTimeout(id int, seconds uint) error {
@@ -54,9 +58,18 @@ func (linuxKeyctl) unlinkUser(id int) error {
 	return err
 }
 
-func (linuxKeyctl) unlinkFromProcess(id int) error {
-	_, err := unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_PROCESS_KEYRING, 0, 0)
+func (linuxKeyctl) unlinkStaged(id int) error {
+	_, err := unix.KeyctlInt(unix.KEYCTL_UNLINK, id, unix.KEY_SPEC_THREAD_KEYRING, 0, 0)
 	return err
+}
+
+// lockThread pins the calling goroutine to its OS thread until the returned
+// function runs: the thread keyring, and the possession of the keys in it,
+// belong to one thread, and the Go scheduler may move a goroutine between
+// threads from one system call to the next.
+func (linuxKeyctl) lockThread() func() {
+	runtime.LockOSThread()
+	return runtime.UnlockOSThread
 }
 
 func (linuxKeyctl) invalidate(id int) error {

@@ -27,8 +27,12 @@ func newTestKernelCache(t *testing.T) (*KernelCache, *cacheFixture) {
 		}
 		t.Skipf("the kernel keyring is unavailable: %v", err)
 	}
-	c := newKernelCache(linuxKeyctl{}, testIndexPath(t), "keychain", time.Now)
+	// A path of its own: other test processes on this machine share the
+	// UID's user keyring.
+	path := filepath.Join(t.TempDir(), "index.json")
+	c := newKernelCache(linuxKeyctl{}, path, "keychain", time.Now)
 	fx := &cacheFixture{
+		path:  path,
 		req:   CacheRequest{Provider: "example"},
 		index: []byte(`{"version":1,"accounts":[{"provider":"example","account":"alice@example.com","updated_at":"` + time.Now().Format(time.RFC3339Nano) + `"}]}`),
 		tok: CachedToken{Provider: "example", Account: "alice@example.com", Grant: "authorization_code", ClientID: "fake-client",
@@ -40,6 +44,7 @@ func newTestKernelCache(t *testing.T) (*KernelCache, *cacheFixture) {
 
 // cacheFixture is a request, the index it is read with and a token.
 type cacheFixture struct {
+	path  string // the index path
 	req   CacheRequest
 	index []byte
 	tok   CachedToken
@@ -81,8 +86,8 @@ func TestKernelCacheHitAndMiss(t *testing.T) {
 		!strings.Contains(d, ";"+strconv.FormatUint(keyPerm, 16)+";") {
 		t.Errorf("KEYCTL_DESCRIBE = %q, want owner %s and permissions %08x", d, want, keyPerm)
 	}
-	if proc := keyringContents(t, unix.KEY_SPEC_PROCESS_KEYRING); contains(proc, id) {
-		t.Error("the key is still linked in the writer's process keyring")
+	if staged := keyringContents(t, unix.KEY_SPEC_THREAD_KEYRING); contains(staged, id) {
+		t.Error("the key is still linked in a thread keyring")
 	}
 	if user := keyringContents(t, unix.KEY_SPEC_USER_KEYRING); !contains(user, id) {
 		t.Error("the key is not linked in @u")
@@ -105,7 +110,7 @@ func TestKernelCacheHitAndMiss(t *testing.T) {
 	if got, ok := other.Get(fx.req, fx.index); ok {
 		t.Errorf("Get with another index path: hit %+v", got)
 	}
-	vault := newKernelCache(linuxKeyctl{}, testIndexPath(t), "vault", time.Now)
+	vault := newKernelCache(linuxKeyctl{}, fx.path, "vault", time.Now)
 	if got, ok := vault.Get(fx.req, fx.index); ok {
 		t.Errorf("Get with another store: hit %+v", got)
 	}
@@ -205,7 +210,7 @@ func TestKernelCacheInvalidate(t *testing.T) {
 		}
 	}
 	// Another process's view: a fresh cache value on the same state.
-	reader := newKernelCache(linuxKeyctl{}, testIndexPath(t), "keychain", time.Now)
+	reader := newKernelCache(linuxKeyctl{}, fx.path, "keychain", time.Now)
 	c.Invalidate(fx.tok.Key())
 	for _, req := range reqs {
 		if got, ok := reader.Get(req, fx.index); ok {
@@ -304,12 +309,6 @@ func TestKernelCacheIgnoresForeignKeys(t *testing.T) {
 			}
 		})
 	}
-}
-
-// testIndexPath is the test's index path, the same on every call.
-func testIndexPath(t *testing.T) string {
-	t.Helper()
-	return filepath.Join(os.TempDir(), "oauthctl-kcache-test", t.Name(), "index.json")
 }
 
 // keyringContents lists the keys linked in a keyring.

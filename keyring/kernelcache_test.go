@@ -85,7 +85,8 @@ func (f *failingKeyctl) setTimeout(int, uint) error        { return f.fail() }
 func (f *failingKeyctl) setPerm(int, uint32) error         { return f.fail() }
 func (f *failingKeyctl) linkUser(int) error                { return f.fail() }
 func (f *failingKeyctl) unlinkUser(int) error              { return f.fail() }
-func (f *failingKeyctl) unlinkFromProcess(int) error       { return f.fail() }
+func (f *failingKeyctl) unlinkStaged(int) error            { return f.fail() }
+func (f *failingKeyctl) lockThread() func()                { return func() {} }
 func (f *failingKeyctl) invalidate(int) error              { return f.fail() }
 
 func TestKernelCacheUnavailable(t *testing.T) {
