@@ -125,6 +125,11 @@ func tokenChars(s string, spaceOK bool) bool {
 	return true
 }
 
+// WellFormedToken reports whether an access or ID token may be printed or
+// put in a header: visible ASCII without spaces (see tokenChars). Tokens are
+// checked when they arrive; this is for ones stored by an older oauthctl.
+func WellFormedToken(s string) bool { return s != "" && tokenChars(s, false) }
+
 func stringExtra(t *oauth2.Token, key string) string {
 	s, _ := t.Extra(key).(string)
 	return s

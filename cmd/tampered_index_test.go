@@ -121,3 +121,19 @@ func TestTamperedIndexRedirectsNothing(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenStoredMalformedNotPrinted: a token stored before tokens were
+// checked on arrival (issue 10 item 3) with CR/LF in it is not printed:
+// `curl -H "$(oauthctl token --header)"` would get an injected header.
+func TestTokenStoredMalformedNotPrinted(t *testing.T) {
+	t.Parallel()
+	e := newTkEnv(t, fixedYAML("https://issuer.example/token"))
+	acct := fakeAccount("https://issuer.example/token")
+	e.seed(acct, &keyring.Record{AccessToken: "fake-at\r\nX-Injected: 1", TokenType: "Bearer", Expiry: e.clock().Add(time.Hour)})
+	for _, args := range [][]string{{"token", "fake"}, {"token", "fake", "--header"}, {"token", "fake", "--json"}} {
+		r := e.run(args...)
+		if r.out != "" || r.code != ExitSignIn || !strings.Contains(r.errOut, "malformed") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, r.code, r.out, r.errOut)
+		}
+	}
+}

@@ -45,3 +45,34 @@ func FuzzLoadIndex(f *testing.F) {
 		}
 	})
 }
+
+// FuzzLoadClients: the client registrations file decides which client ID a
+// secret is sent with. Whatever it holds, LoadClients never panics, and
+// what it accepts saves and loads again.
+func FuzzLoadClients(f *testing.F) {
+	for _, s := range []string{
+		`{"version":1,"providers":{"google":{"client_id":"c","secret_stored":true}}}`,
+		`{"version":1,"providers":{"x":{"secret_client_id":"\u202e"}}}`, `{"version":0}`, `{"providers":[]}`, `{}`, `nul`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "clients.json")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadClients(path)
+		if err != nil {
+			return
+		}
+		for _, r := range c.Providers {
+			_ = r.SecretOwner()
+		}
+		if err := c.Save(path); err != nil {
+			t.Fatalf("Save of loaded registrations: %v", err)
+		}
+		if _, err := LoadClients(path); err != nil {
+			t.Fatalf("the saved registrations do not load: %v", err)
+		}
+	})
+}

@@ -80,36 +80,21 @@ func listenerUID(ip string, port int) (int, bool) {
 	if addr.To4() == nil {
 		file, size = "/proc/net/tcp6", net.IPv6len
 	}
-	f, err := os.Open(file)
-	if err != nil {
-		return 0, false
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Scan() // header
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 8 || fields[3] != "0A" {
-			continue
+	found, uid := false, 0
+	scan(file, func(fields []string) bool {
+		if fields[3] != "0A" {
+			return true
 		}
-		host, p, ok := strings.Cut(fields[1], ":")
-		if !ok {
-			continue
+		l, ok := procAddr(fields[1], size)
+		if !ok || l.Port != port || !(l.IP.Equal(addr) || l.IP.IsUnspecified()) {
+			return true
 		}
-		if n, err := strconv.ParseUint(p, 16, 16); err != nil || int(n) != port {
-			continue
+		if n, err := strconv.Atoi(fields[7]); err == nil {
+			found, uid = true, n
 		}
-		local, err := procIP(host, size)
-		if err != nil || !(local.Equal(addr) || local.IsUnspecified()) {
-			continue
-		}
-		uid, err := strconv.Atoi(fields[7])
-		if err != nil {
-			continue
-		}
-		return uid, true
-	}
-	return 0, false
+		return false
+	})
+	return uid, found
 }
 
 // procIP decodes an address of /proc/net/tcp*: 32-bit words in host byte
