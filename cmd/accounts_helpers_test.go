@@ -135,8 +135,12 @@ func (e *acEnv) catalogue() (*auth.Catalogue, error) {
 func (e *acEnv) factory(in string) (*Factory, *bytes.Buffer, *bytes.Buffer) {
 	ios, stdin, out, errOut := iostreams.Test()
 	stdin.WriteString(in)
+	builtin, err := os.ReadFile("../providers.yaml")
+	if err != nil {
+		e.t.Fatal(err)
+	}
 	f := &Factory{
-		IO: ios, Getenv: e.getenv, Now: e.clock, Version: "test",
+		IO: ios, Getenv: e.getenv, Now: e.clock, Version: "test", BuiltinProviders: builtin,
 		HTTPClient: func() *http.Client { return e.client },
 		Store:      func() (keyring.Store, error) { return e.store, nil },
 		Paths:      func() (keyring.Paths, error) { return e.paths, nil },

@@ -110,7 +110,8 @@ func TestRunUsageErrors(t *testing.T) {
 	}{
 		{[]string{"nosuch"}, "oauthctl: unknown command \"nosuch\" for \"oauthctl\" (see: oauthctl --help)\n"},
 		{[]string{"--bogus"}, "oauthctl: unknown flag: --bogus (see: oauthctl --help)\n"},
-		{[]string{"providers", "extra"}, "oauthctl: providers takes no arguments\n"},
+		{[]string{"providers", "extra"}, "oauthctl: unknown command \"extra\" for \"oauthctl providers\" (see: oauthctl providers --help)\n"},
+		{[]string{"providers", "ad", "x"}, "oauthctl: unknown command \"ad\" for \"oauthctl providers\"\ndid you mean: oauthctl providers add\n"},
 		{[]string{"client", "set"}, "oauthctl: client set takes 1 argument, <provider> (usage: oauthctl client set <provider> [flags])\n"},
 		{[]string{"client", "unset", "a", "b"}, "oauthctl: client unset takes 1 argument, <provider> (usage: oauthctl client unset <provider> [flags])\n"},
 		{[]string{"login"}, "oauthctl: login takes 1 argument, PROVIDER (usage: oauthctl login PROVIDER [flags])\n"},

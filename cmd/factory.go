@@ -44,6 +44,9 @@ type Factory struct {
 	// KernelCache returns the kernel-keyring copy of the access tokens
 	// that `token` answers from (keyring.KernelCache); nil means none.
 	KernelCache func() *keyring.KernelCache
+	// BuiltinProviders is the embedded providers.yaml (for `providers add`
+	// to validate an edited file exactly as the loader will).
+	BuiltinProviders []byte
 }
 
 // Session returns the use cases wired to f's dependencies. It builds nothing:
@@ -76,6 +79,8 @@ func NewFactory(io *iostreams.IOStreams, builtin []byte, version string) *Factor
 		Getenv:  getenv,
 		Now:     time.Now,
 		Version: version,
+
+		BuiltinProviders: builtin,
 	}
 	f.HTTPClient = sync.OnceValue(NewHTTPClient)
 	f.Store = sync.OnceValues(func() (keyring.Store, error) { return keyring.NewKeychain(), nil })

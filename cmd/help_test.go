@@ -15,6 +15,10 @@ func TestHelpGolden(t *testing.T) {
 	}{
 		{"root", []string{"--help"}},
 		{"providers", []string{"providers", "--help"}},
+		{"providers-add", []string{"providers", "add", "--help"}},
+		{"providers-remove", []string{"providers", "remove", "--help"}},
+		{"providers-show", []string{"providers", "show", "--help"}},
+		{"help", []string{"help", "--help"}},
 		{"login", []string{"login", "--help"}},
 		{"token", []string{"token", "--help"}},
 		{"exec", []string{"exec", "--help"}},

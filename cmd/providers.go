@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
+	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -28,28 +31,46 @@ type ProvidersOptions struct {
 	Secrets bool
 }
 
-// NewCmdProviders builds `oauthctl providers`.
+// providersLong is the long help of `oauthctl providers`; it documents the
+// --json fields (TestProvidersGolden checks that it names each).
+const providersLong = `List the providers oauthctl knows: the built-in presets and the entries of
+your providers.yaml ($OAUTHCTL_CONFIG, else $XDG_CONFIG_HOME/oauthctl/providers.yaml).
+"oauthctl providers add" adds one by its issuer URL, "oauthctl providers show
+PROVIDER" shows every detail of one.
+
+The table shows where each entry comes from, its issuer (or authorization
+host), whether a client ID is configured and where it comes from (env:
+OAUTHCTL_<NAME>_CLIENT_ID; config: providers.yaml; stored: "oauthctl client
+set"), where the client secret comes from (env: OAUTHCTL_<NAME>_CLIENT_SECRET;
+keychain: "oauthctl client set"; "keychain (for other client ID)": stored for
+another client ID than the one in use, so not sent; needed: the provider
+requires one and none is set), and whether the provider offers the device
+flow ("discovery": known once its discovery document is read at login). On a
+terminal the table is shortened to fit 80 columns. The keychain is read only
+with --secrets, to confirm the stored secrets are there.
+
+--json prints {"providers": [...]}, one object per provider with the fields
+name, source (built-in, user, built-in+user), issuer, auth_url, token_url,
+device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url,
+manage_url, tenant, client_id, client_id_source (env, config, stored),
+client_secret_source (env, keychain, "keychain (for other client ID)",
+needed), client_secret_required, scopes, auth_params, incremental_param,
+redirect_uri, grant, device_flow (true, false, or null until discovery),
+oidc, needs_discovery and revocation_revokes_grant; null for a value that is
+not set.`
+
+// NewCmdProviders builds `oauthctl providers` with its add, remove and show
+// subcommands.
 func NewCmdProviders(f *Factory, runF func(*ProvidersOptions) error) *cobra.Command {
 	opts := &ProvidersOptions{IO: f.IO, Catalogue: f.Catalogue, Store: f.Store, Getenv: f.Getenv}
 	c := &cobra.Command{
 		Use:   "providers",
 		Short: "List the known providers, built-in and from your providers.yaml",
-		Long: `List the providers oauthctl knows: the built-in presets and the entries of
-your providers.yaml ($OAUTHCTL_CONFIG, else $XDG_CONFIG_HOME/oauthctl/providers.yaml).
-
-The table shows where each entry comes from, its issuer (or authorization host),
-whether a client ID is configured and where it comes from (env:
-OAUTHCTL_<NAME>_CLIENT_ID; config: providers.yaml; stored: "oauthctl client
-set"), where the client secret comes from (env: OAUTHCTL_<NAME>_CLIENT_SECRET;
-keychain: "oauthctl client set"; "keychain (for other client ID)": a stored
-secret that belongs to another client ID than the one in use, so it is not
-sent; needed: the provider requires one and none is set), and whether the
-provider offers the device flow ("discovery": an entry with only an issuer,
-known once its discovery document is read at login; null in --json). The
-keychain is not read unless --secrets asks to confirm the stored secrets.
---json prints every field, endpoints included.`,
+		Long:  providersLong,
 		Example: `  oauthctl providers
-  oauthctl providers --json | jq '.[] | select(.name=="google")'`,
+  oauthctl providers --json | jq '.providers[] | select(.client_id != null) | .name'
+  oauthctl providers show google
+  oauthctl providers add corp --issuer https://sso.corp.example`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error {
 			if runF != nil {
@@ -60,27 +81,86 @@ keychain is not read unless --secrets asks to confirm the stored secrets.
 	}
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print every field of every provider as JSON")
 	c.Flags().BoolVar(&opts.Secrets, "secrets", false, "read the keychain to confirm each stored client secret is there")
+	c.AddCommand(NewCmdProvidersAdd(f, nil), NewCmdProvidersRemove(f, nil), NewCmdProvidersShow(f, nil))
 	return c
 }
 
-// providerView is one provider as `providers --json` prints it.
-type providerView struct {
-	*auth.Provider
-	ClientSecret string `json:"client_secret_source"`
-	// DeviceFlow is null for an entry whose endpoints come from discovery
-	// (only an issuer given): whether the provider offers the device flow
-	// is known only once its discovery document is read, at login.
-	DeviceFlow *bool `json:"device_flow"`
-	OIDC       bool  `json:"oidc"`
+// providerJSON is one provider as `providers --json` and `providers show
+// --json` print it: every field always present, null when not set.
+type providerJSON struct {
+	Name                   string            `json:"name"`
+	Source                 string            `json:"source"`
+	Issuer                 *string           `json:"issuer"`
+	AuthURL                *string           `json:"auth_url"`
+	TokenURL               *string           `json:"token_url"`
+	DeviceAuthURL          *string           `json:"device_auth_url"`
+	RevocationURL          *string           `json:"revocation_url"`
+	GrantRevocationURL     *string           `json:"grant_revocation_url"`
+	UserinfoURL            *string           `json:"userinfo_url"`
+	JWKSURL                *string           `json:"jwks_url"`
+	ManageURL              *string           `json:"manage_url"`
+	Tenant                 *string           `json:"tenant"`
+	ClientID               *string           `json:"client_id"`
+	ClientIDSource         *string           `json:"client_id_source"`
+	ClientSecretSource     *string           `json:"client_secret_source"`
+	ClientSecretRequired   bool              `json:"client_secret_required"`
+	Scopes                 []string          `json:"scopes"`
+	AuthParams             map[string]string `json:"auth_params"`
+	IncrementalParam       *string           `json:"incremental_param"`
+	RedirectURI            *string           `json:"redirect_uri"`
+	Grant                  string            `json:"grant"`
+	DeviceFlow             *bool             `json:"device_flow"`
+	OIDC                   bool              `json:"oidc"`
+	NeedsDiscovery         bool              `json:"needs_discovery"`
+	RevocationRevokesGrant bool              `json:"revocation_revokes_grant"`
 }
 
-// deviceFlow is providerView.DeviceFlow for p.
+// nullable is s, or nil (JSON null) when s is empty.
+func nullable(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func newProviderJSON(p *auth.Provider, secret string) providerJSON {
+	if secret == "-" {
+		secret = ""
+	}
+	v := providerJSON{
+		Name: p.Name, Source: p.Source, Issuer: nullable(p.Issuer), AuthURL: nullable(p.AuthURL),
+		TokenURL: nullable(p.TokenURL), DeviceAuthURL: nullable(p.DeviceAuthURL), RevocationURL: nullable(p.RevocationURL),
+		GrantRevocationURL: nullable(p.GrantRevocationURL), UserinfoURL: nullable(p.UserinfoURL), JWKSURL: nullable(p.JWKSURL),
+		ManageURL: nullable(p.ManageURL), Tenant: nullable(p.Tenant), ClientID: nullable(p.ClientID),
+		ClientIDSource: nullable(p.ClientIDSource), ClientSecretSource: nullable(secret),
+		ClientSecretRequired: p.ClientSecretRequired, Scopes: p.Scopes, AuthParams: p.AuthParams,
+		IncrementalParam: nullable(p.IncrementalParam), RedirectURI: nullable(p.RedirectURI), Grant: p.Grant,
+		DeviceFlow: deviceFlow(p), OIDC: p.IsOIDC(), NeedsDiscovery: p.NeedsDiscovery,
+		RevocationRevokesGrant: p.RevocationRevokesGrant,
+	}
+	if len(v.AuthParams) == 0 {
+		v.AuthParams = nil
+	}
+	if v.Scopes == nil {
+		v.Scopes = []string{}
+	}
+	return v
+}
+
+// deviceFlow is whether p offers the device flow, or nil for an entry whose
+// endpoints come from discovery (only an issuer given): that is known only
+// once its discovery document is read, at login.
 func deviceFlow(p *auth.Provider) *bool {
 	if p.NeedsDiscovery && !p.HasDevice() {
 		return nil
 	}
 	b := p.HasDevice()
 	return &b
+}
+
+// providerLine is one provider's line of the table.
+type providerLine struct {
+	name, source, where, clientID, secret, device string
 }
 
 func providersRun(ctx context.Context, opts *ProvidersOptions) error {
@@ -91,72 +171,185 @@ func providersRun(ctx context.Context, opts *ProvidersOptions) error {
 	for _, w := range cat.Warnings {
 		fmt.Fprintln(opts.IO.ErrOut, "warning: "+w)
 	}
-	var views []providerView
+	sec := &secretChecker{opts: opts}
+	var list []providerJSON
+	var rows []providerLine
 	for _, p := range cat.All() {
 		warnOtherClientSecret(opts, p)
-		views = append(views, providerView{Provider: p, ClientSecret: secretSource(ctx, opts, p),
-			DeviceFlow: deviceFlow(p), OIDC: p.IsOIDC()})
-	}
-	if opts.JSON {
-		enc := json.NewEncoder(opts.IO.Out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(views)
-	}
-	tw := tabwriter.NewWriter(opts.IO.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSOURCE\tISSUER / AUTH HOST\tCLIENT ID\tCLIENT SECRET\tDEVICE FLOW")
-	for _, v := range views {
-		where := v.Issuer
+		secret := sec.source(ctx, p)
+		list = append(list, newProviderJSON(p, secret))
+		where := p.Issuer
 		if where == "" {
-			if u, err := url.Parse(v.AuthURL); err == nil {
+			if u, err := url.Parse(p.AuthURL); err == nil {
 				where = u.Host
 			}
 		}
 		clientID := "no"
-		if v.ClientID != "" {
-			clientID = "yes (" + v.ClientIDSource + ")"
+		if p.ClientID != "" {
+			clientID = "yes (" + p.ClientIDSource + ")"
 		}
 		device := "discovery"
-		if v.DeviceFlow != nil {
-			device = yesNo(*v.DeviceFlow)
+		if d := deviceFlow(p); d != nil {
+			device = yesNo(*d)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Source, where, clientID, v.ClientSecret, device)
+		rows = append(rows, providerLine{p.Name, p.Source, where, clientID, secret, device})
+	}
+	if sec.err != nil {
+		fmt.Fprintf(opts.IO.ErrOut, "warning: could not read the keychain, so stored client secrets are not confirmed: %v\n", sec.err)
+	}
+	if opts.JSON {
+		if list == nil {
+			list = []providerJSON{}
+		}
+		enc := json.NewEncoder(opts.IO.Out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			Providers []providerJSON `json:"providers"`
+		}{list})
+	}
+	if opts.IO.OutTTY {
+		printProvidersCompact(opts.IO.Out, rows, 80)
+		fmt.Fprintln(opts.IO.ErrOut, "Details: oauthctl providers show PROVIDER, or oauthctl providers --json")
+		return nil
+	}
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tSOURCE\tISSUER / AUTH HOST\tCLIENT ID\tCLIENT SECRET\tDEVICE FLOW")
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.name, r.source, r.where, r.clientID, r.secret, r.device)
 	}
 	return tw.Flush()
 }
 
-// secretSource says where the provider's client secret comes from: "env"
+// printProvidersCompact prints the table for a person at a terminal of the
+// given width: short values (no "https://", "config" for "yes (config)"),
+// and the issuer column shortened in the middle to make the line fit. The
+// full values are in `providers show` and --json.
+func printProvidersCompact(w io.Writer, rows []providerLine, width int) {
+	short := func(r providerLine) []string {
+		where := strings.TrimSuffix(strings.TrimPrefix(r.where, "https://"), "/")
+		id := "-"
+		if r.clientID != "no" {
+			id = strings.TrimSuffix(strings.TrimPrefix(r.clientID, "yes ("), ")")
+		}
+		secret := r.secret
+		switch secret {
+		case "keychain (for other client ID)":
+			secret = "other ID"
+		case "keychain (missing)":
+			secret = "missing"
+		case "keychain (unreadable)":
+			secret = "unreadable"
+		}
+		return []string{r.name, r.source, where, id, secret, r.device}
+	}
+	table := [][]string{{"NAME", "SOURCE", "ISSUER / HOST", "CLIENT ID", "SECRET", "DEVICE"}}
+	for _, r := range rows {
+		table = append(table, short(r))
+	}
+	widths := make([]int, len(table[0]))
+	for _, row := range table {
+		for i, c := range row {
+			widths[i] = max(widths[i], utf8.RuneCountInString(c))
+		}
+	}
+	const gap, whereCol, nameCol = 2, 2, 0
+	total := func() int {
+		t := gap * (len(widths) - 1)
+		for _, w := range widths {
+			t += w
+		}
+		return t
+	}
+	// Shorten a long name to 16 first, then the issuer, then the name more.
+	if over := total() - width; over > 0 && widths[nameCol] > 16 {
+		widths[nameCol] = max(16, widths[nameCol]-over)
+	}
+	if over := total() - width; over > 0 {
+		widths[whereCol] = max(len("ISSUER / HOST"), widths[whereCol]-over)
+	}
+	if over := total() - width; over > 0 {
+		widths[nameCol] = max(len("NAME"), widths[nameCol]-over)
+	}
+	for _, row := range table {
+		var b strings.Builder
+		for i, c := range row {
+			c = ellipsize(c, widths[i])
+			b.WriteString(c)
+			if i < len(row)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)+gap))
+			}
+		}
+		fmt.Fprintln(w, b.String())
+	}
+}
+
+// ellipsize shortens s to n runes, keeping its start and its end with "…"
+// between (the end of a URL path tells entries apart as often as the host).
+func ellipsize(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n < 2 {
+		return string(r[:n])
+	}
+	head := (n - 1) * 2 / 3
+	tail := n - 1 - head
+	return string(r[:head]) + "…" + string(r[len(r)-tail:])
+}
+
+// secretChecker answers secretSource for every provider of one listing,
+// opening the keychain at most once and remembering why it could not.
+type secretChecker struct {
+	opts   *ProvidersOptions
+	store  keyring.Store
+	opened bool
+	err    error
+}
+
+// source says where the provider's client secret comes from: "env"
 // (OAUTHCTL_<NAME>_CLIENT_SECRET), "keychain" (stored with `client set`, as
 // clients.json records), "needed" (required but nowhere), or "-". Only with
 // --secrets does it read the keychain, to confirm a stored secret is really
 // there ("keychain (missing)" when it is not, "keychain (unreadable)" when
-// the keychain cannot be read).
+// the keychain cannot be read). A keychain that cannot be read at all says
+// nothing about providers that have no stored secret: they are reported as
+// without --secrets, and the listing warns once.
 //
 // A secret stored for another client ID than the effective one (the
 // environment or providers.yaml overrides the stored client ID) is not used:
 // "keychain (for other client ID)".
-func secretSource(ctx context.Context, opts *ProvidersOptions, p *auth.Provider) string {
+func (c *secretChecker) source(ctx context.Context, p *auth.Provider) string {
+	opts := c.opts
 	if opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
 		return "env"
 	}
 	if p.ClientSecretOtherClientID != "" {
 		return "keychain (for other client ID)"
 	}
-	if opts.Secrets && opts.Store != nil {
-		found := false
-		st, err := opts.Store()
-		if err == nil {
-			_, err = st.ClientSecret(ctx, p.Name)
-			found = err == nil
+	if opts.Secrets && opts.Store != nil && c.err == nil {
+		if !c.opened {
+			c.opened = true
+			c.store, c.err = opts.Store()
 		}
-		switch {
-		case found:
-			return "keychain"
-		case err != nil && !errors.Is(err, keyring.ErrNotFound):
+		if c.err == nil {
+			_, err := c.store.ClientSecret(ctx, p.Name)
+			switch {
+			case err == nil:
+				return "keychain"
+			case errors.Is(err, keyring.ErrNotFound):
+				if p.ClientSecretStored {
+					return "keychain (missing)"
+				}
+			default:
+				c.err = err
+			}
+		}
+	}
+	if p.ClientSecretStored {
+		if opts.Secrets && c.err != nil {
 			return "keychain (unreadable)"
-		case p.ClientSecretStored:
-			return "keychain (missing)"
 		}
-	} else if p.ClientSecretStored {
 		return "keychain"
 	}
 	if p.ClientSecretRequired {

@@ -26,6 +26,7 @@ func TestNewCmdProviders(t *testing.T) {
 		{name: "json", args: []string{"--json"}, wantJSON: true},
 		{name: "json=false", args: []string{"--json=false"}},
 		{name: "positional argument", args: []string{"google"}, wantCode: ExitUsage},
+		{name: "mistyped subcommand", args: []string{"ad"}, wantCode: ExitUsage},
 		{name: "unknown flag", args: []string{"--yaml"}, wantCode: ExitUsage},
 	}
 	for _, tt := range tests {
@@ -172,19 +173,34 @@ func TestProvidersGolden(t *testing.T) {
 			}
 			assertGolden(t, tt.golden, stdout)
 			if strings.HasSuffix(tt.golden, ".json.golden") {
-				var v []map[string]any
-				if err := json.Unmarshal([]byte(stdout), &v); err != nil {
-					t.Fatalf("--json output is not a JSON array: %v", err)
+				var env struct {
+					Providers []map[string]any `json:"providers"`
 				}
-				for _, p := range v {
-					// An issuer-only entry: the device flow is known only after discovery.
-					if p["name"] == "corp" && p["device_flow"] != nil {
-						t.Errorf("corp: device_flow = %v, want null", p["device_flow"])
+				if err := json.Unmarshal([]byte(stdout), &env); err != nil || env.Providers == nil {
+					t.Fatalf("--json output is not a {\"providers\": [...]} object: %v", err)
+				}
+				fields := []string{"name", "source", "issuer", "auth_url", "token_url", "device_auth_url", "revocation_url",
+					"grant_revocation_url", "userinfo_url", "jwks_url", "manage_url", "tenant", "client_id", "client_id_source",
+					"client_secret_source", "client_secret_required", "scopes", "auth_params", "incremental_param",
+					"redirect_uri", "grant", "device_flow", "oidc", "needs_discovery", "revocation_revokes_grant"}
+				for _, p := range env.Providers {
+					if len(p) != len(fields) {
+						t.Errorf("%v has %d fields, want the %d documented ones", p["name"], len(p), len(fields))
 					}
-					for _, k := range []string{"name", "source", "scopes", "grant", "client_secret_source", "device_flow", "oidc"} {
+					for _, k := range fields {
 						if _, ok := p[k]; !ok {
 							t.Errorf("%v lacks %q", p["name"], k)
 						}
+						if !strings.Contains(providersLong, k) {
+							t.Errorf("field %q is not documented in providers --help", k)
+						}
+					}
+					if p["name"] == "github" && (p["issuer"] != nil || p["client_id"] != nil) {
+						t.Errorf("github: issuer %v, client_id %v, want null for values not set", p["issuer"], p["client_id"])
+					}
+					// An issuer-only entry: the device flow is known only after discovery.
+					if p["name"] == "corp" && p["device_flow"] != nil {
+						t.Errorf("corp: device_flow = %v, want null", p["device_flow"])
 					}
 				}
 			}
