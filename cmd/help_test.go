@@ -19,6 +19,8 @@ func TestHelpGolden(t *testing.T) {
 		{"providers-remove", []string{"providers", "remove", "--help"}},
 		{"providers-show", []string{"providers", "show", "--help"}},
 		{"help", []string{"help", "--help"}},
+		{"docs", []string{"docs", "--help"}},
+		{"docs-man", []string{"docs", "man", "--help"}},
 		{"login", []string{"login", "--help"}},
 		{"token", []string{"token", "--help"}},
 		{"exec", []string{"exec", "--help"}},
@@ -72,4 +74,4 @@ func TestEveryCommandHasHelpGolden(t *testing.T) {
 	}
 }
 
-const helpGoldenNames = " providers login token exec status switch logout whoami client kube-credential setup-kube git-credential setup-git "
+const helpGoldenNames = " providers login token exec status switch logout whoami client kube-credential setup-kube git-credential setup-git docs "

@@ -89,6 +89,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 		NewCmdSetupKube(f, nil),
 		NewCmdGitCredential(f, nil),
 		NewCmdSetupGit(f, nil),
+		NewCmdDocs(f, nil),
 	)
 	root.SetHelpCommand(newHelpCommand(f))
 	// The default completion command prints its help and exits 0 for a
