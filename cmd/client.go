@@ -49,7 +49,7 @@ type ClientOptions struct {
 // NewCmdClient builds `oauthctl client` with its set and unset subcommands.
 func NewCmdClient(f *Factory, runF func(*ClientOptions) error) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "client <command>",
+		Use:   "client COMMAND",
 		Short: "Store or remove a provider's OAuth client ID and secret",
 		Long: `Manage the OAuth client oauthctl signs in with, per provider.
 
@@ -61,6 +61,8 @@ them in the process list.
 Precedence, highest first: the environment (OAUTHCTL_<NAME>_CLIENT_ID and
 OAUTHCTL_<NAME>_CLIENT_SECRET), client_id in providers.yaml, then what
 "client set" stored. "oauthctl providers" shows where each comes from.`,
+		Example: `  oauthctl client set google
+  oauthctl client unset google`,
 		Args: noArgs,
 		RunE: func(c *cobra.Command, args []string) error { return c.Help() },
 	}
@@ -78,7 +80,7 @@ func newClientOptions(f *Factory) *ClientOptions {
 func newCmdClientSet(f *Factory, runF func(*ClientOptions) error) *cobra.Command {
 	opts := newClientOptions(f)
 	c := &cobra.Command{
-		Use:   "set <provider>",
+		Use:   "set PROVIDER",
 		Short: "Store a provider's client ID and secret (read from stdin)",
 		Long: `Read a provider's OAuth client ID and client secret from stdin and store them:
 the secret in the OS keychain, the client ID in clients.json.
@@ -109,7 +111,7 @@ func newCmdClientUnset(f *Factory, runF func(*ClientOptions) error) *cobra.Comma
 	opts := newClientOptions(f)
 	opts.Unset = true
 	c := &cobra.Command{
-		Use:   "unset <provider>",
+		Use:   "unset PROVIDER",
 		Short: "Remove the client ID and secret stored with \"client set\"",
 		Long: `Remove a provider's client secret from the OS keychain and its client ID from
 clients.json. Client IDs and secrets from the environment or providers.yaml

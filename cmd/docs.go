@@ -32,7 +32,7 @@ type DocsOptions struct {
 // Man pages are generated once per release; that cost is paid per token.
 func NewCmdDocs(f *Factory, runF func(*DocsOptions) error) *cobra.Command {
 	c := &cobra.Command{
-		Use:   "docs <command>",
+		Use:   "docs COMMAND",
 		Short: "Generate documentation: man pages",
 		Long:  `Generate oauthctl's documentation from the same text as --help.`,
 		Example: `  oauthctl docs man ./man

@@ -54,7 +54,9 @@ name, source (built-in, user, built-in+user), issuer, auth_url, token_url,
 device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url,
 manage_url, tenant, client_id, client_id_source (env, config, stored),
 client_secret_source (env, keychain, "keychain (for other client ID)",
-needed), client_secret_required, scopes, auth_params, incremental_param,
+needed), client_secret_stored ("oauthctl client set" stored one),
+client_secret_other_client_id (the client ID a stored secret belongs to, when
+that is not the one in use), client_secret_required, scopes, auth_params, incremental_param,
 redirect_uri, grant, device_flow (true, false, or null until discovery),
 oidc, needs_discovery and revocation_revokes_grant; null for a value that is
 not set.`
@@ -103,6 +105,8 @@ type providerJSON struct {
 	ClientID               *string           `json:"client_id"`
 	ClientIDSource         *string           `json:"client_id_source"`
 	ClientSecretSource     *string           `json:"client_secret_source"`
+	ClientSecretStored     bool              `json:"client_secret_stored"`
+	ClientSecretOtherID    *string           `json:"client_secret_other_client_id"`
 	ClientSecretRequired   bool              `json:"client_secret_required"`
 	Scopes                 []string          `json:"scopes"`
 	AuthParams             map[string]string `json:"auth_params"`
@@ -133,6 +137,7 @@ func newProviderJSON(p *auth.Provider, secret string) providerJSON {
 		GrantRevocationURL: nullable(p.GrantRevocationURL), UserinfoURL: nullable(p.UserinfoURL), JWKSURL: nullable(p.JWKSURL),
 		ManageURL: nullable(p.ManageURL), Tenant: nullable(p.Tenant), ClientID: nullable(p.ClientID),
 		ClientIDSource: nullable(p.ClientIDSource), ClientSecretSource: nullable(secret),
+		ClientSecretStored: p.ClientSecretStored, ClientSecretOtherID: nullable(p.ClientSecretOtherClientID),
 		ClientSecretRequired: p.ClientSecretRequired, Scopes: p.Scopes, AuthParams: p.AuthParams,
 		IncrementalParam: nullable(p.IncrementalParam), RedirectURI: nullable(p.RedirectURI), Grant: p.Grant,
 		DeviceFlow: deviceFlow(p), OIDC: p.IsOIDC(), NeedsDiscovery: p.NeedsDiscovery,

@@ -118,7 +118,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 // newRootCommand is the root command without subcommands.
 func newRootCommand(f *Factory) *cobra.Command {
 	root := &cobra.Command{
-		Use:   "oauthctl <command>",
+		Use:   "oauthctl COMMAND",
 		Short: "Sign in to OAuth 2.0 / OpenID Connect providers and hand access tokens to scripts",
 		Long: `oauthctl signs you in to an OAuth 2.0 or OpenID Connect provider from the
 terminal, keeps the tokens in the OS keychain, and prints fresh access tokens

@@ -26,7 +26,7 @@ type SwitchOptions struct {
 func NewCmdSwitch(f *Factory, runF func(*SwitchOptions) error) *cobra.Command {
 	opts := &SwitchOptions{IO: f.IO, Paths: f.Paths, Catalogue: f.Catalogue}
 	c := &cobra.Command{
-		Use:   "switch <provider> <account>",
+		Use:   "switch PROVIDER ACCOUNT",
 		Short: "Make another stored account the provider's default",
 		Long: `Make ACCOUNT the default account of PROVIDER: the one "oauthctl token PROVIDER"
 (and whoami, exec, logout) uses when --account is not given.

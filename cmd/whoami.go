@@ -50,7 +50,7 @@ func NewCmdWhoami(f *Factory, runF func(*WhoamiOptions) error) *cobra.Command {
 		return rec.AccessToken, warnings, nil
 	}
 	c := &cobra.Command{
-		Use:   "whoami [<provider>]",
+		Use:   "whoami [PROVIDER]",
 		Short: "Ask the provider who an account is signed in as",
 		Long: `Call the provider's userinfo endpoint (OpenID Connect userinfo, or GitHub's
 /user API) with a fresh access token of the account, refreshing it first if
@@ -83,7 +83,7 @@ userinfo needs); 5 when the provider could not be reached or failed.`,
 			return whoamiRun(c.Context(), opts)
 		},
 	}
-	c.Flags().StringVarP(&opts.Account, "account", "a", "", "ask about this account instead of the provider's default")
+	c.Flags().StringVarP(&opts.Account, "account", "a", "", "the account `NAME` (default: the provider's default account)")
 	c.Flags().BoolVar(&opts.JSON, "json", false, "print the provider's claims as JSON")
 	_ = c.RegisterFlagCompletionFunc("account", completeAccountFlag(f))
 	return c
