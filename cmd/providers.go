@@ -56,7 +56,8 @@ manage_url, tenant, client_id, client_id_source (env, config, stored),
 client_secret_source (env, keychain, "keychain (for other client ID)",
 needed), client_secret_stored ("oauthctl client set" stored one),
 client_secret_other_client_id (the client ID a stored secret belongs to, when
-that is not the one in use), client_secret_required, scopes, auth_params, incremental_param,
+that is not the one in use), client_secret_required,
+token_endpoint_auth_method (null: chosen from discovery or by probing), scopes, auth_params, incremental_param,
 redirect_uri, grant, device_flow (true, false, or null until discovery),
 oidc, needs_discovery and revocation_revokes_grant; null for a value that is
 not set.`
@@ -108,6 +109,7 @@ type providerJSON struct {
 	ClientSecretStored     bool              `json:"client_secret_stored"`
 	ClientSecretOtherID    *string           `json:"client_secret_other_client_id"`
 	ClientSecretRequired   bool              `json:"client_secret_required"`
+	TokenEndpointAuth      *string           `json:"token_endpoint_auth_method"`
 	Scopes                 []string          `json:"scopes"`
 	AuthParams             map[string]string `json:"auth_params"`
 	IncrementalParam       *string           `json:"incremental_param"`
@@ -138,7 +140,7 @@ func newProviderJSON(p *auth.Provider, secret string) providerJSON {
 		ManageURL: nullable(p.ManageURL), Tenant: nullable(p.Tenant), ClientID: nullable(p.ClientID),
 		ClientIDSource: nullable(p.ClientIDSource), ClientSecretSource: nullable(secret),
 		ClientSecretStored: p.ClientSecretStored, ClientSecretOtherID: nullable(p.ClientSecretOtherClientID),
-		ClientSecretRequired: p.ClientSecretRequired, Scopes: p.Scopes, AuthParams: p.AuthParams,
+		ClientSecretRequired: p.ClientSecretRequired, TokenEndpointAuth: nullable(p.TokenEndpointAuthMethod), Scopes: p.Scopes, AuthParams: p.AuthParams,
 		IncrementalParam: nullable(p.IncrementalParam), RedirectURI: nullable(p.RedirectURI), Grant: p.Grant,
 		DeviceFlow: deviceFlow(p), OIDC: p.IsOIDC(), NeedsDiscovery: p.NeedsDiscovery,
 		RevocationRevokesGrant: p.RevocationRevokesGrant,

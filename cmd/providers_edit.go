@@ -607,6 +607,7 @@ func providersShowRun(ctx context.Context, opts *ProvidersShowOptions) error {
 	for _, k := range slices.Sorted(maps.Keys(p.AuthParams)) {
 		row("auth parameter", str(k+"="+p.AuthParams[k]))
 	}
+	row("client authentication", v.TokenEndpointAuth)
 	row("grant", &p.Grant)
 	device := "from discovery at login"
 	if v.DeviceFlow != nil {

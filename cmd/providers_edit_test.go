@@ -132,7 +132,7 @@ func TestProvidersAddRemove(t *testing.T) {
 	e := newProvidersEnv(t)
 	e.writeConfig(t, userFileWithComments, 0o600)
 
-	code, stdout, stderr := e.run(t, "add", "myop", "--issuer", op.Issuer, "--client-id", "web", "--scopes", "openid,email,offline_access")
+	code, stdout, stderr := e.run(t, "add", "myop", "--issuer", op.Issuer, "--client-id", "web", "--scopes", "openid,email,offline_access", "--token-endpoint-auth-method", "client_secret_post")
 	if code != ExitOK || stdout != "" {
 		t.Fatalf("add: exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
 	}
@@ -153,13 +153,14 @@ func TestProvidersAddRemove(t *testing.T) {
 	if !strings.HasPrefix(string(data), userFileWithComments) {
 		t.Errorf("the old text was not kept:\n%s", data)
 	}
-	if !strings.Contains(string(data), "  myop:\n    issuer: "+op.Issuer+"\n") || !strings.Contains(string(data), "    scopes: [openid, email, offline_access]\n") {
+	if !strings.Contains(string(data), "  myop:\n    issuer: "+op.Issuer+"\n") || !strings.Contains(string(data), "    scopes: [openid, email, offline_access]\n") ||
+		!strings.Contains(string(data), "    token_endpoint_auth_method: client_secret_post\n") {
 		t.Errorf("new entry not as expected:\n%s", data)
 	}
 
 	code, stdout, stderr = e.run(t, "show", "myop")
 	if code != ExitOK || !strings.Contains(stdout, "myop (user)") || !strings.Contains(stdout, "client ID              web (config)") ||
-		!strings.Contains(stdout, "device flow            yes") {
+		!strings.Contains(stdout, "device flow            yes") || !strings.Contains(stdout, "client authentication  client_secret_post") {
 		t.Errorf("show: exit %d, stdout:\n%s\nstderr:\n%s", code, stdout, stderr)
 	}
 

@@ -181,7 +181,7 @@ func TestProvidersGolden(t *testing.T) {
 				}
 				fields := []string{"name", "source", "issuer", "auth_url", "token_url", "device_auth_url", "revocation_url",
 					"grant_revocation_url", "userinfo_url", "jwks_url", "manage_url", "tenant", "client_id", "client_id_source",
-					"client_secret_source", "client_secret_stored", "client_secret_other_client_id", "client_secret_required", "scopes", "auth_params", "incremental_param",
+					"client_secret_source", "client_secret_stored", "client_secret_other_client_id", "client_secret_required", "token_endpoint_auth_method", "scopes", "auth_params", "incremental_param",
 					"redirect_uri", "grant", "device_flow", "oidc", "needs_discovery", "revocation_revokes_grant"}
 				for _, p := range env.Providers {
 					if len(p) != len(fields) {
