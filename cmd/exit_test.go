@@ -114,7 +114,7 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"providers", "ad", "x"}, "oauthctl: unknown command \"ad\" for \"oauthctl providers\"\ndid you mean: oauthctl providers add\n"},
 		{[]string{"client", "set"}, "oauthctl: client set takes 1 argument, PROVIDER (usage: oauthctl client set PROVIDER [flags])\n"},
 		{[]string{"client", "unset", "a", "b"}, "oauthctl: client unset takes 1 argument, PROVIDER (usage: oauthctl client unset PROVIDER [flags])\n"},
-		{[]string{"login"}, "oauthctl: login takes 1 argument, PROVIDER (usage: oauthctl login PROVIDER [flags])\n"},
+		{[]string{"login", "a", "b"}, "oauthctl: login takes at most 1 argument, [PROVIDER] (usage: oauthctl login [PROVIDER] [flags])\n"},
 		{[]string{"logout"}, "oauthctl: logout takes 1 argument, <provider> (usage: oauthctl logout <provider> [flags])\n"},
 		{[]string{"token", "a", "b"}, "oauthctl: token takes at most 1 argument, [PROVIDER] (usage: oauthctl token [PROVIDER] [flags])\n"},
 		{[]string{"status", "a", "b"}, "oauthctl: status takes at most 1 argument, [<provider>] (usage: oauthctl status [<provider>] [flags])\n"},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/browser"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/internal/picker"
 	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/session"
 )
@@ -59,18 +61,30 @@ type LoginOptions struct {
 	// browser and the loopback listener.
 	Device  bool
 	Timeout time.Duration
+
+	// Pick shows the provider picker on the terminal (`login` with no
+	// PROVIDER) and returns the chosen index; tests replace it.
+	Pick func(ctx context.Context, title string, items []picker.Item) (int, error)
+	// Builtin is the embedded providers.yaml, for the picker's "add a
+	// provider" entry.
+	Builtin []byte
 }
 
 // NewCmdLogin builds `oauthctl login`.
 func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 	opts := &LoginOptions{
 		IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
-		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, KernelCache: f.KernelCache,
+		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, KernelCache: f.KernelCache, Builtin: f.BuiltinProviders,
+		Pick: func(ctx context.Context, title string, items []picker.Item) (int, error) {
+			return picker.Pick(ctx, f.IO.In, f.IO.ErrOut, os.Environ(), title, items)
+		},
 	}
 	c := &cobra.Command{
-		Use:   "login PROVIDER",
+		Use:   "login [PROVIDER]",
 		Short: "Sign in to a provider in the browser and keep the tokens in the OS keychain",
-		Long: `Sign in to PROVIDER and store its tokens in the OS keychain.
+		Long: `Sign in to PROVIDER and store its tokens in the OS keychain. Without
+PROVIDER, on a terminal, choose it from a list (type to filter), or add a new
+one by its issuer URL.
 
 oauthctl opens your browser at the provider's sign-in page and waits for the
 provider to send the browser back to a one-shot listener on
@@ -96,17 +110,25 @@ to sign in with a code on another device.
 Exit status: 0 signed in, 2 usage or configuration error, 3 sign-in failed
 (cancelled, timed out, state/issuer mismatch, bad ID token), 5 provider
 unreachable, 6 keychain unavailable, 130 interrupted.`,
-		Example: `  oauthctl login google
+		Example: `  oauthctl login
+  oauthctl login google
   oauthctl login google --account work
   oauthctl login google --add-scopes https://www.googleapis.com/auth/drive.readonly
   oauthctl login github --no-browser
   oauthctl login microsoft --device`,
-		Args:              rangeArgs(1, 1),
+		Args:              rangeArgs(0, 1),
 		ValidArgsFunction: completeProviderArg(f, false),
 		RunE: func(c *cobra.Command, args []string) error {
-			opts.Provider = args[0]
+			if len(args) > 0 {
+				opts.Provider = args[0]
+			}
 			if runF != nil {
 				return runF(opts)
+			}
+			if opts.Provider == "" {
+				if err := pickLoginProvider(c.Context(), opts); err != nil {
+					return err
+				}
 			}
 			return loginRun(c.Context(), opts)
 		},
@@ -183,11 +205,14 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 		fmt.Fprintln(errOut, "warning: "+w)
 	}
 	waited := make(chan struct{})
-	announceLogin(ctx, opts, rp, l, waited)
+	live := announceLogin(ctx, opts, rp, l, waited)
 
 	wctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	err = l.Wait(wctx)
 	cancel()
+	if live != nil {
+		live.Stop()
+	}
 	close(waited)
 	for _, who := range l.ForeignVisits() {
 		// docs/security.md §3.1: someone else tried to use this sign-in.
@@ -243,7 +268,7 @@ func completeLogin(ctx context.Context, opts *LoginOptions, svc *session.Service
 	if opts.Device {
 		prompt = "consent" // the device flow has no prompt to suggest
 	}
-	printLoginSummary(opts.IO.ErrOut, plan.Provider, acct, plan.Scopes, tok, svc.AccountArgs(acct), prompt)
+	printLoginSummary(opts.IO.ErrOut, opts.IO.ErrColorScheme(), plan.Provider, acct, plan.Scopes, tok, svc.AccountArgs(acct), prompt)
 	return nil
 }
 
@@ -284,19 +309,29 @@ func checkLoginFlags(opts *LoginOptions) error {
 	return nil
 }
 
+// waitingMessage is the live line while the browser login waits.
+const waitingMessage = "Waiting for you to finish signing in in the browser… (Ctrl-C to cancel)"
+
 // announceLogin shows the URL and opens the browser, or with --no-browser
 // starts reading pasted redirect addresses. The URL is printed in every
-// case: the browser may open on the wrong screen or not at all. waited is
-// closed when the wait for the browser ends.
-func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l *auth.Login, waited <-chan struct{}) {
+// case: the browser may open on the wrong screen or not at all. When the
+// browser opened, it returns the live waiting line (a spinner with the
+// elapsed time on a terminal, one plain line otherwise) for the caller to
+// stop. When the launcher fails and stdin is a terminal, it switches to the
+// paste-back prompt at once instead of waiting silently. waited is closed
+// when the wait for the browser ends.
+func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l *auth.Login, waited <-chan struct{}) *iostreams.Live {
 	w := opts.IO.ErrOut
-	if opts.NoBrowser {
-		fmt.Fprintf(w, "To sign in to %s, open this address in a browser on any machine:\n\n  %s\n\n", p.Name, l.AuthURL())
+	pasteBack := func() {
 		fmt.Fprintf(w, "After you sign in, the browser goes to %s?... If that page does not load\n", l.RedirectURI())
 		fmt.Fprintf(w, "(the browser runs on another machine), copy its whole address from the address bar,\n")
 		fmt.Fprintf(w, "paste it here and press Enter. Waiting up to %s...\n", opts.Timeout)
 		go readPasted(opts.IO.In, w, l, waited)
-		return
+	}
+	if opts.NoBrowser {
+		fmt.Fprintf(w, "To sign in to %s, open this address in a browser on any machine:\n\n  %s\n\n", p.Name, l.AuthURL())
+		pasteBack()
+		return nil
 	}
 	// The launcher gets the one-time loopback address, never the
 	// authorization URL: its command line is readable by every local user
@@ -316,15 +351,20 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 		// No browser opened it: the one-time address is retired and the
 		// provider's own URL, which no command line saw, works anywhere.
 		l.LaunchFailed()
-		fmt.Fprintf(w, "warning: could not open a browser: %s\n", auth.Sanitize(err.Error(), 200))
-		if !opts.IO.InTTY {
-			// Keep listening all the same: a forwarded port (ssh -L) may
-			// still bring the redirect.
-			fmt.Fprintf(w, "no browser and stdin is not a terminal: use --device or --no-browser. "+
-				"Still waiting up to %s (--timeout) for the redirect to %s (a forwarded port may bring it)...\n", opts.Timeout, l.RedirectURI())
+		fmt.Fprintln(w, opts.IO.ErrColorScheme().Warning("could not open a browser: "+auth.Sanitize(err.Error(), 200)))
+		if opts.IO.InTTY {
+			fmt.Fprintf(w, "Open this address in a browser on any machine and sign in:\n\n  %s\n\n", l.AuthURL())
+			pasteBack()
+			return nil
 		}
+		// Keep listening all the same: a forwarded port (ssh -L) may
+		// still bring the redirect.
+		fmt.Fprintf(w, "no browser and stdin is not a terminal: use --device or --no-browser. "+
+			"Still waiting up to %s (--timeout) for the redirect to %s (a forwarded port may bring it)...\n", opts.Timeout, l.RedirectURI())
 		fmt.Fprintf(w, "Open this address in a browser instead:\n\n  %s\n\n", l.AuthURL())
+		return nil
 	}
+	return opts.IO.StartLive(waitingMessage, opts.Now)
 }
 
 // readPasted feeds pasted lines to the login until one ends it. A refused
@@ -426,7 +466,7 @@ func loginFinishError(ctx context.Context, p *auth.Provider, err error) error {
 //
 // tokenArgs names the stored account for `oauthctl token` (with --account
 // unless it is the default), prompt is the prompt the login sent.
-func printLoginSummary(w io.Writer, p *auth.Provider, acct *keyring.Account, requested []string, tok *auth.Token, tokenArgs, prompt string) {
+func printLoginSummary(w io.Writer, cs *iostreams.ColorScheme, p *auth.Provider, acct *keyring.Account, requested []string, tok *auth.Token, tokenArgs, prompt string) {
 	// Identity and scopes come from the provider: shown only through the
 	// one sanitizer (docs/security.md §4.3).
 	who := auth.Sanitize(acct.Identity, 200)
@@ -437,7 +477,7 @@ func printLoginSummary(w io.Writer, p *auth.Provider, acct *keyring.Account, req
 	if acct.Account != acct.Identity {
 		line += fmt.Sprintf(" (account %q)", auth.Sanitize(acct.Account, 128))
 	}
-	fmt.Fprintln(w, line+".")
+	fmt.Fprintln(w, cs.Success(line+"."))
 	if len(acct.Scopes) > 0 {
 		fmt.Fprintln(w, "Granted scopes: "+sanitizeList(acct.Scopes))
 	}

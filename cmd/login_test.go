@@ -42,7 +42,7 @@ func TestNewCmdLogin(t *testing.T) {
 			want: LoginOptions{Provider: "github", BrowserCommand: "wslview", Timeout: 5 * time.Minute}},
 		{name: "device", args: []string{"microsoft", "--device"}, want: LoginOptions{Provider: "microsoft", Device: true, Timeout: 5 * time.Minute}},
 		{name: "prompt", args: []string{"google", "--prompt", "select_account"}, want: LoginOptions{Provider: "google", Prompt: "select_account", Timeout: 5 * time.Minute}},
-		{name: "no provider", args: nil, wantCode: ExitUsage},
+		{name: "no provider", args: nil, want: LoginOptions{Timeout: 5 * time.Minute}},
 		{name: "two providers", args: []string{"a", "b"}, wantCode: ExitUsage},
 		{name: "scopes and add-scopes", args: []string{"google", "--scopes", "a", "--add-scopes", "b"}, wantCode: ExitUsage},
 		{name: "device and no-browser", args: []string{"google", "--device", "--no-browser"}, wantCode: ExitUsage},
@@ -76,6 +76,10 @@ func TestNewCmdLogin(t *testing.T) {
 			}
 			opts := *got
 			opts.IO, opts.Getenv, opts.Now, opts.HTTPClient, opts.Browser, opts.Store, opts.Catalogue, opts.Paths = nil, nil, nil, nil, nil, nil, nil, nil
+			if opts.Pick == nil {
+				t.Error("no picker wired")
+			}
+			opts.Pick, opts.Builtin = nil, nil
 			if diff := cmp.Diff(tt.want, opts); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
@@ -403,6 +407,7 @@ func TestLoginRunStores(t *testing.T) {
 	launch := regexp.MustCompile(`http://` + regexp.QuoteMeta(redirect.Host) + `/start/[A-Za-z0-9_-]{43}\n`)
 	gotStderr := launch.ReplaceAllString(fl.errOut.String(), "{LAUNCH}\n")
 	wantStderr := "Opening your browser to sign in to fake...\nIf your browser did not open, visit:\n\n  {LAUNCH}\n\n" +
+		"Waiting for you to finish signing in in the browser… (Ctrl-C to cancel)\n" +
 		"Logged in to fake as alice@example.com.\nGranted scopes: openid email offline_access\n"
 	if diff := cmp.Diff(wantStderr, gotStderr); diff != "" {
 		t.Errorf("stderr (-want +got):\n%s", diff)

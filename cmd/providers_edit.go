@@ -22,6 +22,7 @@ import (
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/keyring"
 )
 
 // defaultAddScopes are the scopes `providers add` writes when none are
@@ -38,6 +39,11 @@ type ProvidersAddOptions struct {
 	// Builtin is the embedded providers.yaml, for validating the result
 	// exactly as the loader will.
 	Builtin []byte
+	// Paths locate the stored client registrations, applied to the
+	// catalogue providersAdd returns.
+	Paths func() (keyring.Paths, error)
+	// FromLogin: the flow runs inside `oauthctl login`, which signs in next.
+	FromLogin bool
 
 	Name                    string
 	Issuer                  string
@@ -49,7 +55,7 @@ type ProvidersAddOptions struct {
 // NewCmdProvidersAdd builds `oauthctl providers add`.
 func NewCmdProvidersAdd(f *Factory, runF func(*ProvidersAddOptions) error) *cobra.Command {
 	opts := &ProvidersAddOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient,
-		Catalogue: f.Catalogue, Builtin: f.BuiltinProviders}
+		Catalogue: f.Catalogue, Builtin: f.BuiltinProviders, Paths: f.Paths}
 	c := &cobra.Command{
 		Use:   "add PROVIDER --issuer URL [flags]",
 		Short: "Add an OpenID Connect provider to your providers.yaml by its issuer URL",
@@ -90,86 +96,109 @@ PROVIDER" keeps it in the keychain.`,
 //  4. append the entry to the file's text, validate the result with the
 //     loader, and write it atomically with mode 0600.
 func providersAddRun(ctx context.Context, opts *ProvidersAddOptions) error {
+	_, err := providersAdd(ctx, opts)
+	return err
+}
+
+// providersAdd is providersAddRun returning the catalogue with the new entry.
+func providersAdd(ctx context.Context, opts *ProvidersAddOptions) (*auth.Catalogue, error) {
 	path := UserConfigPath(opts.Getenv)
 	cat, err := opts.Catalogue()
 	if err != nil {
-		return err
+		return nil, err
+	}
+	var in *bufio.Reader
+	if opts.IO.Interactive() {
+		in = bufio.NewReader(opts.IO.In)
+	}
+	if opts.Name == "" && in != nil {
+		if opts.Name, err = ask(in, opts.IO.ErrOut, "Name for the provider (letters, digits, - _ .)", ""); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Name == "" {
+		return nil, usageErrorf("providers add needs a PROVIDER name")
 	}
 	if p, err := cat.Get(opts.Name); err == nil {
 		if p.Source == auth.SourceBuiltin {
-			return withHint(usageErrorf("%s is a built-in provider", opts.Name),
+			return nil, withHint(usageErrorf("%s is a built-in provider", opts.Name),
 				"to use it, give it your client: oauthctl client set %s", opts.Name)
 		}
-		return withHint(usageErrorf("%s is already in %s", opts.Name, path),
+		return nil, withHint(usageErrorf("%s is already in %s", opts.Name, path),
 			"to replace it, run: oauthctl providers remove %s", opts.Name)
 	}
 	cs := opts.IO.ErrColorScheme()
-	if opts.IO.Interactive() {
-		in := bufio.NewReader(opts.IO.In)
+	if in != nil {
 		if opts.Issuer == "" {
 			if opts.Issuer, err = ask(in, opts.IO.ErrOut, "Issuer URL (https://...)", ""); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if opts.ClientID == "" {
 			if opts.ClientID, err = ask(in, opts.IO.ErrOut, "Client ID (empty: set it later with oauthctl client set)", ""); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		if opts.Scopes == nil {
 			s, err := ask(in, opts.IO.ErrOut, "Scopes", strings.Join(defaultAddScopes, ","))
 			if err != nil {
-				return err
+				return nil, err
 			}
 			opts.Scopes = strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' })
 		}
 	}
 	if opts.Issuer == "" {
-		return usageErrorf("providers add needs --issuer URL (usage: oauthctl providers add PROVIDER --issuer URL [flags])")
+		return nil, usageErrorf("providers add needs --issuer URL (usage: oauthctl providers add PROVIDER --issuer URL [flags])")
 	}
 	if opts.Scopes == nil {
 		opts.Scopes = defaultAddScopes
 	}
 	if err := auth.CheckEndpointURL(opts.Issuer); err != nil {
-		return usageErrorf("--issuer: %v", err)
+		return nil, usageErrorf("--issuer: %v", err)
 	}
 
 	fmt.Fprintf(opts.IO.ErrOut, "Reading %s/.well-known/openid-configuration...\n", strings.TrimSuffix(opts.Issuer, "/"))
 	md, err := auth.Discover(ctx, opts.HTTPClient(), opts.Issuer)
 	if err != nil {
-		return fmt.Errorf("discovering %s: %w", opts.Name, err)
+		return nil, fmt.Errorf("discovering %s: %w", opts.Name, err)
 	}
 	printDiscovery(opts.IO.ErrOut, cs, md)
 
 	old, err := readUserConfig(opts.Getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	comment := fmt.Sprintf("added by `oauthctl providers add` on %s from %s", opts.Now().UTC().Format("2006-01-02"),
 		strings.TrimSuffix(opts.Issuer, "/")+"/.well-known/openid-configuration")
 	entry := providerEntryNode(opts, md)
 	data, err := appendProvider(old.Data, opts.Name, comment, entry)
 	if err != nil {
-		return &auth.ConfigError{Path: path, Msg: err.Error()}
+		return nil, &auth.ConfigError{Path: path, Msg: err.Error()}
 	}
 	newCat, err := auth.LoadCatalogue(auth.ConfigSource{Path: "providers.yaml (built-in)", Data: opts.Builtin},
 		auth.ConfigSource{Path: path, Data: data}, opts.Getenv)
 	if err != nil {
-		return fmt.Errorf("the new entry is not valid: %w", err)
+		return nil, fmt.Errorf("the new entry is not valid: %w", err)
 	}
 	if _, err := newCat.Get(opts.Name); err != nil {
-		return fmt.Errorf("the new entry did not load: %w", err)
+		return nil, fmt.Errorf("the new entry did not load: %w", err)
 	}
 	if err := writeFileAtomic(path, data); err != nil {
-		return err
+		return nil, err
 	}
 	fmt.Fprintln(opts.IO.ErrOut, cs.Success(fmt.Sprintf("Added %s to %s", opts.Name, path)))
-	if opts.ClientID == "" && opts.Getenv(auth.ClientIDEnv(opts.Name)) == "" {
+	if opts.Paths != nil {
+		if err := applyStoredClients(opts.Paths, newCat); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case opts.ClientID == "" && opts.Getenv(auth.ClientIDEnv(opts.Name)) == "":
 		fmt.Fprintf(opts.IO.ErrOut, "Next: register a client with the provider, then run: oauthctl client set %s\n", opts.Name)
-	} else {
+	case !opts.FromLogin:
 		fmt.Fprintf(opts.IO.ErrOut, "Next: oauthctl login %s\n", opts.Name)
 	}
-	return nil
+	return newCat, nil
 }
 
 // ask prompts on w and reads one line from in; def is shown and returned
