@@ -31,6 +31,8 @@ type ptyRun struct {
 	mu     sync.Mutex
 	screen bytes.Buffer
 	done   chan error
+	// drained is closed when everything the program wrote has been read.
+	drained chan struct{}
 }
 
 func startPTY(t *testing.T, bin string, env []string, args ...string) *ptyRun {
@@ -41,8 +43,9 @@ func startPTY(t *testing.T, bin string, env []string, args ...string) *ptyRun {
 	if err != nil {
 		t.Skipf("no pseudo-terminal: %v", err)
 	}
-	r := &ptyRun{cmd: c, master: m, done: make(chan error, 1)}
+	r := &ptyRun{cmd: c, master: m, done: make(chan error, 1), drained: make(chan struct{})}
 	go func() {
+		defer close(r.drained)
 		buf := make([]byte, 4096)
 		for {
 			n, err := m.Read(buf)
@@ -94,6 +97,13 @@ func (r *ptyRun) wait(t *testing.T) {
 	t.Helper()
 	select {
 	case err := <-r.done:
+		// The slave side is closed with the process: reading ends (EIO)
+		// once the last output is read.
+		select {
+		case <-r.drained:
+		case <-time.After(10 * time.Second):
+			t.Errorf("the terminal output did not end")
+		}
 		if err != nil {
 			t.Fatalf("oauthctl: %v; the terminal shows:\n%s", err, r.output())
 		}

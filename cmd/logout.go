@@ -37,7 +37,7 @@ func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
 	opts := &LogoutOptions{IO: f.IO, Getenv: f.Getenv, HTTPClient: f.HTTPClient, Store: f.Store, Paths: f.Paths, Catalogue: f.Catalogue,
 		KernelCache: f.KernelCache}
 	c := &cobra.Command{
-		Use:   "logout <provider>",
+		Use:   "logout PROVIDER",
 		Short: "Revoke an account's tokens at the provider and delete them from this machine",
 		Long: `Sign out of a provider for real: revoke the account's refresh token (and access
 token) at the provider's revocation endpoint (RFC 7009), then delete the tokens
@@ -79,7 +79,7 @@ lock for too long; 6 when the keychain could not be changed.`,
 			return logoutRun(c.Context(), opts)
 		},
 	}
-	c.Flags().StringVarP(&opts.Account, "account", "a", "", "log out this account instead of the provider's default")
+	c.Flags().StringVarP(&opts.Account, "account", "a", "", "the account `NAME` to log out (default: the provider's default account)")
 	c.Flags().BoolVar(&opts.All, "all", false, "log out every account of the provider")
 	_ = c.RegisterFlagCompletionFunc("account", completeAccountFlag(f))
 	return c

@@ -41,11 +41,14 @@ func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
 		return warnings, err
 	}
 	c := &cobra.Command{
-		Use:   "status [<provider>]",
+		Use:   "status [PROVIDER]",
 		Short: "Show the stored accounts and the state of their tokens",
 		Long: `Show every stored account (or those of one provider): whether it is the
 provider's default, how long its access token stays valid, whether it can be
-refreshed, whether the provider asked for a new login, and its scopes.
+refreshed, whether the provider asked for a new login, and its scopes. On a
+terminal the accounts are grouped by provider, one line each; elsewhere (a
+pipe, a file) the table keeps stable columns for scripts, and --json has
+every field.
 
 status reads only the account index: it touches neither the keychain nor the
 network. --check also makes sure each account can still produce an access
@@ -150,6 +153,8 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		if err := writeStatusJSON(opts, views); err != nil {
 			return err
 		}
+	} else if opts.IO.OutTTY {
+		writeStatusGrouped(opts, views)
 	} else if err := writeStatusTable(opts, views); err != nil {
 		return err
 	}
@@ -355,4 +360,104 @@ func writeStatusTable(opts *StatusOptions, views []statusAccount) error {
 			def, expires, yesNo(v.Refreshable), login, scopeList)
 	}
 	return tw.Flush()
+}
+
+// writeStatusGrouped prints the accounts for a person at a terminal, grouped
+// by provider, one line per account that fits 80 columns:
+//
+//	google
+//	  ✓ alice@example.com (default) — token valid 42m, refreshable
+//	  ✓ bob@example.com — refreshes on next use
+//	  ✗ carol@example.com — login required
+//	    run: oauthctl login google --account carol@example.com
+//
+// An expired access token that will be refreshed is not an error, so it is
+// not shown as "expired". The scopes follow on a dimmed line, shortened to
+// fit; --json and the non-terminal table have them whole.
+func writeStatusGrouped(opts *StatusOptions, views []statusAccount) {
+	const width = 80
+	w := opts.IO.Out
+	cs := opts.IO.OutColorScheme()
+	now := opts.Now()
+	icon := func(ok, warn bool) string {
+		var sym string
+		switch {
+		case !ok:
+			sym = cs.FailureIcon()
+		case warn:
+			sym = cs.WarningIcon()
+		default:
+			sym = cs.SuccessIcon()
+		}
+		if sym == "" {
+			return "-"
+		}
+		return sym
+	}
+	last := ""
+	for _, v := range views {
+		provider := auth.Sanitize(v.Provider, 64)
+		if v.Provider != last {
+			fmt.Fprintln(w, cs.Bold(provider))
+			last = v.Provider
+		}
+		name := auth.Sanitize(v.Account, 128)
+		if v.Identity != "" && v.Identity != v.Account {
+			name += " (" + auth.Sanitize(v.Identity, 128) + ")"
+		}
+		if v.Default {
+			name += " (default)"
+		}
+		var state, fix string
+		ok, warn := true, false
+		switch {
+		case v.Check != nil && !v.Check.OK && v.Check.ExitCode != ExitSignIn:
+			ok, state = false, "check failed (see above)"
+		case v.LoginRequired:
+			ok, state = false, "login required"
+			fix = "oauthctl login " + provider
+			if !v.Default || v.Identity != v.Account {
+				fix += " --account " + auth.Sanitize(v.Account, 128)
+			}
+		case v.Grant == auth.GrantClientCredentials && v.Expired:
+			state = "client credentials, new token on next use"
+		case v.Expired && v.Refreshable:
+			state = "refreshes on next use"
+		case v.ExpiresAt == nil:
+			state = "token has no expiry"
+		default:
+			t, _ := time.Parse(time.RFC3339, *v.ExpiresAt)
+			state = "token valid " + session.HumanDuration(t.Sub(now))
+			if v.Grant == auth.GrantClientCredentials {
+				state += ", client credentials"
+			} else if v.Refreshable {
+				state += ", refreshable"
+			} else {
+				warn = true
+				state += ", not refreshable"
+			}
+		}
+		// Shorten the name, never the state.
+		name = ellipsize(name, max(12, width-4-len([]rune(" — "+state))))
+		fmt.Fprintf(w, "  %s %s — %s\n", icon(ok, warn), name, state)
+		if fix != "" {
+			fmt.Fprintln(w, "    run: "+fix)
+		}
+		if len(v.Scopes) > 0 {
+			scopes := make([]string, len(v.Scopes))
+			for i, s := range v.Scopes {
+				scopes[i] = auth.Sanitize(s, 200)
+			}
+			fmt.Fprintln(w, "    "+cs.Dim(ellipsizeEnd("scopes: "+strings.Join(scopes, " "), width-4)))
+		}
+	}
+}
+
+// ellipsizeEnd shortens s to n runes, ending with "…".
+func ellipsizeEnd(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -118,10 +119,34 @@ func TestStatusGolden(t *testing.T) {
 			assertGolden(t, tt.golden, r.out)
 		})
 	}
+	for _, tt := range []struct {
+		golden  string
+		noColor bool
+	}{{"status_tty.golden", false}, {"status_tty_nocolor.golden", true}} {
+		t.Run(tt.golden, func(t *testing.T) {
+			f, out, errOut := e.factory("")
+			f.IO.OutTTY, f.IO.NoColor = true, tt.noColor
+			if code := Run(t.Context(), f, []string{"status"}); code != 0 || errOut.Len() != 0 {
+				t.Fatalf("exit %d, stderr %q", code, errOut)
+			}
+			assertGolden(t, tt.golden, out.String())
+			for _, l := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+				if n := len([]rune(ansiRE.ReplaceAllString(l, ""))); n > 80 {
+					t.Errorf("%d columns: %q", n, l)
+				}
+			}
+			if strings.Contains(out.String(), "expired") {
+				t.Errorf("the terminal view says expired:\n%s", out)
+			}
+		})
+	}
 	if e.store.Loads != 0 {
 		t.Errorf("status read the keychain %d times, want 0", e.store.Loads)
 	}
 }
+
+// ansiRE matches the colour escapes of the terminal views.
+var ansiRE = regexp.MustCompile("\x1b\\[[0-9;]*m")
 
 // TestStatusEmpty: nothing stored is exit 4 with a login hint (and, with
 // --json, an empty list for scripts); an unknown provider is a usage error.
