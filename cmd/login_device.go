@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/session"
 )
 
@@ -70,10 +72,16 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 		Provider: rp, ClientSecret: secret, ClientAuth: auth.ChooseClientAuth(rp, secret, md, plan.ClientAuth), Scopes: scopes,
 		HTTPClient: client, Timeout: opts.Timeout, Now: opts.Now, Sleep: sleep,
 	}
+	flowDone := make(chan struct{})
 	tok, err := flow.Run(ctx, func(dc *auth.DeviceCode) error {
-		printDeviceCode(opts.IO.ErrOut, rp, dc, opts.Timeout)
+		offer := opts.IO.Interactive() && opts.Browser != nil
+		printDeviceCode(opts.IO.ErrOut, opts.IO.ErrColorScheme(), rp, dc, opts.Timeout, offer)
+		if offer {
+			go offerBrowser(ctx, opts, dc, flowDone)
+		}
 		return nil
 	})
+	close(flowDone)
 	if err != nil {
 		return deviceLoginError(ctx, rp, err)
 	}
@@ -118,9 +126,12 @@ func deviceLoginError(ctx context.Context, p *auth.Provider, err error) error {
 // attacker who starts one and talks someone into entering the code gets
 // their account. Naming the provider's own host helps the user spot a
 // lookalike page.
-func printDeviceCode(w io.Writer, p *auth.Provider, dc *auth.DeviceCode, timeout time.Duration) {
+//
+// On a terminal the code is bold, and with offerBrowser the user is offered
+// to open the address with Enter (see offerBrowser).
+func printDeviceCode(w io.Writer, cs *iostreams.ColorScheme, p *auth.Provider, dc *auth.DeviceCode, timeout time.Duration, offerBrowser bool) {
 	fmt.Fprintf(w, "To sign in to %s, open this address in a browser on any device (a phone works too):\n\n", p.Name)
-	fmt.Fprintf(w, "  %s\n\nand enter the code:\n\n  %s\n\n", dc.VerificationURI, dc.UserCode)
+	fmt.Fprintf(w, "  %s\n\nand enter the code:\n\n  %s\n\n", dc.VerificationURI, cs.Bold(dc.UserCode))
 	if dc.VerificationURIComplete != "" {
 		fmt.Fprintf(w, "Or open this link, which fills in the code for you:\n\n  %s\n\n", dc.VerificationURIComplete)
 	}
@@ -138,5 +149,35 @@ func printDeviceCode(w io.Writer, p *auth.Provider, dc *auth.DeviceCode, timeout
 	if dc.ExpiresIn > 0 && dc.ExpiresIn < wait {
 		wait = dc.ExpiresIn
 	}
+	if offerBrowser {
+		fmt.Fprintf(w, "Press Enter to open %s in your browser.\n", auth.Sanitize(dc.Host, 100))
+	}
 	fmt.Fprintf(w, "Waiting up to %s for you to approve (Ctrl-C to cancel)...\n", session.RoundDuration(wait))
+}
+
+// offerBrowser waits for Enter on the terminal and then opens the
+// verification address (the one with the code filled in when the provider
+// sent it) in the browser, as gh does: on a machine with a browser the
+// device flow need not mean typing an address. Nothing happens once the flow
+// has ended (done), or when stdin closes.
+func offerBrowser(ctx context.Context, opts *LoginOptions, dc *auth.DeviceCode, done <-chan struct{}) {
+	if _, err := bufio.NewReader(opts.IO.In).ReadString('\n'); err != nil {
+		return
+	}
+	select {
+	case <-done:
+		return
+	default:
+	}
+	target := dc.VerificationURI
+	if dc.VerificationURIComplete != "" {
+		target = dc.VerificationURIComplete
+	}
+	if err := opts.Browser(ctx, target); err != nil {
+		select {
+		case <-done:
+		default:
+			fmt.Fprintln(opts.IO.ErrOut, opts.IO.ErrColorScheme().Warning("could not open a browser: "+auth.Sanitize(err.Error(), 200)+"; open the address above yourself"))
+		}
+	}
 }

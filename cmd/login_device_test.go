@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/internal/testop"
 	"github.com/oauthctl/oauthctl/keyring"
 )
@@ -553,10 +555,57 @@ func TestDeviceCodeOtherHost(t *testing.T) {
 			t.Parallel()
 			var b strings.Builder
 			dc := &auth.DeviceCode{UserCode: "WDJB-MJHT", VerificationURI: "https://" + tt.host + "/device", Host: tt.host, ProviderHost: tt.providerHost}
-			printDeviceCode(&b, &auth.Provider{Name: "fake"}, dc, time.Minute)
+			printDeviceCode(&b, (&iostreams.IOStreams{}).ErrColorScheme(), &auth.Provider{Name: "fake"}, dc, time.Minute, false)
 			note := "Note: this address is on " + tt.host + ", not on " + tt.providerHost + ", the host of fake's issuer."
 			if got := strings.Contains(b.String(), note); got != tt.wantNote {
 				t.Errorf("note shown: %v, want %v:\n%s", got, tt.wantNote, b.String())
+			}
+		})
+	}
+}
+
+// TestLoginDeviceOfferBrowser: on a terminal the device flow shows the code
+// in bold and offers to open the verification address with Enter; Enter
+// opens the link that carries the code. Off a terminal there is no offer.
+func TestLoginDeviceOfferBrowser(t *testing.T) {
+	t.Parallel()
+	for _, tty := range []bool{true, false} {
+		t.Run(fmt.Sprint("tty=", tty), func(t *testing.T) {
+			t.Parallel()
+			fake := startDeviceFake(t, fakeDeviceOK, fakePending, fakeTokenOK)
+			env := newLoginEnv(t, fake.yaml())
+			opened := make(chan string, 1)
+			open := func(_ context.Context, u string) error { opened <- u; return nil }
+			f, _, errOut := loginFactory(env, keyring.NewMemory(), open, strings.NewReader("\n"))
+			f.IO.InTTY, f.IO.ErrTTY = tty, tty
+			s := newDeviceSleeper(func(ctx context.Context, n int) error {
+				if n == 1 && tty {
+					select { // the user presses Enter while the flow polls
+					case <-opened:
+					case <-time.After(10 * time.Second):
+						return errors.New("the browser was not opened after Enter")
+					}
+				}
+				return nil
+			})
+			f.Now = s.Now
+			if err := deviceLogin(t.Context(), deviceLoginOptions(t, f, "fake", "--device"), s.sleep); err != nil {
+				t.Fatalf("%v\nstderr:\n%s", err, errOut)
+			}
+			host := strings.TrimPrefix(fake.srv.URL, "http://")
+			offer := "Press Enter to open " + host + " in your browser.\n"
+			if got := strings.Contains(errOut.String(), offer); got != tty {
+				t.Errorf("offer shown = %v, want %v:\n%s", got, tty, errOut)
+			}
+			if bold := strings.Contains(errOut.String(), "\x1b[1mWDJB-MJHT\x1b[0m"); bold != tty {
+				t.Errorf("bold code = %v, want %v:\n%q", bold, tty, errOut)
+			}
+			if !tty {
+				select {
+				case u := <-opened:
+					t.Errorf("opened %s without a terminal", u)
+				default:
+				}
 			}
 		})
 	}
