@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/safefile"
@@ -71,13 +72,33 @@ func ExitCode(err error) int {
 
 // errorText renders err for stderr: "oauthctl: <message>" and at most one
 // hint line. The message is kept to one line.
-func errorText(err error) string {
+func errorText(err error) string { return errorTextFor(err, "") }
+
+// errorTextFor is errorText for an error of the named command ("login",
+// "client set"), which an unavailable keychain's message names: the user
+// learns what could not be done, not which keychain call failed first.
+func errorTextFor(err error, command string) string {
 	if es, ok := err.(*ExitStatusError); ok && es.Err == nil {
 		return "" // `exec`: the command's status, the command spoke for itself
 	}
 	msg := err.Error()
 	if errors.Is(err, context.Canceled) {
 		msg = "interrupted"
+	}
+	var ue *keyring.UnavailableError
+	if errors.As(err, &ue) {
+		// What the wrappers say was being done ("storing the new tokens of
+		// google:alice"), without the keychain call's own name.
+		prefix := ""
+		if i := strings.Index(msg, ue.Error()); i > 0 {
+			prefix = strings.TrimSuffix(msg[:i], ": ")
+		}
+		msg, hint := keychainMessage(ue, command, prefix)
+		out := "oauthctl: " + auth.Sanitize(msg, maxShownMessage) + "\n"
+		if hint != "" {
+			out += hint + "\n"
+		}
+		return out
 	}
 	// One line, and whatever provider text the message quotes goes through
 	// the one sanitizer once more (docs/security.md §4.3).
@@ -92,4 +113,63 @@ func errorText(err error) string {
 		out += fmt.Sprintf("did you mean %q?\n", up.Suggestions[0])
 	}
 	return out
+}
+
+// keychainMessage is the one line that says what could not be done because
+// the keychain is unavailable, and the one hint line with the command that
+// fixes it (runnable as shown: no shell variables the user has not set).
+// The line names what the user asked for: the command, or what the error's
+// wrappers say was being done (prefix) — except during a login, which reads
+// the keychain before the browser opens (a client secret, or none for a
+// public client) only to find out early that it can store the tokens.
+func keychainMessage(ue *keyring.UnavailableError, command, prefix string) (msg, hint string) {
+	what := ""
+	switch {
+	case command == "login" && (prefix == "" || strings.Contains(prefix, "client secret")):
+		what = "cannot sign in: the keychain, which keeps the tokens"
+	case prefix != "":
+		what = prefix
+	case command == "token", command == "exec", command == "whoami", command == "git-credential", command == "kube-credential":
+		what = "cannot get a token"
+	case command == "logout":
+		what = "cannot log out"
+	case command == "client set":
+		what = "cannot store the client secret"
+	case command == "client unset":
+		what = "cannot remove the client secret"
+	case command == "status":
+		what = "cannot check the accounts"
+	}
+	reason := "the keychain is unavailable: " + ue.Msg
+	if strings.HasPrefix(ue.Msg, "the keychain ") {
+		reason = ue.Msg // "the keychain is locked"
+	}
+	switch {
+	case what == "":
+		msg = reason
+	case strings.HasSuffix(what, "the keychain, which keeps the tokens"):
+		if rest, ok := strings.CutPrefix(ue.Msg, "the keychain "); ok {
+			msg = what + ", " + rest // "..., is locked"
+		} else {
+			msg = what + ", is unavailable: " + ue.Msg
+		}
+	default:
+		msg = what + ": " + reason
+	}
+	const unlock = "gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)"
+	switch {
+	case ue.Msg == "no D-Bus session bus":
+		hint = "start a session bus with: dbus-run-session -- bash, then in that shell run: " + unlock
+	case ue.Msg == "cannot connect to the D-Bus session bus":
+		hint = "DBUS_SESSION_BUS_ADDRESS points to no running bus; start a new one with: dbus-run-session -- bash"
+	case ue.Msg == "no Secret Service on the session bus":
+		hint = "install gnome-keyring (Debian: sudo apt install gnome-keyring) and run: " + unlock
+	case ue.Msg == "the keychain is locked":
+		hint = "unlock it in your desktop's prompt, or run: " + unlock
+	case strings.HasPrefix(ue.Msg, "the keychain did not answer"):
+		hint = "a keychain prompt may be waiting on your desktop: unlock it and try again"
+	default:
+		hint = ue.Hint
+	}
+	return msg, hint
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/oauthctl/oauthctl/auth"
@@ -177,3 +178,37 @@ func TestRunVersion(t *testing.T) {
 		t.Errorf("stdout %q, stderr %q; want \"oauthctl 1.2.3\\n\" and nothing", out, errOut)
 	}
 }
+
+// TestKeychainMessage: an unavailable keychain is one line naming what the
+// user asked for (never the keychain call that failed first, never
+// "reading the client secret" in a login) and one hint line with a command
+// that runs as shown (no shell variables).
+func TestKeychainMessage(t *testing.T) {
+	t.Parallel()
+	noBus := &keyring.UnavailableError{Op: "read", Msg: "no D-Bus session bus", Hint: "old hint"}
+	locked := &keyring.UnavailableError{Op: "write", Msg: "the keychain is locked"}
+	tests := []struct {
+		name, command string
+		err           error
+		want          string
+	}{
+		{"login reading a secret first", "login", fmt.Errorf("reading the corp client secret: %w", noBus),
+			"oauthctl: cannot sign in: the keychain, which keeps the tokens, is unavailable: no D-Bus session bus\nstart a session bus with: dbus-run-session -- bash, then in that shell run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n"},
+		{"login storing", "login", fmt.Errorf("saving the tokens of corp:alice: %w", locked),
+			"oauthctl: saving the tokens of corp:alice: the keychain is locked\nunlock it in your desktop's prompt, or run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n"},
+		{"token", "token", noBus, "oauthctl: cannot get a token: the keychain is unavailable: no D-Bus session bus\nstart a session bus with: dbus-run-session -- bash, then in that shell run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n"},
+		{"client unset", "client unset", locked, "oauthctl: cannot remove the client secret: the keychain is locked\nunlock it in your desktop's prompt, or run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n"},
+		{"unknown reason keeps its hint", "", noBus2, "oauthctl: the keychain is unavailable: it broke\ntry again\n"},
+	}
+	for _, tt := range tests {
+		got := errorTextFor(tt.err, tt.command)
+		if got != tt.want {
+			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
+		}
+		if strings.Contains(got, "$") || strings.Count(got, "\n") > 2 || strings.Contains(got, "read:") || strings.Contains(got, "write:") {
+			t.Errorf("%s: %q has a shell variable, more than two lines, or the call's name", tt.name, got)
+		}
+	}
+}
+
+var noBus2 = &keyring.UnavailableError{Op: "delete", Msg: "it broke", Hint: "try again"}

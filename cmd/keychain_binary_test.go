@@ -41,17 +41,17 @@ func TestBinaryKeychainUnavailable(t *testing.T) {
 		{
 			name: "no D-Bus session",
 			env:  []string{state},
-			want: "oauthctl: secure storage unavailable: read: no D-Bus session bus (log in to a desktop session, or start one with `dbus-run-session -- $SHELL` and unlock gnome-keyring: `printf '%s' \"$PW\" | gnome-keyring-daemon --unlock --components=secrets`)\n",
+			want: "oauthctl: cannot get a token: the keychain is unavailable: no D-Bus session bus\nstart a session bus with: dbus-run-session -- bash, then in that shell run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n",
 		},
 		{
 			name: "no Secret Service",
 			env:  bareEnv,
-			want: "oauthctl: secure storage unavailable: read: no Secret Service on the session bus (install and unlock gnome-keyring or KeePassXC (with its Secret Service integration on))\n",
+			want: "oauthctl: cannot get a token: the keychain is unavailable: no Secret Service on the session bus\ninstall gnome-keyring (Debian: sudo apt install gnome-keyring) and run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n",
 		},
 		{
 			name: "locked keyring",
 			env:  lockedEnv,
-			want: "oauthctl: secure storage unavailable: read: the keychain is locked (unlock it (e.g. gnome-keyring or KeePassXC) and try again)\n",
+			want: "oauthctl: cannot get a token: the keychain is locked\nunlock it in your desktop's prompt, or run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n",
 		},
 	}
 	for _, tt := range tests {

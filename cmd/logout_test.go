@@ -239,7 +239,7 @@ func TestLogout(t *testing.T) {
 			setup: func(e *acEnv, _ string) {
 				e.store.FailLoad = &keyring.UnavailableError{Op: "read", Msg: "no Secret Service"}
 			},
-			errOut:   "oauthctl: logging out acme:alice: secure storage unavailable: read: no Secret Service\n",
+			errOut:   "oauthctl: logging out acme:alice: the keychain is unavailable: no Secret Service\n",
 			accounts: []string{"acme/alice*", "acme/bob", "other/carol*"}},
 	}
 	for _, tt := range tests {

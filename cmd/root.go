@@ -40,7 +40,7 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 	if len(args) > 0 && args[0] == "token" {
 		if opts, ok := parseTokenFast(args[1:]); ok {
 			opts.IO, opts.Factory = f.IO, f
-			return finish(ctx, f, args, tokenRun(ctx, opts))
+			return finish(ctx, f, args, "token", tokenRun(ctx, opts))
 		}
 		// `oauthctl token` is what scripts run many times a minute: build
 		// only its command, so that a fresh process does not fault in the
@@ -56,18 +56,24 @@ func Run(ctx context.Context, f *Factory, args []string) int {
 		root.Version = versionString(f.Version, debug.ReadBuildInfo)
 	}
 	root.SetArgs(args)
-	return finish(ctx, f, args, root.ExecuteContext(ctx))
+	ran, err := root.ExecuteContextC(ctx)
+	name := ""
+	if ran != nil {
+		name = commandName(ran)
+	}
+	return finish(ctx, f, args, name, err)
 }
 
 // finish prints the error of a command run, if any, and returns the
-// exit code.
-func finish(ctx context.Context, f *Factory, args []string, err error) int {
+// exit code. command is the command that ran ("client set"), which an
+// unavailable keychain's message names.
+func finish(ctx context.Context, f *Factory, args []string, command string, err error) int {
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
 	err = usageFromCobra(err, args)
 	if err != nil {
-		fmt.Fprint(f.IO.ErrOut, errorText(err))
+		fmt.Fprint(f.IO.ErrOut, errorTextFor(err, command))
 	}
 	return ExitCode(err)
 }

@@ -721,7 +721,7 @@ func TestTokenRefreshFaults(t *testing.T) {
 			expiry: 30 * time.Second, want: tkResult{out: "fake-at-new\n"}, wantRT: "fake-rt-old", sends: 1},
 		{name: "row 39: keychain write fails after rotation", handler: tkJSON(200, rotated), expiry: -time.Minute, failSave: true,
 			want:    tkResult{code: ExitStorage},
-			wantErr: []string{"oauthctl: storing the new tokens of fake:me@example.com: secure storage unavailable: write: fake failure"}, wantRT: "fake-rt-old", sends: 1},
+			wantErr: []string{"oauthctl: storing the new tokens of fake:me@example.com: the keychain is unavailable: fake failure"}, wantRT: "fake-rt-old", sends: 1},
 		{name: "row 40: invalid_client", handler: tkJSON(401, `{"error":"invalid_client","error_description":"bad secret"}`), expiry: -time.Minute,
 			secret: "fake-wrong-secret", want: tkResult{code: ExitUsage},
 			wantErr: []string{"rejected the client credentials", "OAUTHCTL_FAKE_CLIENT_SECRET", "\nset OAUTHCTL_FAKE_CLIENT_SECRET, or run: oauthctl client set fake\n"},
