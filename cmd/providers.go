@@ -59,8 +59,9 @@ client_secret_other_client_id (the client ID a stored secret belongs to, when
 that is not the one in use), client_secret_required,
 token_endpoint_auth_method (null: chosen from discovery or by probing), scopes, auth_params, incremental_param,
 redirect_uri, grant, device_flow (true, false, or null until discovery),
-oidc, needs_discovery and revocation_revokes_grant; null for a value that is
-not set.`
+oidc, needs_discovery, revocation_revokes_grant, git_hosts (the git hosts
+"oauthctl git-credential" serves with it) and git_username; null for a value
+that is not set.`
 
 // NewCmdProviders builds `oauthctl providers` with its add, remove and show
 // subcommands.
@@ -119,6 +120,8 @@ type providerJSON struct {
 	OIDC                   bool              `json:"oidc"`
 	NeedsDiscovery         bool              `json:"needs_discovery"`
 	RevocationRevokesGrant bool              `json:"revocation_revokes_grant"`
+	GitHosts               []string          `json:"git_hosts"`
+	GitUsername            *string           `json:"git_username"`
 }
 
 // nullable is s, or nil (JSON null) when s is empty.
@@ -143,7 +146,10 @@ func newProviderJSON(p *auth.Provider, secret string) providerJSON {
 		ClientSecretRequired: p.ClientSecretRequired, TokenEndpointAuth: nullable(p.TokenEndpointAuthMethod), Scopes: p.Scopes, AuthParams: p.AuthParams,
 		IncrementalParam: nullable(p.IncrementalParam), RedirectURI: nullable(p.RedirectURI), Grant: p.Grant,
 		DeviceFlow: deviceFlow(p), OIDC: p.IsOIDC(), NeedsDiscovery: p.NeedsDiscovery,
-		RevocationRevokesGrant: p.RevocationRevokesGrant,
+		RevocationRevokesGrant: p.RevocationRevokesGrant, GitHosts: p.GitHosts, GitUsername: nullable(p.GitUsername),
+	}
+	if len(v.GitHosts) == 0 {
+		v.GitHosts = nil
 	}
 	if len(v.AuthParams) == 0 {
 		v.AuthParams = nil

@@ -644,5 +644,8 @@ func providersShowRun(ctx context.Context, opts *ProvidersShowOptions) error {
 	}
 	row("device flow", &device)
 	row("OpenID Connect", str(yesNo(v.OIDC)))
+	if len(p.GitHosts) > 0 {
+		row("git hosts", str(strings.Join(p.GitHosts, " ")))
+	}
 	return nil
 }

@@ -182,7 +182,7 @@ func TestProvidersGolden(t *testing.T) {
 				fields := []string{"name", "source", "issuer", "auth_url", "token_url", "device_auth_url", "revocation_url",
 					"grant_revocation_url", "userinfo_url", "jwks_url", "manage_url", "tenant", "client_id", "client_id_source",
 					"client_secret_source", "client_secret_stored", "client_secret_other_client_id", "client_secret_required", "token_endpoint_auth_method", "scopes", "auth_params", "incremental_param",
-					"redirect_uri", "grant", "device_flow", "oidc", "needs_discovery", "revocation_revokes_grant"}
+					"redirect_uri", "grant", "device_flow", "oidc", "needs_discovery", "revocation_revokes_grant", "git_hosts", "git_username"}
 				for _, p := range env.Providers {
 					if len(p) != len(fields) {
 						t.Errorf("%v has %d fields, want the %d documented ones", p["name"], len(p), len(fields))
