@@ -192,11 +192,11 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	w := opts.IO.ErrOut
 	switch {
 	case id != "" && secret != "":
-		fmt.Fprintf(w, "Stored the %s client ID in %s and its secret in the keychain.\n", p.Name, paths.ClientsPath())
+		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client ID in %s and its secret in the keychain.", p.Name, paths.ClientsPath())))
 	case id != "":
-		fmt.Fprintf(w, "Stored the %s client ID in %s (a public client: no secret).\n", p.Name, paths.ClientsPath())
+		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client ID in %s (a public client: no secret).", p.Name, paths.ClientsPath())))
 	default:
-		fmt.Fprintf(w, "Stored the %s client secret in the keychain.\n", p.Name)
+		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client secret in the keychain.", p.Name)))
 	}
 	effective := id
 	switch p.ClientIDSource {
@@ -264,7 +264,7 @@ func clientUnsetRun(ctx context.Context, opts *ClientOptions) error {
 			return fmt.Errorf("removing the client ID: %w", err)
 		}
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "Removed the stored %s client ID and secret.\n", name)
+	fmt.Fprintln(opts.IO.ErrOut, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Removed the stored %s client ID and secret.", name)))
 	if opts.Getenv(auth.ClientIDEnv(name)) != "" || opts.Getenv(auth.ClientSecretEnv(name)) != "" {
 		fmt.Fprintf(opts.IO.ErrOut, "note: %s or %s is still set in the environment\n", auth.ClientIDEnv(name), auth.ClientSecretEnv(name))
 	}

@@ -299,7 +299,7 @@ func TestLoginRunFaults(t *testing.T) {
 				return strings.Replace(as.ProviderYAML("fake", "client-1", "openid"), "    client_id: client-1\n", "", 1)
 			},
 			wantCode: ExitUsage, noBrowser: true, wantStderr: []string{"oauthctl: no client ID for fake: set OAUTHCTL_FAKE_CLIENT_ID, or client_id under fake in "},
-			wantSuffix: "register an OAuth client with the provider first (see README), or run: oauthctl client set fake\n"},
+			wantSuffix: "register an OAuth client with the provider first (see: oauthctl help client), then run: oauthctl client set fake\n"},
 		{name: "client secret required and missing",
 			yaml: func(as *fakeas.Server) string {
 				return as.ProviderYAML("fake", "client-1", "openid") + "    client_secret_required: true\n"

@@ -62,7 +62,7 @@ func switchRun(ctx context.Context, opts *SwitchOptions) error {
 	if chosen == previous {
 		fmt.Fprintf(opts.IO.ErrOut, "%s is already the default %s account.\n", chosen, opts.Provider)
 	} else {
-		fmt.Fprintf(opts.IO.ErrOut, "%s is now the default %s account.\n", chosen, opts.Provider)
+		fmt.Fprintln(opts.IO.ErrOut, opts.IO.ErrColorScheme().Success(fmt.Sprintf("%s is now the default %s account.", chosen, opts.Provider)))
 	}
 	return nil
 }

@@ -506,7 +506,7 @@ func TestTokenNotStored(t *testing.T) {
 			wantErr: "oauthctl: no stored credentials: no account \"other\" for fake\nrun: oauthctl login fake\n"},
 		{name: "two accounts, no provider", args: "token", code: ExitUsage,
 			seed:    []keyring.Account{fakeAccount("https://t.example/token"), {Provider: "github", Account: "octo", TokenURL: "https://t.example/token"}},
-			wantErr: "oauthctl: more than one stored account: name a provider: fake (me@example.com), github (octo)\n"},
+			wantErr: "oauthctl: more than one stored account (fake: me@example.com; github: octo): name a provider, and add --account NAME for one that is not its default\n"},
 		{name: "index entry without keychain item", args: "token fake", seed: []keyring.Account{fakeAccount("https://t.example/token")}, code: ExitSignIn,
 			wantErr: "oauthctl: fake:me@example.com: no stored credentials\nrun: oauthctl login fake\n"},
 	}

@@ -244,6 +244,29 @@ func (ix *Index) Remove(provider, account string) {
 	}
 }
 
+// ambiguous is ErrAmbiguous listing the accounts grouped by provider, in
+// words that fit whether they belong to one provider or several:
+// "more than one stored account (google: alice, bob): name the provider
+// (its default account) or add --account NAME".
+func ambiguous(fits []Account) error {
+	var providers []string
+	byProvider := map[string][]string{}
+	for _, a := range fits {
+		if _, ok := byProvider[a.Provider]; !ok {
+			providers = append(providers, a.Provider)
+		}
+		byProvider[a.Provider] = append(byProvider[a.Provider], a.Account)
+	}
+	groups := make([]string, 0, len(providers))
+	for _, p := range providers {
+		groups = append(groups, p+": "+strings.Join(byProvider[p], ", "))
+	}
+	if len(providers) == 1 {
+		return fmt.Errorf("%w (%s): name the provider for its default account, or add --account NAME", ErrAmbiguous, groups[0])
+	}
+	return fmt.Errorf("%w (%s): name a provider, and add --account NAME for one that is not its default", ErrAmbiguous, strings.Join(groups, "; "))
+}
+
 // Resolve picks the account that `token [PROVIDER] [--account NAME]` means:
 // with no provider, the only stored account (of that name, if one is given);
 // with no account name, the provider's default. It returns ErrNotFound (wrapped, naming what is
@@ -268,11 +291,7 @@ func (ix *Index) Resolve(provider, account string) (*Account, error) {
 			a := fits[0]
 			return &a, nil
 		}
-		names := make([]string, 0, len(fits))
-		for _, a := range fits {
-			names = append(names, a.Provider+" ("+a.Account+")")
-		}
-		return nil, fmt.Errorf("%w: name a provider: %s", ErrAmbiguous, strings.Join(names, ", "))
+		return nil, ambiguous(fits)
 	}
 	if account == "" {
 		account = ix.Defaults[provider]

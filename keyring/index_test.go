@@ -88,6 +88,9 @@ func TestIndexResolve(t *testing.T) {
 	many.Put(acct("google", "bob"))
 	many.Put(acct("github", "bob"))
 	many.Put(acct("gitlab", "carol"))
+	sameProvider := &keyring.Index{}
+	sameProvider.Put(acct("google", "alice"))
+	sameProvider.Put(acct("google", "bob"))
 	empty := &keyring.Index{}
 
 	tests := []struct {
@@ -104,10 +107,12 @@ func TestIndexResolve(t *testing.T) {
 		{name: "the only account by name", ix: one, account: "alice", want: "google/alice"},
 		{name: "the only account, wrong name", ix: one, account: "bob", wantErr: keyring.ErrNotFound, wantMsg: `no stored credentials: no account "bob"`},
 		{name: "several accounts, no provider", ix: many, wantErr: keyring.ErrAmbiguous,
-			wantMsg: "more than one stored account: name a provider: github (bob), gitlab (carol), google (alice), google (bob)"},
+			wantMsg: "more than one stored account (github: bob; gitlab: carol; google: alice, bob): name a provider, and add --account NAME for one that is not its default"},
+		{name: "several accounts of one provider, no provider", ix: sameProvider, wantErr: keyring.ErrAmbiguous,
+			wantMsg: "more than one stored account (google: alice, bob): name the provider for its default account, or add --account NAME"},
 		{name: "no provider, unique account name", ix: many, account: "carol", want: "gitlab/carol"},
 		{name: "no provider, shared account name", ix: many, account: "bob", wantErr: keyring.ErrAmbiguous,
-			wantMsg: "more than one stored account: name a provider: github (bob), google (bob)"},
+			wantMsg: "more than one stored account (github: bob; google: bob): name a provider, and add --account NAME for one that is not its default"},
 		{name: "provider default", ix: many, provider: "google", want: "google/alice"},
 		{name: "provider and account", ix: many, provider: "google", account: "bob", want: "google/bob"},
 		{name: "provider not logged in", ix: many, provider: "microsoft", wantErr: keyring.ErrNotFound, wantMsg: "no stored credentials: not logged in to microsoft"},

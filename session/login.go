@@ -145,7 +145,7 @@ func (s *Service) LoginProvider(name string) (*auth.Provider, []Warning, error) 
 	if p.ClientID == "" {
 		return nil, warnings, WithHint(&loginConfigError{fmt.Sprintf("no client ID for %s: set %s, or client_id under %s in %s",
 			p.Name, auth.ClientIDEnv(p.Name), p.Name, s.ConfigPath())},
-			"register an OAuth client with the provider first (see README), or run: oauthctl client set %s", p.Name)
+			"register an OAuth client with the provider first (see: oauthctl help client), then run: oauthctl client set %s", p.Name)
 	}
 	return p, warnings, nil
 }
