@@ -267,7 +267,7 @@ func TestClientSetKeychainFails(t *testing.T) {
 	f.Store = func() (keyring.Store, error) { return secretFailStore{e.store}, nil }
 	code := Run(t.Context(), f, []string{"client", "set", "google"})
 	if code != ExitStorage || out.String() != "" ||
-		errOut.String() != "oauthctl: storing the client secret: the keychain is locked\nunlock it in your desktop's prompt, or run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n" {
+		errOut.String() != "oauthctl: storing the client secret: the keychain is locked\nunlock it in your desktop's prompt or run: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n" {
 		t.Errorf("exit %d stdout %q stderr %q", code, out, errOut)
 	}
 	if _, err := keyring.LoadClients(e.paths.ClientsPath()); err != nil {

@@ -156,16 +156,16 @@ func keychainMessage(ue *keyring.UnavailableError, command, prefix string) (msg,
 	default:
 		msg = what + ": " + reason
 	}
-	const unlock = "gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)"
+	const unlock = "gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)"
 	switch {
 	case ue.Msg == "no D-Bus session bus":
-		hint = "start a session bus with: dbus-run-session -- bash, then in that shell run: " + unlock
+		hint = "run: dbus-run-session -- bash, and in it: " + unlock
 	case ue.Msg == "cannot connect to the D-Bus session bus":
 		hint = "DBUS_SESSION_BUS_ADDRESS points to no running bus; start a new one with: dbus-run-session -- bash"
 	case ue.Msg == "no Secret Service on the session bus":
-		hint = "install gnome-keyring (Debian: sudo apt install gnome-keyring) and run: " + unlock
+		hint = "install gnome-keyring (Debian: apt install gnome-keyring), then run: " + unlock
 	case ue.Msg == "the keychain is locked":
-		hint = "unlock it in your desktop's prompt, or run: " + unlock
+		hint = "unlock it in your desktop's prompt or run: " + unlock
 	case strings.HasPrefix(ue.Msg, "the keychain did not answer"):
 		hint = "a keychain prompt may be waiting on your desktop: unlock it and try again"
 	default:

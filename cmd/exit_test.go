@@ -193,11 +193,11 @@ func TestKeychainMessage(t *testing.T) {
 		want          string
 	}{
 		{"login reading a secret first", "login", fmt.Errorf("reading the corp client secret: %w", noBus),
-			"oauthctl: cannot sign in: the keychain, which keeps the tokens, is unavailable: no D-Bus session bus\nstart a session bus with: dbus-run-session -- bash, then in that shell run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n"},
+			"oauthctl: cannot sign in: the keychain, which keeps the tokens, is unavailable: no D-Bus session bus\nrun: dbus-run-session -- bash, and in it: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n"},
 		{"login storing", "login", fmt.Errorf("saving the tokens of corp:alice: %w", locked),
-			"oauthctl: saving the tokens of corp:alice: the keychain is locked\nunlock it in your desktop's prompt, or run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n"},
-		{"token", "token", noBus, "oauthctl: cannot get a token: the keychain is unavailable: no D-Bus session bus\nstart a session bus with: dbus-run-session -- bash, then in that shell run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n"},
-		{"client unset", "client unset", locked, "oauthctl: cannot remove the client secret: the keychain is locked\nunlock it in your desktop's prompt, or run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n"},
+			"oauthctl: saving the tokens of corp:alice: the keychain is locked\nunlock it in your desktop's prompt or run: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n"},
+		{"token", "token", noBus, "oauthctl: cannot get a token: the keychain is unavailable: no D-Bus session bus\nrun: dbus-run-session -- bash, and in it: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n"},
+		{"client unset", "client unset", locked, "oauthctl: cannot remove the client secret: the keychain is locked\nunlock it in your desktop's prompt or run: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n"},
 		{"unknown reason keeps its hint", "", noBus2, "oauthctl: the keychain is unavailable: it broke\ntry again\n"},
 	}
 	for _, tt := range tests {

@@ -41,17 +41,17 @@ func TestBinaryKeychainUnavailable(t *testing.T) {
 		{
 			name: "no D-Bus session",
 			env:  []string{state},
-			want: "oauthctl: cannot get a token: the keychain is unavailable: no D-Bus session bus\nstart a session bus with: dbus-run-session -- bash, then in that shell run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n",
+			want: "oauthctl: cannot get a token: the keychain is unavailable: no D-Bus session bus\nrun: dbus-run-session -- bash, and in it: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n",
 		},
 		{
 			name: "no Secret Service",
 			env:  bareEnv,
-			want: "oauthctl: cannot get a token: the keychain is unavailable: no Secret Service on the session bus\ninstall gnome-keyring (Debian: sudo apt install gnome-keyring) and run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n",
+			want: "oauthctl: cannot get a token: the keychain is unavailable: no Secret Service on the session bus\ninstall gnome-keyring (Debian: apt install gnome-keyring), then run: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n",
 		},
 		{
 			name: "locked keyring",
 			env:  lockedEnv,
-			want: "oauthctl: cannot get a token: the keychain is locked\nunlock it in your desktop's prompt, or run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n",
+			want: "oauthctl: cannot get a token: the keychain is locked\nunlock it in your desktop's prompt or run: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n",
 		},
 	}
 	for _, tt := range tests {

@@ -310,7 +310,7 @@ func TestLoginRunFaults(t *testing.T) {
 		{name: "keychain write fails", setup: func(t *testing.T, fl *fakeLogin) {
 			fl.store.FailSave = &keyring.UnavailableError{Op: "write", Msg: "the keychain is locked"}
 		}, wantCode: ExitStorage,
-			wantSuffix: "oauthctl: saving the tokens of fake:alice@example.com: the keychain is locked\nunlock it in your desktop's prompt, or run: gnome-keyring-daemon --unlock --components=secrets (type the keyring password, then Ctrl-D)\n",
+			wantSuffix: "oauthctl: saving the tokens of fake:alice@example.com: the keychain is locked\nunlock it in your desktop's prompt or run: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n",
 			check: func(t *testing.T, fl *fakeLogin) {
 				if ix := fl.env.loadIndex(t); len(ix.Accounts) != 0 {
 					t.Errorf("the index was written: %+v", ix.Accounts)

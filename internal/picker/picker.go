@@ -154,14 +154,19 @@ func (m *model) View() tea.View {
 	if len(m.visible) == 0 {
 		b.WriteString("  \x1b[2mno match\x1b[0m\n")
 	}
-	width := 0
+	width := 0 // of the labels that have a detail after them
 	for _, i := range m.visible {
-		width = max(width, len([]rune(m.items[i].Label)))
+		if m.items[i].Detail != "" {
+			width = max(width, len([]rune(m.items[i].Label)))
+		}
 	}
 	end := min(len(m.visible), m.offset+maxVisible)
 	for row := m.offset; row < end; row++ {
 		it := m.items[m.visible[row]]
-		label := it.Label + strings.Repeat(" ", width-len([]rune(it.Label)))
+		label := it.Label
+		if it.Detail != "" {
+			label += strings.Repeat(" ", max(0, width-len([]rune(it.Label))))
+		}
 		if row == m.cursor {
 			b.WriteString("\x1b[36m> " + label + "\x1b[0m")
 		} else {
