@@ -13,10 +13,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/term"
 )
 
 // ErrCancelled means the person pressed Esc or Ctrl-C.
@@ -40,6 +42,18 @@ func Pick(ctx context.Context, in io.Reader, out io.Writer, env []string, title 
 		return -1, errors.New("nothing to choose from")
 	}
 	m := newModel(title, items)
+	// Raw mode is set here, and Bubble Tea reads through stoppableInput
+	// rather than the file (see there).
+	if f, ok := in.(*os.File); ok && term.IsTerminal(f.Fd()) {
+		state, err := term.MakeRaw(f.Fd())
+		if err != nil {
+			return -1, err
+		}
+		defer term.Restore(f.Fd(), state)
+		si := newStoppableInput(f)
+		defer si.stop()
+		in = si
+	}
 	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(in), tea.WithOutput(out),
 		tea.WithEnvironment(env), tea.WithoutSignalHandler())
 	final, err := p.Run()

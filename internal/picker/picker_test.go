@@ -16,13 +16,13 @@ import (
 
 // term is a pseudo-terminal: the picker gets the slave as its terminal, the
 // test types on the master and reads what was drawn.
-type term struct {
+type ptyTerm struct {
 	master, slave *os.File
 	mu            sync.Mutex
 	screen        bytes.Buffer
 }
 
-func newTerm(t *testing.T) *term {
+func newTerm(t *testing.T) *ptyTerm {
 	t.Helper()
 	m, s, err := pty.Open()
 	if err != nil {
@@ -31,7 +31,7 @@ func newTerm(t *testing.T) *term {
 	if err := pty.Setsize(m, &pty.Winsize{Rows: 24, Cols: 80}); err != nil {
 		t.Fatal(err)
 	}
-	tm := &term{master: m, slave: s}
+	tm := &ptyTerm{master: m, slave: s}
 	go func() {
 		buf := make([]byte, 4096)
 		for {
@@ -48,14 +48,14 @@ func newTerm(t *testing.T) *term {
 	return tm
 }
 
-func (tm *term) output() string {
+func (tm *ptyTerm) output() string {
 	tm.mu.Lock()
 	defer tm.mu.Unlock()
 	return tm.screen.String()
 }
 
 // waitFor waits until the drawn output contains s.
-func (tm *term) waitFor(t *testing.T, s string) {
+func (tm *ptyTerm) waitFor(t *testing.T, s string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !strings.Contains(tm.output(), s) {

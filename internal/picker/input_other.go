@@ -1,0 +1,12 @@
+//go:build !unix
+
+package picker
+
+import "os"
+
+// stoppableInput is the terminal itself where no poll(2) is available.
+type stoppableInput struct{ *os.File }
+
+func newStoppableInput(f *os.File) *stoppableInput { return &stoppableInput{f} }
+
+func (r *stoppableInput) stop() {}
