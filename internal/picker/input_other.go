@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !linux && !darwin && !freebsd && !netbsd && !openbsd && !dragonfly
 
 package picker
 
@@ -10,3 +10,5 @@ type stoppableInput struct{ *os.File }
 func newStoppableInput(f *os.File) *stoppableInput { return &stoppableInput{f} }
 
 func (r *stoppableInput) stop() {}
+
+func keepOutputProcessing(*os.File) error { return nil }

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
 package picker
 
@@ -57,4 +57,16 @@ func (r *stoppableInput) stop() {
 	r.stopped.Store(true)
 	r.mu.Lock()
 	r.mu.Unlock() //nolint:staticcheck // waiting for an in-flight Read
+}
+
+// keepOutputProcessing turns output processing back on after raw mode
+// (OPOST, ONLCR): Bubble Tea, not having set raw mode itself, writes "\n"
+// and counts on the terminal to return the carriage.
+func keepOutputProcessing(f *os.File) error {
+	t, err := unix.IoctlGetTermios(int(f.Fd()), ioctlGetTermios)
+	if err != nil {
+		return err
+	}
+	t.Oflag |= unix.OPOST | unix.ONLCR
+	return unix.IoctlSetTermios(int(f.Fd()), ioctlSetTermios, t)
 }

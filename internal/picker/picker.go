@@ -50,6 +50,9 @@ func Pick(ctx context.Context, in io.Reader, out io.Writer, env []string, title 
 			return -1, err
 		}
 		defer term.Restore(f.Fd(), state)
+		if err := keepOutputProcessing(f); err != nil {
+			return -1, err
+		}
 		si := newStoppableInput(f)
 		defer si.stop()
 		in = si

@@ -144,6 +144,11 @@ func TestPickShowsFilterAndHint(t *testing.T) {
 	}()
 	tm.waitFor(t, "type to filter, ↑↓ to move, Enter to choose, Esc to cancel")
 	tm.waitFor(t, "client ID configured")
+	// Each line starts at the left edge: the terminal still turns "\n"
+	// into "\r\n" (output processing stays on in raw mode).
+	if o := tm.output(); strings.Count(o, "\n") != strings.Count(o, "\r\n") {
+		t.Errorf("a line feed without a carriage return:\n%q", o)
+	}
 	io.WriteString(tm.master, "micro")
 	tm.waitFor(t, "micro")
 	cancel()
