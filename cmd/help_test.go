@@ -3,6 +3,9 @@ package cmd
 import (
 	"strings"
 	"testing"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // TestHelpGolden pins the --help text of every command, so a change to how a
@@ -75,3 +78,33 @@ func TestEveryCommandHasHelpGolden(t *testing.T) {
 }
 
 const helpGoldenNames = " providers login token exec status switch logout whoami client kube-credential setup-kube git-credential setup-git docs "
+
+// TestHelpConsistent: every command (subcommands included) has examples,
+// names its arguments in one placeholder style (PROVIDER, ACCOUNT, not
+// <provider>), and spells the account flag --account NAME.
+func TestHelpConsistent(t *testing.T) {
+	t.Parallel()
+	f, _, _ := newAcEnv(t, "").factory("")
+	root := NewCmdRoot(f)
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		if c.Hidden || c.Name() == "completion" || c.HasParent() && c.Parent().Name() == "completion" || c.Name() == "__complete" {
+			return
+		}
+		if c.Example == "" {
+			t.Errorf("%s has no examples", c.CommandPath())
+		}
+		if strings.ContainsAny(c.Use, "<>") {
+			t.Errorf("%s: placeholder style in %q: use PROVIDER, ACCOUNT, COMMAND", c.CommandPath(), c.Use)
+		}
+		if fl := c.Flags().Lookup("account"); fl != nil {
+			if name, _ := pflag.UnquoteUsage(fl); name != "NAME" || fl.Shorthand != "a" {
+				t.Errorf("%s: --account is shown as %q (-%s), want -a, --account NAME", c.CommandPath(), name, fl.Shorthand)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
