@@ -284,3 +284,29 @@ func TestProvidersSecretsNoKeychain(t *testing.T) {
 		t.Errorf("stderr %q, want %q", errOut, want)
 	}
 }
+
+// TestProvidersShowGolden pins `providers show` for a person (terminal:
+// bold name) and for a pipe, and its --json envelope.
+func TestProvidersShowGolden(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		golden string
+		args   []string
+		tty    bool
+	}{
+		{"providers_show_google.golden", []string{"providers", "show", "google"}, false},
+		{"providers_show_google_tty.golden", []string{"providers", "show", "google"}, true},
+		{"providers_show_corp.json.golden", []string{"providers", "show", "corp", "--json"}, false},
+	} {
+		t.Run(tt.golden, func(t *testing.T) {
+			t.Parallel()
+			e := newAcEnv(t, userProviders)
+			f, out, errOut := e.factory("")
+			f.IO.OutTTY = tt.tty
+			if code := Run(t.Context(), f, tt.args); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			assertGolden(t, tt.golden, out.String())
+		})
+	}
+}
