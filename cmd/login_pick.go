@@ -27,7 +27,8 @@ func pickLoginProvider(ctx context.Context, opts *LoginOptions) error {
 	}
 	ps := cat.All()
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].ClientID != "" && ps[j].ClientID == "" })
-	if !opts.IO.Interactive() || opts.Pick == nil {
+	// A dumb terminal cannot redraw a list in place: it gets the list too.
+	if !opts.IO.Interactive() || opts.IO.Dumb || opts.Pick == nil {
 		var names []string
 		for _, p := range ps {
 			names = append(names, p.Name)

@@ -256,3 +256,16 @@ func TestPickLoginProviderAdd(t *testing.T) {
 		t.Errorf("a next step printed inside login:\n%s", errOut)
 	}
 }
+
+// TestLoginNoProviderDumbTerminal: TERM=dumb cannot redraw a picker, so
+// `login` without a provider lists them (exit 2) even on a terminal.
+func TestLoginNoProviderDumbTerminal(t *testing.T) {
+	t.Parallel()
+	e := newAcEnv(t, "")
+	f, out, errOut := e.factory("")
+	f.IO.InTTY, f.IO.ErrTTY, f.IO.Dumb = true, true, true
+	code := Run(t.Context(), f, []string{"login"})
+	if code != ExitUsage || out.Len() != 0 || !strings.HasPrefix(errOut.String(), "oauthctl: login needs a PROVIDER: github, gitlab, google, microsoft\n") {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
