@@ -229,3 +229,29 @@ func TestTokenKernelCacheLogin(t *testing.T) {
 		t.Errorf("token after the new login printed the old token or not the stored one")
 	}
 }
+
+// TestTokenKernelCacheSwitch: `switch` changes which account `token
+// PROVIDER` means; the copy cached for the old default is not served.
+func TestTokenKernelCacheSwitch(t *testing.T) {
+	t.Parallel()
+	requireKernelKeyring(t)
+	e := newTkEnv(t, fixedYAML("https://t.example/token"))
+	first := fakeAccount("https://t.example/token")
+	second := first
+	second.Account = "other@example.com"
+	e.seed(first, &keyring.Record{AccessToken: "fake-at-first", Expiry: e.clock().Add(time.Hour)})
+	e.seed(second, &keyring.Record{AccessToken: "fake-at-second", Expiry: e.clock().Add(time.Hour)})
+	if r := e.run("token", "fake"); r.out != "fake-at-first\n" {
+		t.Fatalf("token: %+v", r)
+	}
+	if _, ok := e.cachedNow("fake"); !ok {
+		t.Fatal("token did not fill the kernel cache")
+	}
+	f, _, errOut := e.factory()
+	if code := Run(t.Context(), f, []string{"switch", "fake", second.Account}); code != 0 {
+		t.Fatalf("switch: exit %d: %s", code, errOut)
+	}
+	if r := e.run("token", "fake"); r.out != "fake-at-second\n" {
+		t.Errorf("token after switch: %+v, want the new default's token", r)
+	}
+}
