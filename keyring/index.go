@@ -142,6 +142,13 @@ func saveJSONFile(path string, v any) error {
 // Save writes the index atomically (temp file, fsync, rename) with mode 0600
 // in a 0700 directory.
 func (ix *Index) Save(path string) error {
+	ix.normalize()
+	return saveJSONFile(path, ix)
+}
+
+// normalize sets the version and sorts the accounts, as every backend
+// stores the index.
+func (ix *Index) normalize() {
 	ix.Version = indexVersion
 	sort.SliceStable(ix.Accounts, func(i, j int) bool {
 		a, b := ix.Accounts[i], ix.Accounts[j]
@@ -150,7 +157,6 @@ func (ix *Index) Save(path string) error {
 		}
 		return a.Account < b.Account
 	})
-	return saveJSONFile(path, ix)
 }
 
 // WriteFileAtomic writes data to path through a temp file in the same

@@ -20,7 +20,9 @@ import (
 
 	"github.com/oauthctl/oauthctl/cmd"
 	"github.com/oauthctl/oauthctl/internal/testkeyring"
+	"github.com/oauthctl/oauthctl/internal/testvault"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/keyring/storetest"
 )
 
 // helperEnv, when set, makes the test binary act as a tiny oauthctl that
@@ -41,7 +43,10 @@ func TestMain(m *testing.M) {
 	if op := os.Getenv(helperEnv); op != "" {
 		os.Exit(helperMain(op))
 	}
-	os.Exit(testkeyring.Main(m))
+	stopVault := testvault.Setup()
+	code := testkeyring.Main(m)
+	stopVault()
+	os.Exit(code)
 }
 
 // helperMain loads or saves a record through the real OS keychain with a
@@ -431,12 +436,16 @@ func TestKeychainClientSecret(t *testing.T) {
 	}
 }
 
-// TestKeychainDeleteMissing: deleting what is not there is not an error.
-func TestKeychainDeleteMissing(t *testing.T) {
-	kc := newTestKeychain(t, 0)
-	if err := kc.Delete(t.Context(), keyring.Key{Provider: "github", Account: "nobody"}); err != nil {
-		t.Errorf("Delete of a missing record: got %v, want nil", err)
-	}
+// TestKeychainContract runs the Store contract against the real Secret
+// Service, with the platform chunk size and with a small one that splits
+// every record.
+func TestKeychainContract(t *testing.T) {
+	t.Run("platform", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) keyring.Store { return newTestKeychain(t, keyring.PlatformChunkSize()) })
+	})
+	t.Run("chunked", func(t *testing.T) {
+		storetest.Run(t, func(t *testing.T) keyring.Store { return newTestKeychain(t, 300) })
+	})
 }
 
 // TestKeychainInlineRoundTrip stores a small record in one item with the

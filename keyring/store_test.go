@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/keyring/storetest"
 )
 
 func TestValidateAccount(t *testing.T) {
@@ -111,4 +112,10 @@ func TestMemoryStore(t *testing.T) {
 	if _, err := m.Load(ctx, key); !errors.Is(err, keyring.ErrUnavailable) {
 		t.Errorf("Load with FailLoad: %v", err)
 	}
+}
+
+// TestMemoryContract: the in-memory store that command tests use passes
+// the same contract as the real backends.
+func TestMemoryContract(t *testing.T) {
+	storetest.Run(t, func(*testing.T) keyring.Store { return keyring.NewMemory() })
 }

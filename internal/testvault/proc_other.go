@@ -1,0 +1,7 @@
+//go:build !linux
+
+package testvault
+
+import "os/exec"
+
+func setPdeathsig(*exec.Cmd) {}
