@@ -673,6 +673,12 @@ func parseEntries(src ConfigSource) (map[string]*entry, error) {
 	var providers *yaml.Node
 	for i := 0; i+1 < len(root.Content); i += 2 {
 		k, v := root.Content[i], root.Content[i+1]
+		if k.Value == "store" {
+			if err := checkStoreKey(src, k, v); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if k.Value != "providers" {
 			return nil, &ConfigError{Path: src.Path, Line: k.Line, Field: k.Value, Msg: "unknown top-level key (want `providers:`)"}
 		}
@@ -911,4 +917,44 @@ func cleanYAMLMsg(err error) string {
 		return "has the wrong type: " + msg
 	}
 	return msg
+}
+
+// Store settings: the top-level `store:` key of providers.yaml selects where
+// oauthctl keeps its state (cmd reads it; see StoreSetting).
+var storeValues = []string{"keychain", "vault"}
+
+// StoreSetting finds a top-level `store: VALUE` line in a providers.yaml
+// without parsing YAML (every `oauthctl token` needs it, and the hot path
+// parses no YAML): a line that starts with "store:", an optional trailing
+// comment and quotes. It returns VALUE and the line number, or "" and 0.
+// The full parse accepts a `store` key only where this scan finds the same
+// value, so the two never disagree.
+func StoreSetting(data []byte) (string, int) {
+	for n, line := range strings.Split(string(data), "\n") {
+		rest, ok := strings.CutPrefix(strings.TrimSuffix(line, "\r"), "store:")
+		if !ok {
+			continue
+		}
+		if i := strings.Index(rest, " #"); i >= 0 {
+			rest = rest[:i]
+		}
+		v := strings.TrimSpace(rest)
+		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
+			v = v[1 : len(v)-1]
+		}
+		return v, n + 1
+	}
+	return "", 0
+}
+
+// checkStoreKey validates the top-level `store:` key: one of storeValues,
+// written where StoreSetting reads it.
+func checkStoreKey(src ConfigSource, k, v *yaml.Node) error {
+	if v.Kind != yaml.ScalarNode || !slices.Contains(storeValues, v.Value) {
+		return &ConfigError{Path: src.Path, Line: k.Line, Field: "store", Msg: "must be " + strings.Join(storeValues, " or ")}
+	}
+	if got, line := StoreSetting(src.Data); got != v.Value || line != k.Line {
+		return &ConfigError{Path: src.Path, Line: k.Line, Field: "store", Msg: "write it as `store: " + v.Value + "` at the start of a line of its own"}
+	}
+	return nil
 }

@@ -124,7 +124,7 @@ func (e *acEnv) catalogue() (*auth.Catalogue, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := applyStoredClients(func() (keyring.Paths, error) { return e.paths, nil }, cat); err != nil {
+	if err := applyStoredClients(e.t.Context(), func() (keyring.StateStore, error) { return keyring.FileState{Paths: e.paths}, nil }, cat); err != nil {
 		return nil, err
 	}
 	return cat, nil

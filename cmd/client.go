@@ -29,11 +29,13 @@ const (
 
 // ClientOptions are the inputs of `oauthctl client set|unset`.
 type ClientOptions struct {
-	IO        *iostreams.IOStreams
-	Getenv    func(string) string
-	Now       func() time.Time
-	Store     func() (keyring.Store, error)
-	Paths     func() (keyring.Paths, error)
+	IO     *iostreams.IOStreams
+	Getenv func(string) string
+	Now    func() time.Time
+	Store  func() (keyring.Store, error)
+	Paths  func() (keyring.Paths, error)
+	// State is where the registrations live (nil: the files under Paths).
+	State     func() (keyring.StateStore, error)
 	Catalogue func() (*auth.Catalogue, error)
 	// Session carries the use cases (here: dropping the provider's tokens
 	// from the kernel cache when its client changes).
@@ -71,7 +73,7 @@ OAUTHCTL_<NAME>_CLIENT_SECRET), client_id in providers.yaml, then what
 }
 
 func newClientOptions(f *Factory) *ClientOptions {
-	opts := &ClientOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now, Store: f.Store, Paths: f.Paths, Catalogue: f.Catalogue,
+	opts := &ClientOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now, Store: f.Store, Paths: f.Paths, State: f.State, Catalogue: f.Catalogue,
 		Session: f.Session()}
 	opts.ReadHidden = func(ctx context.Context) (string, error) { return readHiddenLine(ctx, opts.IO.In) }
 	return opts
@@ -171,11 +173,11 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	if err != nil {
 		return fmt.Errorf("storing the client secret: %w", err)
 	}
-	paths, err := opts.Paths()
+	state, err := stateOf(opts.State, opts.Paths)
 	if err != nil {
 		return err
 	}
-	err = keyring.UpdateClients(ctx, paths, func(c *keyring.Clients) error {
+	err = state.UpdateClients(ctx, func(c *keyring.Clients) error {
 		r := keyring.ClientRegistration{ClientID: id, SecretStored: secret != "", UpdatedAt: opts.Now().UTC()}
 		if id == "" && secret != "" {
 			// The secret is for the client ID configured elsewhere: record
@@ -190,13 +192,14 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	}
 
 	w := opts.IO.ErrOut
+	idPlace, secretPlace := clientPlaces(state)
 	switch {
 	case id != "" && secret != "":
-		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client ID in %s and its secret in the keychain.", p.Name, paths.ClientsPath())))
+		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client ID in %s and its secret in %s.", p.Name, idPlace, secretPlace)))
 	case id != "":
-		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client ID in %s (a public client: no secret).", p.Name, paths.ClientsPath())))
+		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client ID in %s (a public client: no secret).", p.Name, idPlace)))
 	default:
-		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client secret in the keychain.", p.Name)))
+		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client secret in %s.", p.Name, secretPlace)))
 	}
 	effective := id
 	switch p.ClientIDSource {
@@ -214,7 +217,7 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	if opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
 		fmt.Fprintf(w, "note: %s is set and takes precedence over the stored secret\n", auth.ClientSecretEnv(p.Name))
 	}
-	if ix, err := keyring.LoadIndex(paths.Index); err == nil {
+	if ix, err := state.LoadIndex(ctx); err == nil {
 		for _, a := range ix.ProviderAccounts(p.Name) {
 			if a.ClientID != "" && a.ClientID != effective {
 				fmt.Fprintf(w, "note: the %s account %s was signed in with another client; run: oauthctl login %s --account %s\n",
@@ -233,11 +236,11 @@ func clientUnsetRun(ctx context.Context, opts *ClientOptions) error {
 	}
 	var unknown *auth.UnknownProviderError
 	name := opts.Provider
-	paths, err := opts.Paths()
+	state, err := stateOf(opts.State, opts.Paths)
 	if err != nil {
 		return err
 	}
-	clients, err := keyring.LoadClients(paths.ClientsPath())
+	clients, err := state.LoadClients(ctx)
 	if err != nil {
 		return err
 	}
@@ -256,7 +259,7 @@ func clientUnsetRun(ctx context.Context, opts *ClientOptions) error {
 		return fmt.Errorf("removing the client secret: %w", err)
 	}
 	if registered {
-		err = keyring.UpdateClients(ctx, paths, func(c *keyring.Clients) error {
+		err = state.UpdateClients(ctx, func(c *keyring.Clients) error {
 			delete(c.Providers, name)
 			return nil
 		})
@@ -392,12 +395,12 @@ func validateClientSecret(s string) error {
 // applyStoredClients adds the client registrations of `client set` to the
 // catalogue (the lowest-precedence source of client IDs, see
 // auth.Catalogue.ApplyStoredClients). The Factory's catalogue calls it.
-func applyStoredClients(paths func() (keyring.Paths, error), cat *auth.Catalogue) error {
-	p, err := paths()
+func applyStoredClients(ctx context.Context, state func() (keyring.StateStore, error), cat *auth.Catalogue) error {
+	st, err := state()
 	if err != nil {
 		return err
 	}
-	c, err := keyring.LoadClients(p.ClientsPath())
+	c, err := st.LoadClients(ctx)
 	if err != nil {
 		return err
 	}
@@ -448,4 +451,16 @@ func readHiddenLine(ctx context.Context, in io.Reader) (string, error) {
 		restore()
 		return "", ctx.Err()
 	}
+}
+
+// clientPlaces names, for messages, where `client set` stored the client ID
+// and the secret: the registrations file and the keychain, or Vault.
+func clientPlaces(state keyring.StateStore) (id, secret string) {
+	switch st := state.(type) {
+	case keyring.FileState:
+		return st.Paths.ClientsPath(), "the keychain"
+	case *keyring.Vault:
+		return st.Location(), "Vault"
+	}
+	return "the state store", "the secret store"
 }

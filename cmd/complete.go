@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ func completeProviderArg(f *Factory, stored bool) cobra.CompletionFunc {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		return filterPrefix(providerCompletions(f, stored), toComplete), cobra.ShellCompDirectiveNoFileComp
+		return filterPrefix(providerCompletions(c.Context(), f, stored), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
@@ -41,9 +42,9 @@ func completeProviderThenAccount(f *Factory) cobra.CompletionFunc {
 	return func(c *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 		switch len(args) {
 		case 0:
-			return filterPrefix(providerCompletions(f, true), toComplete), cobra.ShellCompDirectiveNoFileComp
+			return filterPrefix(providerCompletions(c.Context(), f, true), toComplete), cobra.ShellCompDirectiveNoFileComp
 		case 1:
-			return filterPrefix(accountCompletions(f, args[0]), toComplete), cobra.ShellCompDirectiveNoFileComp
+			return filterPrefix(accountCompletions(c.Context(), f, args[0]), toComplete), cobra.ShellCompDirectiveNoFileComp
 		}
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -58,14 +59,14 @@ func completeAccountFlag(f *Factory) cobra.CompletionFunc {
 		if len(args) > 0 {
 			provider = args[0]
 		}
-		return filterPrefix(accountCompletions(f, provider), toComplete), cobra.ShellCompDirectiveNoFileComp
+		return filterPrefix(accountCompletions(c.Context(), f, provider), toComplete), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
 // providerCompletions lists provider names, each described by its accounts
 // or its source.
-func providerCompletions(f *Factory, stored bool) []cobra.Completion {
-	ix := completionIndex(f)
+func providerCompletions(ctx context.Context, f *Factory, stored bool) []cobra.Completion {
+	ix := completionIndex(ctx, f)
 	counts := map[string]int{}
 	if ix != nil {
 		for _, a := range ix.Accounts {
@@ -99,8 +100,8 @@ func providerCompletions(f *Factory, stored bool) []cobra.Completion {
 
 // accountCompletions lists the stored accounts of provider (of every
 // provider when it is ""), the default marked.
-func accountCompletions(f *Factory, provider string) []cobra.Completion {
-	ix := completionIndex(f)
+func accountCompletions(ctx context.Context, f *Factory, provider string) []cobra.Completion {
+	ix := completionIndex(ctx, f)
 	if ix == nil {
 		return nil
 	}
@@ -124,15 +125,11 @@ func accountCompletions(f *Factory, provider string) []cobra.Completion {
 	return out
 }
 
-func completionIndex(f *Factory) *keyring.Index {
-	if f.Paths == nil {
+func completionIndex(ctx context.Context, f *Factory) *keyring.Index {
+	if f.Paths == nil && f.State == nil {
 		return nil
 	}
-	p, err := f.Paths()
-	if err != nil {
-		return nil
-	}
-	ix, err := keyring.LoadIndex(p.Index)
+	ix, err := openIndex(ctx, f.State, f.Paths)
 	if err != nil {
 		return nil
 	}

@@ -168,7 +168,7 @@ func isEnvName(name string) bool {
 func execRun(ctx context.Context, opts *ExecOptions) error {
 	f := opts.Factory
 	svc := f.Session()
-	acct, err := svc.ResolveAccount(opts.Provider, opts.Account)
+	acct, err := svc.ResolveAccount(ctx, opts.Provider, opts.Account)
 	if err != nil {
 		return err
 	}

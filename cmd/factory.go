@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"context"
 	"errors"
 	"io/fs"
 	"net"
@@ -35,8 +36,12 @@ type Factory struct {
 	HTTPClient func() *http.Client
 	// Browser opens the system browser (or $BROWSER).
 	Browser browser.Opener
-	// Store returns the credential store.
+	// Store returns the credential store: the OS keychain, or Vault
+	// (OAUTHCTL_STORE=vault; see storeKind).
 	Store func() (keyring.Store, error)
+	// State returns where the account index and the client registrations
+	// live: local files (nil means those under Paths) or the same Vault.
+	State func() (keyring.StateStore, error)
 	// Catalogue returns the merged built-in and user providers.
 	Catalogue func() (*auth.Catalogue, error)
 	// Paths returns where the index and lock files live.
@@ -47,6 +52,24 @@ type Factory struct {
 	// BuiltinProviders is the embedded providers.yaml (for `providers add`
 	// to validate an edited file exactly as the loader will).
 	BuiltinProviders []byte
+}
+
+// state returns f's StateStore: f.State, else the files under f.Paths.
+func (f *Factory) state() (keyring.StateStore, error) {
+	return stateOf(f.State, f.Paths)
+}
+
+// stateOf returns state(), or the files under paths when state is nil (the
+// keychain configuration; tests that set only Paths).
+func stateOf(state func() (keyring.StateStore, error), paths func() (keyring.Paths, error)) (keyring.StateStore, error) {
+	if state != nil {
+		return state()
+	}
+	p, err := paths()
+	if err != nil {
+		return nil, err
+	}
+	return keyring.FileState{Paths: p}, nil
 }
 
 // Session returns the use cases wired to f's dependencies. It builds nothing:
@@ -61,6 +84,7 @@ func (f *Factory) Session() *session.Service {
 		Catalogue:  f.Catalogue,
 		Paths:      f.Paths,
 		Cache:      f.KernelCache,
+		State:      f.State,
 	}
 }
 
@@ -71,8 +95,9 @@ const DefaultMinTTL = session.DefaultMinTTL
 // provider's token (session.ClientCredentialsAccount).
 const ClientCredentialsAccount = session.ClientCredentialsAccount
 
-// NewFactory wires the production dependencies.
-func NewFactory(io *iostreams.IOStreams, builtin []byte, version string) *Factory {
+// NewFactory wires the production dependencies. ctx bounds the reads that
+// lazy constructors make (the client registrations, from Vault).
+func NewFactory(ctx context.Context, io *iostreams.IOStreams, builtin []byte, version string) *Factory {
 	getenv := os.Getenv
 	f := &Factory{
 		IO:      io,
@@ -83,11 +108,16 @@ func NewFactory(io *iostreams.IOStreams, builtin []byte, version string) *Factor
 		BuiltinProviders: builtin,
 	}
 	f.HTTPClient = sync.OnceValue(NewHTTPClient)
-	f.Store = sync.OnceValues(func() (keyring.Store, error) { return keyring.NewKeychain(), nil })
 	f.Paths = sync.OnceValues(func() (keyring.Paths, error) { return keyring.DefaultPaths(getenv) })
+	var storeKind func() (string, error)
+	f.Store, f.State, storeKind = newStores(getenv, f.Paths)
 	// The kernel cache copies tokens of the local keychain store only: a
-	// store shared with other machines could replace a token behind it.
+	// store shared with other machines could replace a token behind it
+	// (with Vault, a logout on another machine must end the session here).
 	f.KernelCache = sync.OnceValue(func() *keyring.KernelCache {
+		if k, err := storeKind(); err != nil || k != StoreKeychain {
+			return nil
+		}
 		p, err := f.Paths()
 		if err != nil {
 			return nil
@@ -104,7 +134,7 @@ func NewFactory(io *iostreams.IOStreams, builtin []byte, version string) *Factor
 			return nil, err
 		}
 		// Client IDs saved with `oauthctl client set`, the lowest-precedence source.
-		if err := applyStoredClients(f.Paths, cat); err != nil {
+		if err := applyStoredClients(ctx, f.state, cat); err != nil {
 			return nil, err
 		}
 		return cat, nil
@@ -201,12 +231,12 @@ func lookupProvider(catalogue func() (*auth.Catalogue, error), name string) (*au
 	return cat.Get(name)
 }
 
-// openIndex resolves the paths and reads the account index.
-func openIndex(paths func() (keyring.Paths, error)) (keyring.Paths, *keyring.Index, error) {
-	p, err := paths()
+// openIndex reads the account index from state (nil: the files under
+// paths).
+func openIndex(ctx context.Context, state func() (keyring.StateStore, error), paths func() (keyring.Paths, error)) (*keyring.Index, error) {
+	st, err := stateOf(state, paths)
 	if err != nil {
-		return p, nil, err
+		return nil, err
 	}
-	ix, err := keyring.LoadIndex(p.Index)
-	return p, ix, err
+	return st.LoadIndex(ctx)
 }

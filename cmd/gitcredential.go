@@ -127,7 +127,7 @@ func gitCredentialRun(ctx context.Context, opts *GitCredentialOptions) error {
 		return gitCredentialErase(ctx, opts, svc, p, cred)
 	}
 
-	acct, err := svc.ResolveAccount(p.Name, opts.Account)
+	acct, err := svc.ResolveAccount(ctx, p.Name, opts.Account)
 	if err == nil {
 		rec, warnings, aerr := svc.Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
 		printWarnings(opts.IO.ErrOut, warnings)
@@ -158,7 +158,7 @@ func gitCredentialLogin(ctx context.Context, opts *GitCredentialOptions, svc *se
 	if err := loginRun(ctx, lo); err != nil {
 		return err
 	}
-	acct, err := svc.ResolveAccount(p.Name, opts.Account)
+	acct, err := svc.ResolveAccount(ctx, p.Name, opts.Account)
 	if err != nil {
 		return err
 	}
@@ -179,7 +179,7 @@ func gitCredentialErase(ctx context.Context, opts *GitCredentialOptions, svc *se
 	if password == "" {
 		return nil
 	}
-	acct, err := svc.ResolveAccount(p.Name, opts.Account)
+	acct, err := svc.ResolveAccount(ctx, p.Name, opts.Account)
 	if err != nil {
 		return nil // nothing stored: nothing to mark
 	}

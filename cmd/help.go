@@ -113,6 +113,22 @@ Clients
                           the client secret for provider NAME, overriding the
                           one "oauthctl client set" stored in the keychain
 
+Shared store (Vault; see the README: Sharing a session across machines)
+  OAUTHCTL_STORE          "vault" keeps tokens, accounts and client IDs in
+                          HashiCorp Vault instead of the keychain (default:
+                          "keychain", or store: in providers.yaml)
+  VAULT_ADDR              Vault's address (default: https://127.0.0.1:8200)
+  VAULT_TOKEN             the Vault token (default: the one in ~/.vault-token)
+  VAULT_NAMESPACE         the Vault Enterprise namespace
+  VAULT_CACERT            a PEM file of CAs for Vault's certificate
+  VAULT_SKIP_VERIFY       skip TLS verification (only for a loopback address)
+  OAUTHCTL_VAULT_MOUNT    the KV version 2 mount (default: secret)
+  OAUTHCTL_VAULT_PREFIX   the folder in the mount (default: oauthctl)
+  OAUTHCTL_VAULT_LEASE_TTL, OAUTHCTL_VAULT_LEASE_SKEW
+                          the refresh lease's duration (default: 90s) and the
+                          clock-skew margin before a dead host's lease is
+                          taken over (default: 30s)
+
 Browser, network and keychain
   BROWSER                 the program login opens the sign-in address with
   HTTPS_PROXY, HTTP_PROXY, NO_PROXY

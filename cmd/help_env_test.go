@@ -38,7 +38,7 @@ func TestEnvironmentHelpCoversCode(t *testing.T) {
 		}
 		if d.IsDir() {
 			switch d.Name() {
-			case "testdata", ".git", "scripts", "testkeyring", "testop", "nodeop", "testkube", "fakeas", "bench":
+			case "testdata", ".git", "scripts", "testkeyring", "testvault", "testop", "nodeop", "testkube", "fakeas", "bench":
 				return filepath.SkipDir
 			}
 			return nil

@@ -122,7 +122,7 @@ func kubeCredentialRun(ctx context.Context, opts *KubeCredentialOptions) error {
 // warnings on stderr (kubectl shows them).
 func kubeCredential(ctx context.Context, opts *KubeCredentialOptions) (kube.Credential, error) {
 	svc := opts.Factory.Session()
-	acct, err := svc.ResolveAccount(opts.Provider, opts.Account)
+	acct, err := svc.ResolveAccount(ctx, opts.Provider, opts.Account)
 	if err != nil {
 		return kube.Credential{}, err
 	}
@@ -159,7 +159,7 @@ func kubeLogin(ctx context.Context, opts *KubeCredentialOptions) error {
 	f := opts.Factory
 	lo := &LoginOptions{
 		IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
-		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths,
+		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, State: f.State,
 		Provider: opts.Provider, Account: opts.Account, Timeout: DefaultLoginTimeout,
 	}
 	if err := loginRun(ctx, lo); err != nil {

@@ -40,6 +40,7 @@ type LoginOptions struct {
 	// KernelCache is the kernel keyring copy of the access tokens, which a
 	// login invalidates (nil: none).
 	KernelCache func() *keyring.KernelCache
+	State       func() (keyring.StateStore, error)
 
 	Provider string
 	// Account names the account to store the login under; empty means the
@@ -74,7 +75,7 @@ type LoginOptions struct {
 func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
 	opts := &LoginOptions{
 		IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
-		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, KernelCache: f.KernelCache, Builtin: f.BuiltinProviders,
+		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, State: f.State, KernelCache: f.KernelCache, Builtin: f.BuiltinProviders,
 		Pick: func(ctx context.Context, title string, items []picker.Item) (int, error) {
 			return picker.Pick(ctx, f.IO.In, f.IO.ErrOut, os.Environ(), title, items)
 		},
@@ -237,7 +238,7 @@ func (opts *LoginOptions) session() *session.Service {
 	getenv := opts.Getenv
 	return &session.Service{
 		Getenv: getenv, Now: opts.Now, HTTPClient: opts.HTTPClient, Store: opts.Store,
-		Catalogue: opts.Catalogue, Paths: opts.Paths, Cache: opts.KernelCache,
+		Catalogue: opts.Catalogue, Paths: opts.Paths, State: opts.State, Cache: opts.KernelCache,
 		ConfigPath: func() string { return UserConfigPath(getenv) },
 	}
 }
@@ -268,7 +269,7 @@ func completeLogin(ctx context.Context, opts *LoginOptions, svc *session.Service
 	if opts.Device {
 		prompt = "consent" // the device flow has no prompt to suggest
 	}
-	printLoginSummary(opts.IO.ErrOut, opts.IO.ErrColorScheme(), plan.Provider, acct, plan.Scopes, tok, svc.AccountArgs(acct), prompt)
+	printLoginSummary(opts.IO.ErrOut, opts.IO.ErrColorScheme(), plan.Provider, acct, plan.Scopes, tok, svc.AccountArgs(ctx, acct), prompt)
 	return nil
 }
 

@@ -53,7 +53,7 @@ func pickLoginProvider(ctx context.Context, opts *LoginOptions) error {
 		return nil
 	}
 	add := &ProvidersAddOptions{IO: opts.IO, Getenv: opts.Getenv, Now: opts.Now, HTTPClient: opts.HTTPClient,
-		Catalogue: opts.Catalogue, Builtin: opts.Builtin, Paths: opts.Paths, FromLogin: true}
+		Catalogue: opts.Catalogue, Builtin: opts.Builtin, Paths: opts.Paths, State: opts.State, FromLogin: true}
 	newCat, err := providersAdd(ctx, add)
 	if err != nil {
 		return err

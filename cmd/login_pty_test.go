@@ -227,7 +227,7 @@ func TestPickLoginProviderAdd(t *testing.T) {
 	ios, stdin, _, errOut := iostreams.Test()
 	ios.InTTY, ios.ErrTTY = true, true
 	stdin.WriteString("newop\n" + op.Issuer + "\nweb\n\n")
-	f := NewFactory(ios, builtin, "test")
+	f := NewFactory(t.Context(), ios, builtin, "test")
 	var shown []picker.Item
 	opts := &LoginOptions{IO: ios, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Catalogue: f.Catalogue,
 		Paths: f.Paths, Builtin: builtin, Pick: func(_ context.Context, title string, items []picker.Item) (int, error) {

@@ -22,6 +22,7 @@ type LogoutOptions struct {
 	HTTPClient func() *http.Client
 	Store      func() (keyring.Store, error)
 	Paths      func() (keyring.Paths, error)
+	State      func() (keyring.StateStore, error)
 	Catalogue  func() (*auth.Catalogue, error)
 	// KernelCache is the kernel keyring copy of the access tokens, which a
 	// logout invalidates (nil: none).
@@ -34,7 +35,7 @@ type LogoutOptions struct {
 
 // NewCmdLogout builds `oauthctl logout`.
 func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
-	opts := &LogoutOptions{IO: f.IO, Getenv: f.Getenv, HTTPClient: f.HTTPClient, Store: f.Store, Paths: f.Paths, Catalogue: f.Catalogue,
+	opts := &LogoutOptions{IO: f.IO, Getenv: f.Getenv, HTTPClient: f.HTTPClient, Store: f.Store, Paths: f.Paths, State: f.State, Catalogue: f.Catalogue,
 		KernelCache: f.KernelCache}
 	c := &cobra.Command{
 		Use:   "logout PROVIDER",
@@ -93,7 +94,7 @@ lock for too long; 6 when the keychain could not be changed.`,
 //
 // It stops at the first account whose local copy could not be deleted.
 func logoutRun(ctx context.Context, opts *LogoutOptions) error {
-	svc := &session.Service{Getenv: opts.Getenv, HTTPClient: opts.HTTPClient, Store: opts.Store, Paths: opts.Paths, Catalogue: opts.Catalogue,
+	svc := &session.Service{Getenv: opts.Getenv, HTTPClient: opts.HTTPClient, Store: opts.Store, Paths: opts.Paths, State: opts.State, Catalogue: opts.Catalogue,
 		Cache: opts.KernelCache}
 	plan, err := svc.PlanLogout(ctx, session.LogoutRequest{Provider: opts.Provider, Account: opts.Account, All: opts.All})
 	if err != nil {

@@ -42,6 +42,8 @@ type ProvidersAddOptions struct {
 	// Paths locate the stored client registrations, applied to the
 	// catalogue providersAdd returns.
 	Paths func() (keyring.Paths, error)
+	// State holds them instead when set (Vault).
+	State func() (keyring.StateStore, error)
 	// FromLogin: the flow runs inside `oauthctl login`, which signs in next.
 	FromLogin bool
 
@@ -55,7 +57,7 @@ type ProvidersAddOptions struct {
 // NewCmdProvidersAdd builds `oauthctl providers add`.
 func NewCmdProvidersAdd(f *Factory, runF func(*ProvidersAddOptions) error) *cobra.Command {
 	opts := &ProvidersAddOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient,
-		Catalogue: f.Catalogue, Builtin: f.BuiltinProviders, Paths: f.Paths}
+		Catalogue: f.Catalogue, Builtin: f.BuiltinProviders, Paths: f.Paths, State: f.State}
 	c := &cobra.Command{
 		Use:   "add PROVIDER --issuer URL [flags]",
 		Short: "Add an OpenID Connect provider to your providers.yaml by its issuer URL",
@@ -187,8 +189,9 @@ func providersAdd(ctx context.Context, opts *ProvidersAddOptions) (*auth.Catalog
 		return nil, err
 	}
 	fmt.Fprintln(opts.IO.ErrOut, cs.Success(fmt.Sprintf("Added %s to %s", opts.Name, path)))
-	if opts.Paths != nil {
-		if err := applyStoredClients(opts.Paths, newCat); err != nil {
+	if opts.Paths != nil || opts.State != nil {
+		state := func() (keyring.StateStore, error) { return stateOf(opts.State, opts.Paths) }
+		if err := applyStoredClients(ctx, state, newCat); err != nil {
 			return nil, err
 		}
 	}

@@ -103,7 +103,7 @@ func (e *providersEnv) run(t *testing.T, args ...string) (code int, stdout, stde
 		t.Fatal(err)
 	}
 	io, _, out, errOut := iostreams.Test()
-	f := NewFactory(io, builtin, "test")
+	f := NewFactory(t.Context(), io, builtin, "test")
 	code = Run(t.Context(), f, append([]string{"providers"}, args...))
 	return code, out.String(), errOut.String()
 }
@@ -334,7 +334,7 @@ func TestProvidersRunNeverReadsKeychain(t *testing.T) {
 		t.Fatal(err)
 	}
 	io, _, out, _ := iostreams.Test()
-	f := NewFactory(io, builtin, "test")
+	f := NewFactory(t.Context(), io, builtin, "test")
 	opts := &ProvidersOptions{IO: io, Catalogue: f.Catalogue, Store: func() (keyring.Store, error) {
 		t.Error("providers read the keychain")
 		return nil, nil

@@ -21,7 +21,7 @@ import (
 // turns a panic into exit 1 without a Go stack.
 func Main(ctx context.Context, args []string, builtinProviders []byte, version string) (code int) {
 	io := iostreams.System()
-	f := NewFactory(io, builtinProviders, version)
+	f := NewFactory(ctx, io, builtinProviders, version)
 	defer func() {
 		if r := recover(); r != nil {
 			fmt.Fprintf(io.ErrOut, "oauthctl: internal error: %v\n", r)

@@ -23,6 +23,7 @@ type SetupGitOptions struct {
 	IO        *iostreams.IOStreams
 	Catalogue func() (*auth.Catalogue, error)
 	Paths     func() (keyring.Paths, error)
+	State     func() (keyring.StateStore, error)
 	Getenv    func(string) string
 	// Environ is git's environment (os.Environ): HOME or GIT_CONFIG_GLOBAL
 	// decide which file `git config --global` writes.
@@ -38,7 +39,7 @@ type SetupGitOptions struct {
 
 // NewCmdSetupGit builds `oauthctl setup-git`.
 func NewCmdSetupGit(f *Factory, runF func(*SetupGitOptions) error) *cobra.Command {
-	opts := &SetupGitOptions{IO: f.IO, Catalogue: f.Catalogue, Paths: f.Paths, Getenv: f.Getenv,
+	opts := &SetupGitOptions{IO: f.IO, Catalogue: f.Catalogue, Paths: f.Paths, State: f.State, Getenv: f.Getenv,
 		Environ: os.Environ, Executable: os.Executable, LookPath: exec.LookPath}
 	c := &cobra.Command{
 		Use:   "setup-git [PROVIDER]",
@@ -85,7 +86,7 @@ func setupGitRun(ctx context.Context, opts *SetupGitOptions) error {
 	if err != nil {
 		return fmt.Errorf("git is not installed (or not on $PATH): %w", err)
 	}
-	providers, err := setupGitProviders(opts)
+	providers, err := setupGitProviders(ctx, opts)
 	if err != nil {
 		return err
 	}
@@ -118,7 +119,7 @@ func setupGitRun(ctx context.Context, opts *SetupGitOptions) error {
 }
 
 // setupGitProviders returns the providers to configure.
-func setupGitProviders(opts *SetupGitOptions) ([]*auth.Provider, error) {
+func setupGitProviders(ctx context.Context, opts *SetupGitOptions) ([]*auth.Provider, error) {
 	cat, err := opts.Catalogue()
 	if err != nil {
 		return nil, err
@@ -134,7 +135,7 @@ func setupGitProviders(opts *SetupGitOptions) ([]*auth.Provider, error) {
 		}
 		return []*auth.Provider{p}, nil
 	}
-	_, ix, err := openIndex(opts.Paths)
+	ix, err := openIndex(ctx, opts.State, opts.Paths)
 	if err != nil {
 		return nil, err
 	}

@@ -19,9 +19,11 @@ import (
 
 // StatusOptions are the inputs of `oauthctl status`.
 type StatusOptions struct {
-	IO        *iostreams.IOStreams
-	Now       func() time.Time
-	Paths     func() (keyring.Paths, error)
+	IO    *iostreams.IOStreams
+	Now   func() time.Time
+	Paths func() (keyring.Paths, error)
+	// State is where the index lives (nil: the files under Paths).
+	State     func() (keyring.StateStore, error)
 	Catalogue func() (*auth.Catalogue, error)
 	// Check verifies that an account can still produce an access token
 	// (--check) and returns the warnings to print; production uses
@@ -35,7 +37,7 @@ type StatusOptions struct {
 
 // NewCmdStatus builds `oauthctl status`.
 func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IO, Now: f.Now, Paths: f.Paths, Catalogue: f.Catalogue}
+	opts := &StatusOptions{IO: f.IO, Now: f.Now, Paths: f.Paths, State: f.State, Catalogue: f.Catalogue}
 	opts.Check = func(ctx context.Context, acct *keyring.Account) ([]session.Warning, error) {
 		_, warnings, err := f.Session().Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
 		return warnings, err
@@ -116,7 +118,7 @@ type statusCheck struct {
 //  3. print the table or the JSON object;
 //  4. return the worst check result: exit 4 when an account needs a login.
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	paths, ix, err := openIndex(opts.Paths)
+	ix, err := openIndex(ctx, opts.State, opts.Paths)
 	if err != nil {
 		return err
 	}
@@ -132,7 +134,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if ix2, err := keyring.LoadIndex(paths.Index); err == nil {
+		if ix2, err := openIndex(ctx, opts.State, opts.Paths); err == nil {
 			ix = ix2
 			if fresh := session.ListAccounts(ix, opts.Provider); len(fresh) > 0 {
 				accts = fresh
@@ -195,7 +197,7 @@ func statusEmpty(opts *StatusOptions) error {
 // is reported as "login required" (session.LoginRequired) and counts as
 // exit 4, not as ok.
 func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Account) (map[keyring.Key]*statusCheck, error) {
-	svc := &session.Service{Now: opts.Now, Paths: opts.Paths, Catalogue: opts.Catalogue}
+	svc := &session.Service{Now: opts.Now, Paths: opts.Paths, State: opts.State, Catalogue: opts.Catalogue}
 	out := map[keyring.Key]*statusCheck{}
 	var worst error
 	failed, relogin := 0, 0
@@ -207,7 +209,7 @@ func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Acco
 		}
 		label := auth.Sanitize(a.Provider+" "+a.Account, 200)
 		if err == nil {
-			err = svc.LoginRequired(a, warnings)
+			err = svc.LoginRequired(ctx, a, warnings)
 		}
 		if err == nil {
 			out[a.Key()] = &statusCheck{OK: true}

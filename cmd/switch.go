@@ -16,6 +16,7 @@ import (
 type SwitchOptions struct {
 	IO        *iostreams.IOStreams
 	Paths     func() (keyring.Paths, error)
+	State     func() (keyring.StateStore, error)
 	Catalogue func() (*auth.Catalogue, error)
 
 	Provider string
@@ -24,7 +25,7 @@ type SwitchOptions struct {
 
 // NewCmdSwitch builds `oauthctl switch`.
 func NewCmdSwitch(f *Factory, runF func(*SwitchOptions) error) *cobra.Command {
-	opts := &SwitchOptions{IO: f.IO, Paths: f.Paths, Catalogue: f.Catalogue}
+	opts := &SwitchOptions{IO: f.IO, Paths: f.Paths, State: f.State, Catalogue: f.Catalogue}
 	c := &cobra.Command{
 		Use:   "switch PROVIDER ACCOUNT",
 		Short: "Make another stored account the provider's default",
@@ -54,7 +55,7 @@ accounts); 4 when nothing is stored for the provider.`,
 
 // switchRun sets the default (session.Switch) and says so on stderr.
 func switchRun(ctx context.Context, opts *SwitchOptions) error {
-	svc := &session.Service{Paths: opts.Paths, Catalogue: opts.Catalogue}
+	svc := &session.Service{Paths: opts.Paths, State: opts.State, Catalogue: opts.Catalogue}
 	chosen, previous, err := svc.Switch(ctx, opts.Provider, opts.Account)
 	if err != nil {
 		return err

@@ -132,7 +132,7 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		return writeToken(opts, f.Now(), c.Account, c.Record)
 	}
 	index := svc.CacheIndex()
-	acct, err := svc.ResolveAccount(opts.Provider, opts.Account)
+	acct, err := svc.ResolveAccount(ctx, opts.Provider, opts.Account)
 	if err != nil {
 		return err
 	}

@@ -26,7 +26,7 @@ type WhoamiOptions struct {
 	HTTPClient func() *http.Client
 	Catalogue  func() (*auth.Catalogue, error)
 	// Resolve finds the account (session.ResolveAccount in production).
-	Resolve func(provider, account string) (*keyring.Account, error)
+	Resolve func(ctx context.Context, provider, account string) (*keyring.Account, error)
 	// AccessToken returns a fresh access token of the account and the
 	// warnings to print (session.Acquire in production).
 	AccessToken func(ctx context.Context, acct *keyring.Account) (string, []session.Warning, error)
@@ -39,8 +39,8 @@ type WhoamiOptions struct {
 // NewCmdWhoami builds `oauthctl whoami`.
 func NewCmdWhoami(f *Factory, runF func(*WhoamiOptions) error) *cobra.Command {
 	opts := &WhoamiOptions{IO: f.IO, HTTPClient: f.HTTPClient, Catalogue: f.Catalogue}
-	opts.Resolve = func(provider, account string) (*keyring.Account, error) {
-		return f.Session().ResolveAccount(provider, account)
+	opts.Resolve = func(ctx context.Context, provider, account string) (*keyring.Account, error) {
+		return f.Session().ResolveAccount(ctx, provider, account)
 	}
 	opts.AccessToken = func(ctx context.Context, acct *keyring.Account) (string, []session.Warning, error) {
 		rec, warnings, err := f.Session().Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
@@ -101,7 +101,7 @@ userinfo needs); 5 when the provider could not be reached or failed.`,
 //     (session.Userinfo);
 //  4. print the summary or the raw claims.
 func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
-	acct, err := opts.Resolve(opts.Provider, opts.Account)
+	acct, err := opts.Resolve(ctx, opts.Provider, opts.Account)
 	if err != nil {
 		return err
 	}

@@ -256,6 +256,11 @@ func NewVaultFromEnv(getenv func(string) string) (*Vault, error) {
 	return NewVault(cfg)
 }
 
+// Location names the store for messages: "Vault ADDR (MOUNT/PREFIX)".
+func (v *Vault) Location() string {
+	return "Vault " + v.cfg.Addr + " (" + v.cfg.Mount + "/" + v.cfg.Prefix + ")"
+}
+
 // Config returns the configuration the store uses (token included: do not
 // print it).
 func (v *Vault) Config() VaultConfig { return v.cfg }
@@ -525,7 +530,7 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 		if len(ve.Errors) == 0 {
 			return resp.StatusCode, ErrNotFound
 		}
-		return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("no KV version 2 secrets engine at %s/ (%s)", v.cfg.Mount, oneLine(msgs)),
+		return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("no KV version 2 secrets engine at %s/ (%s)", v.cfg.Mount, flattenMsg(msgs)),
 			Hint: fmt.Sprintf("enable one (vault secrets enable -path=%s kv-v2) or set %s", v.cfg.Mount, VaultMountEnv)}
 	case http.StatusBadRequest:
 		if strings.Contains(msgs, "check-and-set") {
@@ -547,7 +552,7 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 	if msgs == "" {
 		msgs = http.StatusText(resp.StatusCode)
 	}
-	return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("Vault answered %d for %s: %s", resp.StatusCode, full, oneLine(msgs))}
+	return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("Vault answered %d for %s: %s", resp.StatusCode, full, flattenMsg(msgs))}
 }
 
 // tokenRejected asks Vault whether the token itself is bad (lookup-self is
@@ -598,11 +603,11 @@ func transportReason(err error) string {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return oneLine(err.Error())
+	return flattenMsg(err.Error())
 }
 
-// oneLine flattens and bounds a message from Vault for a one-line error.
-func oneLine(s string) string {
+// flattenMsg flattens and bounds a message from Vault for a one-line error.
+func flattenMsg(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if len(s) > 200 {
 		s = s[:200] + "..."

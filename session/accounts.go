@@ -21,8 +21,8 @@ import (
 // (named ClientCredentialsAccount unless --account names another) and minted
 // on first use; an unknown provider is a usage error that lists the known
 // ones; a known one is exit 4 with the login hint.
-func (s *Service) ResolveAccount(provider, account string) (*keyring.Account, error) {
-	_, ix, err := openIndex(s.Paths)
+func (s *Service) ResolveAccount(ctx context.Context, provider, account string) (*keyring.Account, error) {
+	ix, err := s.openIndex(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -67,16 +67,6 @@ func lookupProvider(catalogue func() (*auth.Catalogue, error), name string) (*au
 	return cat.Get(name)
 }
 
-// openIndex resolves the paths and reads the account index.
-func openIndex(paths func() (keyring.Paths, error)) (keyring.Paths, *keyring.Index, error) {
-	p, err := paths()
-	if err != nil {
-		return p, nil, err
-	}
-	ix, err := keyring.LoadIndex(p.Index)
-	return p, ix, err
-}
-
 // ListAccounts returns the accounts of provider in ix (all when ""),
 // sorted by provider and account name.
 func ListAccounts(ix *keyring.Index, provider string) []keyring.Account {
@@ -101,7 +91,7 @@ func ListAccounts(ix *keyring.Index, provider string) []keyring.Account {
 // after the check, or the check warned about it. A client_credentials
 // account mints tokens without a login and never qualifies. `status
 // --check` calls it after each account's check.
-func (s *Service) LoginRequired(a *keyring.Account, warnings []Warning) error {
+func (s *Service) LoginRequired(ctx context.Context, a *keyring.Account, warnings []Warning) error {
 	if a.Grant == auth.GrantClientCredentials {
 		return nil
 	}
@@ -110,7 +100,7 @@ func (s *Service) LoginRequired(a *keyring.Account, warnings []Warning) error {
 		rejected = rejected || w.Kind == WarnRefreshRejected
 	}
 	cur := a
-	if _, ix, err := openIndex(s.Paths); err == nil {
+	if ix, err := s.openIndex(ctx); err == nil {
 		if f := ix.Find(a.Provider, a.Account); f != nil {
 			cur = f
 			rejected = rejected || f.LoginRequired
@@ -157,12 +147,12 @@ func HumanDuration(d time.Duration) string {
 // It updates the index under the index lock, so a concurrent login or
 // logout is not lost.
 func (s *Service) Switch(ctx context.Context, provider, name string) (chosen, previous string, err error) {
-	paths, err := s.Paths()
+	st, err := s.state()
 	if err != nil {
 		return "", "", err
 	}
 	noAccounts := false
-	err = keyring.UpdateIndex(ctx, paths, func(ix *keyring.Index) error {
+	err = st.UpdateIndex(ctx, func(ix *keyring.Index) error {
 		accts := ix.ProviderAccounts(provider)
 		if len(accts) == 0 {
 			noAccounts = true

@@ -79,11 +79,15 @@ type AcquireOptions struct {
 //     many concurrent processes exactly one talks to the provider
 //     (docs/security.md §6);
 //  3. under the lock re-read the index entry and the record: another process
-//     may have refreshed meanwhile, then use its tokens;
+//     may have refreshed meanwhile, then use its tokens; with a store shared
+//     by several hosts (Vault, a keyring.Leaser) the re-read also takes the
+//     entry's refresh lease when this host has to redeem, waiting while
+//     another host holds it (see loadLocked);
 //  4. load the catalogue and check that the stored credentials are bound to
 //     the configured issuer, token endpoint and client ID (B.2);
 //  5. refresh (or mint, for client_credentials), with bounded retries;
-//  6. persist the new tokens (one retry), then update the index, then unlock.
+//  6. persist the new tokens (one retry; with a lease, one check-and-set
+//     write that also clears it), then update the index, then unlock.
 //
 // The returned record is printed by the caller after the lock is released.
 func (s *Service) Acquire(ctx context.Context, acct *keyring.Account, o AcquireOptions) (*keyring.Record, []Warning, error) {
@@ -98,8 +102,14 @@ type acquirer struct {
 	acct     keyring.Account
 	o        AcquireOptions
 	st       keyring.Store
-	paths    keyring.Paths
+	state    keyring.StateStore
 	warnings []Warning
+	// leaser is st when it coordinates refreshes across hosts (Vault);
+	// lease is the refresh lease this process holds on the account's
+	// entry, if any. With a leaser, a refresh token is redeemed only
+	// under a lease.
+	leaser keyring.Leaser
+	lease  *keyring.Lease
 	// several is set under the lock when the provider has more than one
 	// account in the index: login hints then name --account.
 	several bool
@@ -293,7 +303,9 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	if err != nil {
 		return nil, err
 	}
-	a.paths = paths
+	if a.state, err = a.s.state(); err != nil {
+		return nil, err
+	}
 	wait := a.o.LockWait
 	if wait <= 0 {
 		wait = keyring.DefaultLockWait
@@ -304,7 +316,7 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	}
 	defer unlock()
 
-	ix, err := keyring.LoadIndex(paths.Index)
+	ix, err := a.state.LoadIndex(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +326,10 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	} else if !a.isCC() {
 		return nil, a.loginError(fmt.Errorf("%w: %s was logged out", keyring.ErrNotFound, a.acct.Key()))
 	}
-	cur, err := a.st.Load(ctx, a.acct.Key())
+	cur, err := a.loadLocked(ctx, rec)
+	if a.lease != nil {
+		defer a.releaseLease(ctx)
+	}
 	switch {
 	case err == nil:
 		if err := CheckRecordBinding(&a.acct, cur); err != nil {
@@ -345,6 +360,68 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 		return cur, nil
 	}
 	return a.refresh(ctx, cur)
+}
+
+// loadLocked is the re-read of step 3. With a keyring.Leaser (Vault, shared
+// by several hosts) it goes through Lease: that waits while another host
+// holds the entry's refresh lease, and takes the lease only when this
+// process may have to redeem or mint (needsLease); a host that waited
+// usually finds the other's new tokens and takes none. A missing record is
+// ErrNotFound, as from Load.
+func (a *acquirer) loadLocked(ctx context.Context, rec *keyring.Record) (*keyring.Record, error) {
+	key := a.acct.Key()
+	l, ok := a.st.(keyring.Leaser)
+	if !ok {
+		return a.st.Load(ctx, key)
+	}
+	a.leaser = l
+	lease, cur, err := l.Lease(ctx, key, func(cur *keyring.Record) bool { return a.needsLease(rec, cur) })
+	if err != nil {
+		return nil, err
+	}
+	a.lease = lease
+	if cur == nil {
+		return nil, keyring.ErrNotFound
+	}
+	return cur, nil
+}
+
+// needsLease reports whether, with cur as the store holds it, this process
+// may go on to redeem the refresh token (or mint): the decisions locked and
+// refresh make without the network, taken in advance.
+func (a *acquirer) needsLease(rec, cur *keyring.Record) bool {
+	if cur == nil {
+		return a.isCC()
+	}
+	if !a.force(cur) && a.fresh(cur) || a.refreshedMeanwhile(rec, cur) {
+		return false
+	}
+	return a.isCC() || !a.acct.LoginRequired && cur.RefreshToken != ""
+}
+
+// releaseLease clears a lease still held (after a failure; a successful
+// refresh cleared it with its final write), even when ctx was cancelled:
+// otherwise other hosts wait for its expiry.
+func (a *acquirer) releaseLease(ctx context.Context) {
+	_ = a.leaser.Release(context.WithoutCancel(ctx), a.lease)
+}
+
+// leased checks, before a token request, that this process may send it:
+// without a leaser always; with one only while it holds a lease with
+// enough time left (renewed if needed). It returns the context for the
+// request, which ends with the lease.
+func (a *acquirer) leased(ctx context.Context) (context.Context, context.CancelFunc, error) {
+	if a.leaser == nil {
+		return ctx, func() {}, nil
+	}
+	if a.lease == nil {
+		return nil, nil, fmt.Errorf("%w: no refresh lease is held on %s in the shared store", keyring.ErrLeaseLost, a.acct.Key())
+	}
+	if err := a.leaser.Ready(ctx, a.lease); err != nil {
+		return nil, nil, err
+	}
+	rctx, cancel := context.WithDeadline(ctx, a.lease.Deadline())
+	return rctx, cancel, nil
 }
 
 // refreshedMeanwhile reports whether cur, read under the lock, holds tokens
@@ -407,7 +484,12 @@ func (a *acquirer) refresh(ctx context.Context, cur *keyring.Record) (*keyring.R
 // refresh token is sent twice.
 func (a *acquirer) exchange(ctx context.Context, cur *keyring.Record, retried bool) (*keyring.Record, error) {
 	sent := cur.RefreshToken
-	tok, err := auth.Refresh(ctx, a.s.HTTPClient(), auth.RefreshRequest{
+	rctx, cancel, err := a.leased(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("refreshing %s: %w", a.acct.Key(), err)
+	}
+	defer cancel()
+	tok, err := auth.Refresh(rctx, a.s.HTTPClient(), auth.RefreshRequest{
 		TokenURL:     a.tokenURL,
 		ClientID:     a.acct.ClientID,
 		ClientSecret: a.secret,
@@ -458,7 +540,7 @@ func (a *acquirer) refreshed(ctx context.Context, cur *keyring.Record, tok *auth
 		first = next.Clone()
 		first.IDToken = cur.IDToken
 	}
-	if err := a.save(ctx, first); err != nil {
+	if err := a.save(ctx, first, !verify); err != nil {
 		return nil, err
 	}
 	a.updateIndex(ctx, first, nil)
@@ -476,7 +558,7 @@ func (a *acquirer) refreshed(ctx context.Context, cur *keyring.Record, tok *auth
 		if err := a.verifyIDToken(ctx, next.IDToken); err != nil {
 			return nil, err
 		}
-		if err := a.save(ctx, next); err != nil {
+		if err := a.save(ctx, next, true); err != nil {
 			return nil, err
 		}
 	}
@@ -596,7 +678,7 @@ func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent 
 			a.s.invalidateCache(key)
 			dropped := stored.Clone()
 			dropped.RefreshToken = ""
-			_ = a.st.Save(ctx, key, dropped) // best effort: the index flag below already stops a resend
+			_ = a.put(ctx, dropped, true) // best effort: the index flag below already stops a resend
 		}
 		a.updateIndex(ctx, nil, func(acc *keyring.Account) {
 			acc.LoginRequired = true
@@ -663,13 +745,14 @@ func (a *acquirer) clientSecret(ctx context.Context, p *auth.Provider) (string, 
 
 // save persists rec, retrying once: the provider has already rotated the
 // refresh token, so the new one is lost if it is not stored. A failure is
-// exit 6, and nothing is printed.
-func (a *acquirer) save(ctx context.Context, rec *keyring.Record) error {
+// exit 6, and nothing is printed. Under a lease the write is a
+// check-and-set that keeps the lease, or clears it when final (see put).
+func (a *acquirer) save(ctx context.Context, rec *keyring.Record, final bool) error {
 	// Under the lock, before the store changes: from here on no process
 	// prints the token this one replaces from the kernel cache.
 	a.s.invalidateCache(a.acct.Key())
-	err := a.st.Save(ctx, a.acct.Key(), rec)
-	if err != nil && ctx.Err() == nil {
+	err := a.put(ctx, rec, final)
+	if err != nil && ctx.Err() == nil && !errors.Is(err, keyring.ErrLeaseLost) {
 		t := time.NewTimer(100 * time.Millisecond)
 		select {
 		case <-ctx.Done():
@@ -677,7 +760,7 @@ func (a *acquirer) save(ctx context.Context, rec *keyring.Record) error {
 			return ctx.Err()
 		case <-t.C:
 		}
-		err = a.st.Save(ctx, a.acct.Key(), rec)
+		err = a.put(ctx, rec, final)
 	}
 	switch {
 	case err == nil:
@@ -690,6 +773,15 @@ func (a *acquirer) save(ctx context.Context, rec *keyring.Record) error {
 	return fmt.Errorf("storing the new tokens of %s: %w", a.acct.Key(), err)
 }
 
+// put writes rec: under a lease with one check-and-set write (clearing the
+// lease when final), else with the store's Save.
+func (a *acquirer) put(ctx context.Context, rec *keyring.Record, final bool) error {
+	if a.lease != nil {
+		return a.leaser.Commit(ctx, a.lease, rec, final)
+	}
+	return a.st.Save(ctx, a.acct.Key(), rec)
+}
+
 // updateIndex records rec's metadata (expiry, scopes, refreshability) in the
 // index entry and clears "login required"; with rec nil it applies only fn.
 // The index lock is taken inside the account lock, never the other way
@@ -698,7 +790,7 @@ func (a *acquirer) save(ctx context.Context, rec *keyring.Record) error {
 // a warning: the tokens are safe in the keychain.
 func (a *acquirer) updateIndex(ctx context.Context, rec *keyring.Record, fn func(*keyring.Account)) {
 	now := a.s.Now().UTC()
-	err := keyring.UpdateIndex(ctx, a.paths, func(ix *keyring.Index) error {
+	err := a.state.UpdateIndex(ctx, func(ix *keyring.Index) error {
 		acc := ix.Find(a.acct.Provider, a.acct.Account)
 		if acc == nil {
 			if !a.isCC() || rec == nil {
@@ -805,7 +897,14 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 	}
 	a.acct.Grant, a.acct.ClientID, a.acct.TokenURL, a.acct.Issuer = auth.GrantClientCredentials, p.ClientID, p.TokenURL, p.Issuer
 	RecordEndpoints(&a.acct, p) // logout and whoami send tokens only to recorded endpoints
-	tok, err := auth.ClientCredentials(ctx, a.s.HTTPClient(), auth.ClientCredentialsRequest{
+	mctx, cancel := ctx, context.CancelFunc(func() {})
+	if a.lease != nil { // client_credentials tokens do not rotate: a lease only avoids duplicate mints
+		if mctx, cancel, err = a.leased(ctx); err != nil {
+			return nil, fmt.Errorf("minting a token for %s: %w", a.acct.Key(), err)
+		}
+	}
+	defer cancel()
+	tok, err := auth.ClientCredentials(mctx, a.s.HTTPClient(), auth.ClientCredentialsRequest{
 		TokenURL:     p.TokenURL,
 		ClientID:     p.ClientID,
 		ClientSecret: secret,
@@ -830,7 +929,7 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 	}
 	next := &keyring.Record{AccessToken: tok.AccessToken, TokenType: tok.TokenType, Expiry: tok.Expiry, Scopes: scopes,
 		IssuedAt: issuedAt(tok, a.s.Now()), Binding: keyring.BindingOf(&a.acct)}
-	if err := a.save(ctx, next); err != nil {
+	if err := a.save(ctx, next, true); err != nil {
 		return nil, err
 	}
 	a.acct.Scopes = scopes

@@ -37,9 +37,13 @@ func (s *Service) InvalidateProviderCache(provider string) {
 		return
 	}
 	var names []string
-	if _, ix, err := openIndex(s.Paths); err == nil {
-		for _, a := range ix.ProviderAccounts(provider) {
-			names = append(names, a.Account)
+	// The cache exists only with the local keychain store, whose index is
+	// the file under Paths.
+	if p, err := s.Paths(); err == nil {
+		if ix, err := keyring.LoadIndex(p.Index); err == nil {
+			for _, a := range ix.ProviderAccounts(provider) {
+				names = append(names, a.Account)
+			}
 		}
 	}
 	c.InvalidateProvider(provider, names)

@@ -122,12 +122,12 @@ func (s *Service) RejectToken(ctx context.Context, acct *keyring.Account, token 
 	if subtle.ConstantTimeCompare([]byte(rec.AccessToken), []byte(token)) != 1 {
 		return false, nil
 	}
-	paths, err := s.Paths()
+	state, err := s.state()
 	if err != nil {
 		return false, err
 	}
 	marked := false
-	err = keyring.UpdateIndex(ctx, paths, func(ix *keyring.Index) error {
+	err = state.UpdateIndex(ctx, func(ix *keyring.Index) error {
 		if a := ix.Find(acct.Provider, acct.Account); a != nil {
 			a.RejectedToken = TokenHash(token)
 			marked = true

@@ -36,7 +36,7 @@ var Prompts = []string{"consent", "login", "select_account", "none"}
 // involve the user.
 type LoginPlan struct {
 	req   LoginRequest
-	paths keyring.Paths
+	state keyring.StateStore
 	// Target is the stored account a re-login or --add-scopes updates, or nil.
 	Target *keyring.Account
 	// Scopes are the scopes to request.
@@ -61,7 +61,15 @@ type LoginPlan struct {
 // here, before the user is involved (docs/security.md §3.3): the index and
 // its directory (read), and the lock directory.
 func (s *Service) PlanLogin(ctx context.Context, req LoginRequest, p *auth.Provider) (*LoginPlan, error) {
-	paths, ix, err := openIndex(s.Paths)
+	state, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	ix, err := state.LoadIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := s.Paths()
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +87,7 @@ func (s *Service) PlanLogin(ctx context.Context, req LoginRequest, p *auth.Provi
 		return nil, err
 	}
 	rp.Scopes = scopes
-	plan := &LoginPlan{req: req, paths: paths, Target: target, Scopes: scopes, Client: client, Provider: rp, Metadata: md,
+	plan := &LoginPlan{req: req, state: state, Target: target, Scopes: scopes, Client: client, Provider: rp, Metadata: md,
 		Params: loginParams(req, rp, scopes, target)}
 	// The provider's default account tells which client authentication
 	// this client needs, whoever signs in now.
@@ -101,7 +109,7 @@ func (s *Service) CompleteLogin(ctx context.Context, plan *LoginPlan, tok *auth.
 	if ident.Note != "" {
 		warnings = append(warnings, Warning{Kind: WarnIdentity, Msg: ident.Note})
 	}
-	account, err := chooseAccount(plan.req, plan.paths, plan.Provider, plan.Target, ident)
+	account, err := chooseAccount(ctx, plan.req, plan.state, plan.Provider, plan.Target, ident)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -113,11 +121,9 @@ func (s *Service) CompleteLogin(ctx context.Context, plan *LoginPlan, tok *auth.
 // ": the provider, plus " --account NAME" unless acct is the provider's
 // default (or the index cannot be read), so that a hint prints this
 // account's token and not the default's.
-func (s *Service) AccountArgs(acct *keyring.Account) string {
-	if paths, err := s.Paths(); err == nil {
-		if ix, err := keyring.LoadIndex(paths.Index); err == nil && ix.Defaults[acct.Provider] == acct.Account {
-			return acct.Provider
-		}
+func (s *Service) AccountArgs(ctx context.Context, acct *keyring.Account) string {
+	if ix, err := s.openIndex(ctx); err == nil && ix.Defaults[acct.Provider] == acct.Account {
+		return acct.Provider
 	}
 	return acct.Provider + " --account " + acct.Account
 }
@@ -268,7 +274,7 @@ func loginParams(req LoginRequest, p *auth.Provider, scopes []string, target *ke
 //     key: the email can change), so a re-login replaces it;
 //   - the identity the provider reports: email, else preferred_username,
 //     else login, else the subject ("default" when it said nothing usable).
-func chooseAccount(req LoginRequest, paths keyring.Paths, p *auth.Provider, target *keyring.Account, ident *auth.Identity) (string, error) {
+func chooseAccount(ctx context.Context, req LoginRequest, state keyring.StateStore, p *auth.Provider, target *keyring.Account, ident *auth.Identity) (string, error) {
 	if len(req.AddScopes) > 0 && target != nil {
 		if target.Subject != "" && ident.Subject != "" && target.Subject != ident.Subject {
 			return "", fmt.Errorf("%w: --add-scopes: signed in as %s, but account %q is %s; nothing was stored (sign in as that identity, or log in without --add-scopes)",
@@ -279,7 +285,7 @@ func chooseAccount(req LoginRequest, paths keyring.Paths, p *auth.Provider, targ
 	if req.Account != "" {
 		return req.Account, nil
 	}
-	ix, err := keyring.LoadIndex(paths.Index) // re-read: the wait took minutes
+	ix, err := state.LoadIndex(ctx) // re-read: the wait took minutes
 	if err != nil {
 		return "", err
 	}
@@ -336,7 +342,7 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 	if err != nil {
 		return nil, nil, err
 	}
-	paths, err := s.Paths()
+	state, err := s.state()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -349,7 +355,7 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 	case err != nil:
 		return nil, warnings, fmt.Errorf("reading the stored credentials of %s: %w", key, err)
 	}
-	ix, err := keyring.LoadIndex(paths.Index)
+	ix, err := state.LoadIndex(ctx)
 	if err != nil {
 		return nil, warnings, err
 	}
@@ -399,7 +405,7 @@ func (s *Service) SaveLogin(ctx context.Context, p *auth.Provider, account strin
 		}
 		return nil, warnings, fmt.Errorf("saving the tokens of %s: %w", key, err)
 	}
-	if err := keyring.UpdateIndex(wctx, paths, func(ix *keyring.Index) error {
+	if err := state.UpdateIndex(wctx, func(ix *keyring.Index) error {
 		ix.Put(acct)
 		return nil
 	}); err != nil {

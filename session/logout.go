@@ -24,6 +24,7 @@ type LogoutRequest struct {
 // provider's configuration to revoke with.
 type LogoutPlan struct {
 	paths keyring.Paths
+	state keyring.StateStore
 	// Accounts are the accounts to log out, in order.
 	Accounts []keyring.Account
 	// Provider is the provider's configuration, nil when it has none (a
@@ -54,7 +55,15 @@ type LogoutResult struct {
 // All; an account missing from the index but present in the keychain is
 // cleaned up too) and looks the provider up.
 func (s *Service) PlanLogout(ctx context.Context, req LogoutRequest) (*LogoutPlan, error) {
-	paths, ix, err := openIndex(s.Paths)
+	paths, err := s.Paths()
+	if err != nil {
+		return nil, err
+	}
+	state, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	ix, err := state.LoadIndex(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +72,7 @@ func (s *Service) PlanLogout(ctx context.Context, req LogoutRequest) (*LogoutPla
 		return nil, err
 	}
 	p, perr := lookupProvider(s.Catalogue, req.Provider)
-	return &LogoutPlan{paths: paths, Accounts: targets, Provider: p, providerErr: perr}, nil
+	return &LogoutPlan{paths: paths, state: state, Accounts: targets, Provider: p, providerErr: perr}, nil
 }
 
 // revokeTimeout bounds the revocation of one account at logout: two
@@ -170,7 +179,7 @@ func (s *Service) LogoutAccount(ctx context.Context, plan *LogoutPlan, a keyring
 	if err := st.Delete(ctx, key); err != nil {
 		return nil, fmt.Errorf("deleting the tokens of %s: %w", key, err)
 	}
-	err = keyring.UpdateIndex(ctx, plan.paths, func(ix *keyring.Index) error {
+	err = plan.state.UpdateIndex(ctx, func(ix *keyring.Index) error {
 		res.WasDefault = ix.Defaults[a.Provider] == a.Account
 		ix.Remove(a.Provider, a.Account)
 		res.NewDefault = ix.Defaults[a.Provider]

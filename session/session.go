@@ -10,6 +10,7 @@
 package session
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -39,6 +40,9 @@ type Service struct {
 	// Only a store that no other machine writes may have one: a token
 	// replaced behind the cache's back would still be served.
 	Cache func() *keyring.KernelCache
+	// State returns where the account index and the client registrations
+	// live: the local files under Paths (FileState) when nil, or Vault.
+	State func() (keyring.StateStore, error)
 	// ConfigPath returns the user's providers.yaml path, for messages.
 	ConfigPath func() string
 }
@@ -95,3 +99,24 @@ type Warning struct {
 
 // String returns the message.
 func (w Warning) String() string { return w.Msg }
+
+// state returns the StateStore: s.State, else the files under s.Paths.
+func (s *Service) state() (keyring.StateStore, error) {
+	if s.State != nil {
+		return s.State()
+	}
+	p, err := s.Paths()
+	if err != nil {
+		return nil, err
+	}
+	return keyring.FileState{Paths: p}, nil
+}
+
+// openIndex reads the account index.
+func (s *Service) openIndex(ctx context.Context) (*keyring.Index, error) {
+	st, err := s.state()
+	if err != nil {
+		return nil, err
+	}
+	return st.LoadIndex(ctx)
+}
