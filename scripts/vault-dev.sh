@@ -34,7 +34,7 @@ BIN=${OAUTHCTL_VAULT_BIN:-$CACHE/vault-$VAULT_VERSION}
 
 usage() { sed -n '2,12p' "$0" >&2; exit 2; }
 
-have_bin() { [[ -x $BIN ]] && "$BIN" version 2>/dev/null | grep -q "Vault $VAULT_VERSION"; }
+have_bin() { [[ -x $BIN && $("$BIN" version 2>/dev/null) == "Vault $VAULT_VERSION"* ]]; }
 
 build() {
   if have_bin; then echo "$BIN"; return; fi
