@@ -149,7 +149,7 @@ free_port() {
 
 start() {
   have_bin || { echo "no Vault $VAULT_VERSION at $BIN; run: $0 build" >&2; exit 1; }
-  local port dir token pid
+  local port dir token pid out
   port=$(free_port)
   dir=$(mktemp -d "${TMPDIR:-/tmp}/oauthctl-vault-dev.XXXXXX")
   token=dev-root-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
@@ -161,7 +161,8 @@ start() {
   for _ in $(seq 1 300); do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       # Serving: the KV v2 mount appears a moment after the listener.
-      if VAULT_TOKEN=$token "$BIN" kv get -address="http://127.0.0.1:$port" -mount=secret probe 2>&1 | grep -q "No value found"; then
+      out=$(VAULT_TOKEN=$token "$BIN" kv get -address="http://127.0.0.1:$port" -mount=secret probe 2>&1 || true)
+      if [[ $out == *"No value found"* ]]; then
         cat <<ENV
 export VAULT_ADDR=http://127.0.0.1:$port
 export VAULT_TOKEN=$token
