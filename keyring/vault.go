@@ -352,12 +352,12 @@ func (v *Vault) read(ctx context.Context, path string) (*kvRead, error) {
 			} `json:"metadata"`
 		} `json:"data"`
 	}
-	status, err := v.do(ctx, http.MethodGet, "data", path, nil, &body)
-	if err != nil && status != http.StatusNotFound {
+	_, err := v.do(ctx, http.MethodGet, "data", path, nil, &body)
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
 	r := &kvRead{data: body.Data.Data, version: body.Data.Metadata.Version}
-	if status == http.StatusNotFound || len(r.data) == 0 || string(r.data) == "null" {
+	if err != nil || len(r.data) == 0 || string(r.data) == "null" {
 		r.data = nil
 		return r, ErrNotFound
 	}
@@ -397,8 +397,8 @@ func (v *Vault) maxVersions() int {
 // destroy deletes path with all its versions and metadata, so that no old
 // version keeps an old refresh token. A missing key is not an error.
 func (v *Vault) destroy(ctx context.Context, path string) error {
-	status, err := v.do(ctx, http.MethodDelete, "metadata", path, nil, nil)
-	if status == http.StatusNotFound {
+	_, err := v.do(ctx, http.MethodDelete, "metadata", path, nil, nil)
+	if errors.Is(err, ErrNotFound) {
 		return nil
 	}
 	return err

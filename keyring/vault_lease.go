@@ -51,9 +51,10 @@ type Leaser interface {
 	// write of the unchanged record and returns both. A wait that runs
 	// out is ErrLockTimeout; a corrupt entry is ErrCorrupt.
 	Lease(ctx context.Context, key Key, need func(*Record) bool) (*Lease, *Record, error)
-	// Ready renews the lease when less than the redemption window is
-	// left, and fails with ErrLeaseLost when it was taken over or the
-	// entry deleted (a logout): then nothing may be redeemed.
+	// Ready verifies (one read) that the entry still carries this lease,
+	// renews it when less than the redemption window is left, and fails
+	// with ErrLeaseLost when it was taken over, overwritten by a login or
+	// deleted by a logout: then nothing may be redeemed.
 	Ready(ctx context.Context, l *Lease) error
 	// Commit writes rec under the lease (check-and-set on the version the
 	// lease wrote), clearing the lease when release is set. It fails with
@@ -192,10 +193,18 @@ func (v *Vault) Ready(ctx context.Context, l *Lease) error {
 	if l.done {
 		return ErrLeaseLost
 	}
+	r, e, err := v.readToken(ctx, l.key)
+	switch {
+	case errors.Is(err, ErrNotFound), err == nil && (r.version != l.version || e.LeaseOwner != l.owner):
+		l.done = true
+		return fmt.Errorf("checking the refresh lease of %s: %w", l.key, ErrLeaseLost)
+	case err != nil:
+		return err
+	}
 	if time.Until(l.deadline) >= v.redeemWindow() {
 		return nil
 	}
-	err := v.writeLease(ctx, l, l.version, l.record, true)
+	err = v.writeLease(ctx, l, l.version, l.record, true)
 	if errors.Is(err, errCAS) {
 		return fmt.Errorf("renewing the refresh lease of %s: %w", l.key, ErrLeaseLost)
 	}
