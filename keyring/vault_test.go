@@ -285,9 +285,15 @@ func TestVaultUnavailable(t *testing.T) {
 			want: []string{`permission denied: the Vault token's policy lacks "create" on secret/metadata/` + prefix + "/clients/google"},
 		},
 		{
-			name: "policy denies the index", v: store(srv.Addr, tok.Auth.ClientToken, "secret"),
+			name: "policy denies another prefix", v: func() *keyring.Vault {
+				v, err := keyring.NewVault(keyring.VaultConfig{Addr: srv.Addr, Token: tok.Auth.ClientToken, Mount: "secret", Prefix: prefix + "-other"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return v
+			}(),
 			op:   func(v *keyring.Vault) error { _, err := v.LoadIndex(ctx); return err },
-			want: []string{`lacks "read" on secret/data/` + prefix + "/index"},
+			want: []string{`lacks "read" on secret/data/` + prefix + "-other/index"},
 		},
 		{
 			name: "no such mount", v: store(srv.Addr, srv.Token, "nope"),
