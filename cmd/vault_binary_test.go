@@ -281,7 +281,6 @@ func TestVaultBinary(t *testing.T) {
 			op := testop.Start(t, testop.WithRevokeFamilyOnReuse())
 			hung := make(chan struct{})
 			release := make(chan struct{})
-			defer close(release)
 			var once sync.Once
 			target, _ := url.Parse(op.Endpoints().Token)
 			rp := httputil.NewSingleHostReverseProxy(target)
@@ -302,7 +301,7 @@ func TestVaultBinary(t *testing.T) {
 				close(hung)
 				<-release
 			}))
-			defer proxy.Close()
+			defer func() { close(release); proxy.Close() }()
 
 			prefix := testvault.Prefix(t)
 			acct, rec := tkLogin(t, op, "testop", testop.NativeClientID, "")
