@@ -141,8 +141,16 @@ func keychainMessage(ue *keyring.UnavailableError, command, prefix string) (msg,
 		what = "cannot check the accounts"
 	}
 	reason := "the keychain is unavailable: " + ue.Msg
-	if strings.HasPrefix(ue.Msg, "the keychain ") {
+	switch {
+	case strings.HasPrefix(ue.Msg, "the keychain "):
 		reason = ue.Msg // "the keychain is locked"
+	case ue.Backend != "":
+		// Vault's messages name Vault and the path ("cannot reach Vault
+		// at ...", "permission denied: the Vault token's policy lacks ...").
+		reason = ue.Msg
+		if strings.HasSuffix(what, "the keychain, which keeps the tokens") {
+			what = "cannot sign in"
+		}
 	}
 	switch {
 	case what == "":

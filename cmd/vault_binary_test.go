@@ -378,11 +378,19 @@ func TestVaultBinary(t *testing.T) {
 			t.Fatalf("token with Vault up: exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
 		own.Stop()
-		for _, args := range [][]string{{"token", "google"}, {"status"}, {"logout", "google"}} {
-			out, errOut, code := m.run(t, args...)
-			want := "oauthctl: secure storage unavailable: read: cannot reach Vault at " + own.Addr + " (dial tcp "
-			if code != ExitStorage || out != "" || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 1 {
-				t.Errorf("%v with Vault stopped: exit %d, stdout %q, stderr %q; want exit %d and %q", args, code, out, errOut, ExitStorage, want)
+		for _, tt := range []struct {
+			args []string
+			what string
+		}{
+			{[]string{"token", "google"}, "cannot get a token"},
+			{[]string{"status"}, "cannot check the accounts"},
+			{[]string{"logout", "google"}, "cannot log out"},
+		} {
+			out, errOut, code := m.run(t, tt.args...)
+			want := "oauthctl: " + tt.what + ": cannot reach Vault at " + own.Addr + " (dial tcp "
+			hint := "\ncheck VAULT_ADDR and that Vault is running\n"
+			if code != ExitStorage || out != "" || !strings.HasPrefix(errOut, want) || !strings.HasSuffix(errOut, hint) || strings.Count(errOut, "\n") != 2 {
+				t.Errorf("%v with Vault stopped: exit %d, stdout %q, stderr %q; want exit %d, %q and the hint", tt.args, code, out, errOut, ExitStorage, want)
 			}
 		}
 		m.checkNothingLocal(t)

@@ -144,11 +144,17 @@ func ValidateAccount(name string) error {
 
 // UnavailableError explains why the keychain cannot be used and how to fix it.
 type UnavailableError struct {
-	Op   string // "read", "write", "delete"
-	Msg  string // what went wrong, without secrets
-	Hint string // how to fix it
-	Err  error
+	// Backend is the storage that failed: "" for the OS keychain,
+	// BackendVault for Vault.
+	Backend string
+	Op      string // "read", "write", "delete"
+	Msg     string // what went wrong, without secrets
+	Hint    string // how to fix it
+	Err     error
 }
+
+// BackendVault is UnavailableError.Backend for Vault.
+const BackendVault = "Vault"
 
 func (e *UnavailableError) Error() string {
 	s := "secure storage unavailable: " + e.Op + ": " + e.Msg

@@ -127,14 +127,14 @@ func VaultConfigFromEnv(getenv func(string) string) (VaultConfig, error) {
 		}
 	}
 	if c.Token == "" {
-		return c, &UnavailableError{Op: "configure", Msg: "no Vault token",
+		return c, &UnavailableError{Backend: BackendVault, Op: "configure", Msg: "no Vault token",
 			Hint: "set VAULT_TOKEN or run `vault login` (which writes ~/.vault-token)"}
 	}
 	return c, nil
 }
 
 func vaultConfigError(format string, args ...any) error {
-	return &UnavailableError{Op: "configure", Msg: fmt.Sprintf(format, args...)}
+	return &UnavailableError{Backend: BackendVault, Op: "configure", Msg: fmt.Sprintf(format, args...)}
 }
 
 // Vault is the Store, StateStore and Leaser over a HashiCorp Vault KV
@@ -181,11 +181,11 @@ func NewVault(cfg VaultConfig) (*Vault, error) {
 	}
 	loopback := isLoopbackHost(u.Hostname())
 	if u.Scheme == "http" && !loopback {
-		return nil, &UnavailableError{Op: "configure", Msg: fmt.Sprintf("%s=%s sends the Vault token and the tokens in the clear", VaultAddrEnv, cfg.Addr),
+		return nil, &UnavailableError{Backend: BackendVault, Op: "configure", Msg: fmt.Sprintf("%s=%s sends the Vault token and the tokens in the clear", VaultAddrEnv, cfg.Addr),
 			Hint: "use https (plain http is accepted only for a loopback address)"}
 	}
 	if cfg.SkipVerify && !loopback {
-		return nil, &UnavailableError{Op: "configure", Msg: fmt.Sprintf("%s is refused for %s, which is not a loopback address", VaultSkipVerifyEnv, u.Host),
+		return nil, &UnavailableError{Backend: BackendVault, Op: "configure", Msg: fmt.Sprintf("%s is refused for %s, which is not a loopback address", VaultSkipVerifyEnv, u.Host),
 			Hint: "set VAULT_CACERT to the server's CA certificate instead"}
 	}
 	mount, err := cleanVaultPath(cfg.Mount)
@@ -426,7 +426,7 @@ func (v *Vault) update(ctx context.Context, path string, fn func(data json.RawMe
 			return err
 		}
 		if attempt >= casAttempts {
-			return &UnavailableError{Op: "write", Msg: fmt.Sprintf("%s/%s kept changing under %d attempts to update it", v.cfg.Mount, path, attempt)}
+			return &UnavailableError{Backend: BackendVault, Op: "write", Msg: fmt.Sprintf("%s/%s kept changing under %d attempts to update it", v.cfg.Mount, path, attempt)}
 		}
 		if err := sleepCtx(ctx, jitter(50*time.Millisecond)); err != nil {
 			return err
@@ -496,7 +496,7 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		return 0, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("cannot reach Vault at %s (%s)", v.cfg.Addr, transportReason(err)), Err: err,
+		return 0, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("cannot reach Vault at %s (%s)", v.cfg.Addr, transportReason(err)), Err: err,
 			Hint: "check VAULT_ADDR and that Vault is running"}
 	}
 	defer resp.Body.Close()
@@ -505,15 +505,15 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("reading Vault's answer for %s: %s", full, transportReason(err)), Err: err}
+		return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("reading Vault's answer for %s: %s", full, transportReason(err)), Err: err}
 	}
 	if len(data) > maxVaultResponse {
-		return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("Vault's answer for %s is larger than 1 MiB", full)}
+		return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault's answer for %s is larger than 1 MiB", full)}
 	}
 	if resp.StatusCode/100 == 2 {
 		if out != nil && len(data) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
-				return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("Vault's answer for %s is not the expected JSON", full)}
+				return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault's answer for %s is not the expected JSON", full)}
 			}
 		}
 		return resp.StatusCode, nil
@@ -530,7 +530,7 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 		if len(ve.Errors) == 0 {
 			return resp.StatusCode, ErrNotFound
 		}
-		return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("no KV version 2 secrets engine at %s/ (%s)", v.cfg.Mount, flattenMsg(msgs)),
+		return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("no KV version 2 secrets engine at %s/ (%s)", v.cfg.Mount, flattenMsg(msgs)),
 			Hint: fmt.Sprintf("enable one (vault secrets enable -path=%s kv-v2) or set %s", v.cfg.Mount, VaultMountEnv)}
 	case http.StatusBadRequest:
 		if strings.Contains(msgs, "check-and-set") {
@@ -538,21 +538,21 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 		}
 	case http.StatusForbidden:
 		if v.tokenRejected(ctx) {
-			return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("Vault rejected the token (expired, revoked or wrong) when accessing %s", full),
+			return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault rejected the token (expired, revoked or wrong) when accessing %s", full),
 				Hint: "set VAULT_TOKEN to a valid token or run `vault login`"}
 		}
-		return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("permission denied: the Vault token's policy lacks %q on %s", op.capability, full),
+		return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("permission denied: the Vault token's policy lacks %q on %s", op.capability, full),
 			Hint: "grant it in the token's policy (see the README's Vault section for a minimal policy)"}
 	case http.StatusServiceUnavailable:
 		if strings.Contains(strings.ToLower(msgs), "sealed") {
-			return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("Vault at %s is sealed", v.cfg.Addr),
+			return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault at %s is sealed", v.cfg.Addr),
 				Hint: "unseal it (vault operator unseal) and try again"}
 		}
 	}
 	if msgs == "" {
 		msgs = http.StatusText(resp.StatusCode)
 	}
-	return resp.StatusCode, &UnavailableError{Op: op.name, Msg: fmt.Sprintf("Vault answered %d for %s: %s", resp.StatusCode, full, flattenMsg(msgs))}
+	return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault answered %d for %s: %s", resp.StatusCode, full, flattenMsg(msgs))}
 }
 
 // tokenRejected asks Vault whether the token itself is bad (lookup-self is

@@ -70,7 +70,7 @@ type Leaser interface {
 // another host took the lease over after it expired, a login overwrote the
 // entry or a logout deleted it. It matches ErrUnavailable (exit 6): the
 // tokens this host obtained are not stored, and not printed.
-var ErrLeaseLost = &UnavailableError{Op: "write", Msg: "the refresh lease in Vault was lost (the entry was taken over, overwritten or deleted meanwhile)"}
+var ErrLeaseLost = &UnavailableError{Backend: BackendVault, Op: "write", Msg: "the refresh lease in Vault was lost (the entry was taken over, overwritten or deleted meanwhile)"}
 
 // Lease is a refresh lease held on one token entry.
 type Lease struct {
