@@ -310,3 +310,34 @@ func TestProvidersShowGolden(t *testing.T) {
 		})
 	}
 }
+
+// TestProvidersAddGolden pins what `providers add` tells a person, on a
+// terminal (colour, ✓) and off one, against a real OP (the issuer's random
+// port is replaced by {ISSUER}).
+func TestProvidersAddGolden(t *testing.T) {
+	op := testop.Start(t)
+	for _, tt := range []struct {
+		golden string
+		tty    bool
+	}{{"providers_add.golden", false}, {"providers_add_tty.golden", true}} {
+		t.Run(tt.golden, func(t *testing.T) {
+			e := newProvidersEnv(t)
+			builtin, err := os.ReadFile("../providers.yaml")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ios, _, out, errOut := iostreams.Test()
+			ios.ErrTTY = tt.tty
+			f := NewFactory(t.Context(), ios, builtin, "test")
+			if code := Run(t.Context(), f, []string{"providers", "add", "myop", "--issuer", op.Issuer, "--client-id", "web"}); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout %q", out)
+			}
+			got := strings.ReplaceAll(errOut.String(), op.Issuer, "{ISSUER}")
+			got = strings.ReplaceAll(got, e.cfgPath, "{CONFIG}")
+			assertGolden(t, tt.golden, got)
+		})
+	}
+}
