@@ -167,6 +167,11 @@ func TestVaultBinary(t *testing.T) {
 			t.Errorf("status on B: exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
 
+		// A caches nothing (no kernel keyring copy with a shared store): its
+		// token below must see B's logout at once.
+		if out, errOut, code := a.run(t, "token", "shared"); code != 0 || out != rec.AccessToken+"\n" {
+			t.Errorf("token on A: exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
 		if _, errOut, code := b.run(t, "logout", "shared"); code != 0 {
 			t.Fatalf("logout on B: exit %d, stderr %q", code, errOut)
 		}
