@@ -29,17 +29,36 @@ func nodeEnv(t *testing.T, op *nodeop.OP, c nodeop.Client, method string) *login
 // login through node-oidc-provider's pages.
 func nodeRun(t *testing.T, op *nodeop.OP, env *loginEnv, store keyring.Store, login string, args ...string) (code int, stdout, stderr, authURL string) {
 	t.Helper()
-	visited := make(chan error, 1)
+	launched := make(chan struct{}, 1)
 	urls := make(chan string, 1)
-	open := func(ctx context.Context, u string) error {
-		urls <- u
-		go func() { _, err := nodeop.NewBrowser(op, login).Visit(t.Context(), u); visited <- err }()
+	visited := make(chan error, 1)
+	// A browser that fails ends the command at once rather than leaving the
+	// login to wait out its 5-minute timeout.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	open := func(_ context.Context, u string) error {
+		launched <- struct{}{}
+		go func() {
+			b := nodeop.NewBrowser(op, login)
+			// The launcher gets oauthctl's one-time address; the
+			// authorization URL is where it redirects.
+			auth, err := b.Launch(t.Context(), u)
+			urls <- auth
+			if err == nil {
+				_, err = b.Visit(t.Context(), auth)
+			}
+			if err != nil {
+				cancel()
+			}
+			visited <- err
+		}()
 		return nil
 	}
 	f, out, errOut := loginFactory(env, store, open, nil)
-	code = Run(t.Context(), f, args)
+	code = Run(ctx, f, args)
 	select {
-	case authURL = <-urls:
+	case <-launched:
+		authURL = <-urls
 		if err := <-visited; err != nil {
 			t.Errorf("browser: %v", err)
 		}

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/oauthctl/oauthctl/internal/testop"
 )
 
 // Browser stands in for the user's browser on node-oidc-provider's
@@ -81,6 +83,13 @@ func (b *Browser) Visit(ctx context.Context, authURL string) (*Result, error) {
 	return &Result{URL: callback, StatusCode: resp.StatusCode, Body: string(body)}, nil
 }
 
+// Launch opens u if it is oauthctl's one-time launch address (keeping the
+// cookie it sets) and returns the authorization URL it redirects to; any
+// other URL is returned as it is.
+func (b *Browser) Launch(ctx context.Context, u string) (string, error) {
+	return testop.LaunchURL(ctx, b.client, u)
+}
+
 // FinalRedirect is Visit without its last request: it returns the loopback
 // URL the OP redirected to, as a user would copy it from the address bar.
 // Its steps:
@@ -92,6 +101,14 @@ func (b *Browser) FinalRedirect(ctx context.Context, authURL string) (string, er
 	u, err := url.Parse(authURL)
 	if err != nil {
 		return "", fmt.Errorf("parsing the authorization URL: %w", err)
+	}
+	if testop.IsLaunchAddress(u) {
+		// oauthctl's one-time launch address: it sets the login cookie (in
+		// the jar) and redirects to the authorization URL, as a browser
+		// opened by the launcher sees it.
+		if u, err = testop.OpenLaunchAddress(ctx, b.client, u); err != nil {
+			return "", err
+		}
 	}
 	if !b.onIssuer(u) {
 		return "", fmt.Errorf("authorization URL %s is not on the issuer %s", authURL, b.issuer)

@@ -84,11 +84,16 @@ func (b *Browser) Visit(ctx context.Context, authURL string) (*Result, error) {
 // address (keeping its cookie) and returns the authorization URL it
 // redirects to; any other URL is returned as it is.
 func (b *Browser) Launch(ctx context.Context, u string) (string, error) {
+	return LaunchURL(ctx, b.client, u)
+}
+
+// LaunchURL is Browser.Launch for any browser stand-in's client c.
+func LaunchURL(ctx context.Context, c *http.Client, u string) (string, error) {
 	pu, err := url.Parse(u)
-	if err != nil || !isLoopback(pu) || !strings.HasPrefix(pu.Path, "/start/") {
+	if err != nil || !IsLaunchAddress(pu) {
 		return u, nil
 	}
-	next, err := b.launch(ctx, pu)
+	next, err := OpenLaunchAddress(ctx, c, pu)
 	if err != nil {
 		return "", err
 	}
@@ -98,11 +103,26 @@ func (b *Browser) Launch(ctx context.Context, u string) (string, error) {
 // launch opens oauthctl's one-time launch address and returns where it
 // redirects.
 func (b *Browser) launch(ctx context.Context, u *url.URL) (*url.URL, error) {
+	return OpenLaunchAddress(ctx, b.client, u)
+}
+
+// IsLaunchAddress reports whether u is oauthctl's one-time launch address
+// (http://127.0.0.1:PORT/start/...), which the browser launcher is given
+// instead of the authorization URL (docs/security.md).
+func IsLaunchAddress(u *url.URL) bool {
+	return isLoopback(u) && strings.HasPrefix(u.Path, "/start/")
+}
+
+// OpenLaunchAddress opens oauthctl's one-time launch address with c (whose
+// cookie jar keeps the login cookie it sets, as a real browser's would) and
+// returns the authorization URL it redirects to. Every browser stand-in
+// opens it this way, so they all pass the callback's cookie check.
+func OpenLaunchAddress(ctx context.Context, c *http.Client, u *url.URL) (*url.URL, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := b.client.Do(req)
+	resp, err := c.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("opening the launch address: %w", err)
 	}
@@ -121,7 +141,7 @@ func (b *Browser) FinalRedirect(ctx context.Context, authURL string) (string, er
 	if err != nil {
 		return "", fmt.Errorf("parsing the authorization URL: %w", err)
 	}
-	if isLoopback(u) && strings.HasPrefix(u.Path, "/start/") {
+	if IsLaunchAddress(u) {
 		// oauthctl's one-time launch address: it sets the login cookie (in
 		// the jar) and redirects to the authorization URL, as a browser
 		// opened by the launcher sees it.
