@@ -50,7 +50,10 @@ provider's default, how long its access token stays valid, whether it can be
 refreshed, whether the provider asked for a new login, and its scopes. On a
 terminal the accounts are grouped by provider, one line each; elsewhere (a
 pipe, a file) the table keeps stable columns for scripts, and --json has
-every field.
+every field: provider, account, default, identity, subject, issuer, grant,
+scopes, expires_at, expires_in_seconds, expired, refreshable,
+refresh_expires_at, login_required, updated_at (and check with --check);
+times are RFC 3339 UTC, and an unknown value is null.
 
 status reads only the account index: it touches neither the keychain nor the
 network. --check also makes sure each account can still produce an access
@@ -83,14 +86,16 @@ reached.`,
 }
 
 // statusAccount is one account as `status --json` prints it. The field
-// names are stable; times are RFC 3339 in UTC, null when unknown.
+// names are stable; times are RFC 3339 in UTC; a value oauthctl does not
+// know (no expiry, no ID token's subject, an OAuth-only provider's issuer)
+// is null, never "", as in `providers --json`.
 type statusAccount struct {
 	Provider         string       `json:"provider"`
 	Account          string       `json:"account"`
 	Default          bool         `json:"default"`
-	Identity         string       `json:"identity"`
-	Subject          string       `json:"subject"`
-	Issuer           string       `json:"issuer"`
+	Identity         *string      `json:"identity"`
+	Subject          *string      `json:"subject"`
+	Issuer           *string      `json:"issuer"`
 	Grant            string       `json:"grant"`
 	Scopes           []string     `json:"scopes"`
 	ExpiresAt        *string      `json:"expires_at"`
@@ -279,7 +284,7 @@ func oneLine(err error) string {
 func newStatusAccount(a keyring.Account, isDefault bool, now time.Time) statusAccount {
 	v := statusAccount{
 		Provider: a.Provider, Account: a.Account, Default: isDefault,
-		Identity: a.Identity, Subject: a.Subject, Issuer: a.Issuer, Grant: a.Grant,
+		Identity: nullable(a.Identity), Subject: nullable(a.Subject), Issuer: nullable(a.Issuer), Grant: a.Grant,
 		Scopes: a.Scopes, Refreshable: a.Refreshable, LoginRequired: statusLoginRequired(a, now),
 		ExpiresAt: rfc3339(a.Expiry), RefreshExpiresAt: rfc3339(a.RefreshExpiry), UpdatedAt: rfc3339(a.UpdatedAt),
 	}
@@ -404,8 +409,12 @@ func writeStatusGrouped(opts *StatusOptions, views []statusAccount) {
 			last = v.Provider
 		}
 		name := auth.Sanitize(v.Account, 128)
-		if v.Identity != "" && v.Identity != v.Account {
-			name += " (" + auth.Sanitize(v.Identity, 128) + ")"
+		identity := ""
+		if v.Identity != nil {
+			identity = *v.Identity
+		}
+		if identity != "" && identity != v.Account {
+			name += " (" + auth.Sanitize(identity, 128) + ")"
 		}
 		if v.Default {
 			name += " (default)"
@@ -418,7 +427,7 @@ func writeStatusGrouped(opts *StatusOptions, views []statusAccount) {
 		case v.LoginRequired:
 			ok, state = false, "login required"
 			fix = "oauthctl login " + provider
-			if !v.Default || v.Identity != v.Account {
+			if !v.Default || identity != v.Account {
 				fix += " --account " + auth.Sanitize(v.Account, 128)
 			}
 		case v.Grant == auth.GrantClientCredentials && v.Expired:
