@@ -354,7 +354,7 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 		l.LaunchFailed()
 		fmt.Fprintln(w, opts.IO.ErrColorScheme().Warning("could not open a browser: "+auth.Sanitize(err.Error(), 200)))
 		if opts.IO.InTTY {
-			fmt.Fprintf(w, "Open this address in a browser on any machine and sign in:\n\n  %s\n\n", l.AuthURL())
+			fmt.Fprintf(w, "The address above no longer works; open this one instead, in a browser on any machine, and sign in:\n\n  %s\n\n", l.AuthURL())
 			pasteBack()
 			return nil
 		}
@@ -362,7 +362,7 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 		// still bring the redirect.
 		fmt.Fprintf(w, "no browser and stdin is not a terminal: use --device or --no-browser. "+
 			"Still waiting up to %s (--timeout) for the redirect to %s (a forwarded port may bring it)...\n", opts.Timeout, l.RedirectURI())
-		fmt.Fprintf(w, "Open this address in a browser instead:\n\n  %s\n\n", l.AuthURL())
+		fmt.Fprintf(w, "The address above no longer works; open this one in a browser instead:\n\n  %s\n\n", l.AuthURL())
 		return nil
 	}
 	return opts.IO.StartLive(waitingMessage, opts.Now)

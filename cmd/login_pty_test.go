@@ -181,8 +181,9 @@ func TestLoginPTY(t *testing.T) {
 		start := time.Now()
 		r := startPTY(t, bin, env.environ(), "login", "ptypaste")
 		r.waitFor(t, regexp.MustCompile(`could not open a browser`))
-		// The provider's own address, printed once the launcher failed.
-		authURL := r.waitFor(t, regexp.MustCompile(`sign in:\r?\n\r?\n  (http://\S+)\r?\n`))[1]
+		// The provider's own address, printed once the launcher failed,
+		// saying plainly that the one-time address printed first is dead.
+		authURL := r.waitFor(t, regexp.MustCompile(`The address above no longer works; open this one instead, in a browser on any machine, and sign in:\r?\n\r?\n  (http://\S+)\r?\n`))[1]
 		r.waitFor(t, regexp.MustCompile(`paste it here and press Enter`))
 		if d := time.Since(start); d > 20*time.Second {
 			t.Errorf("the paste-back prompt took %s", d)

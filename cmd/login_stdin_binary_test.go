@@ -52,7 +52,7 @@ func TestBinaryStdinDevNull(t *testing.T) {
 			`no browser and stdin is not a terminal: use --device or --no-browser\. Still waiting up to 1s \(--timeout\) for the redirect to http://127\.0\.0\.1:\d+/callback \(a forwarded port may bring it\)\.\.\.\n` +
 			// No launcher ran: the one-time address is retired and the
 			// provider's URL, on no command line, is offered instead.
-			`Open this address in a browser instead:\n\n  http://127\.0\.0\.1:9/authorize\?\S+\n\n` +
+			`The address above no longer works; open this one in a browser instead:\n\n  http://127\.0\.0\.1:9/authorize\?\S+\n\n` +
 			`oauthctl: timed out after 1s; try --no-browser\n\z`)
 		if code != ExitLogin || !want.MatchString(stderr) {
 			t.Errorf("exit %d, stderr:\n%s\nwant exit %d and stderr matching %s", code, stderr, ExitLogin, want)
