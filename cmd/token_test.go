@@ -503,7 +503,7 @@ func TestTokenNotStored(t *testing.T) {
 		{name: "unknown provider", args: "token nope", code: ExitUsage,
 			wantErr: "oauthctl: unknown provider \"nope\" (known: fake)\n"},
 		{name: "unknown account", args: "token fake --account other", seed: []keyring.Account{fakeAccount("https://t.example/token")}, code: ExitSignIn,
-			wantErr: "oauthctl: no stored credentials: no account \"other\" for fake\nrun: oauthctl login fake\n"},
+			wantErr: "oauthctl: no stored credentials: no account \"other\" for fake\nrun: oauthctl login fake --account other\n"},
 		{name: "two accounts, no provider", args: "token", code: ExitUsage,
 			seed:    []keyring.Account{fakeAccount("https://t.example/token"), {Provider: "github", Account: "octo", TokenURL: "https://t.example/token"}},
 			wantErr: "oauthctl: more than one stored account (fake: me@example.com; github: octo): name a provider, and add --account NAME for one that is not its default\n"},

@@ -54,6 +54,11 @@ func (s *Service) ResolveAccount(ctx context.Context, provider, account string) 
 		return &keyring.Account{Provider: p.Name, Account: account, Issuer: p.Issuer, TokenURL: p.TokenURL,
 			ClientID: p.ClientID, Scopes: p.Scopes, Grant: auth.GrantClientCredentials, Refreshable: true}, nil
 	}
+	if account != "" {
+		// The account named on the command line: the hint signs in to it,
+		// not to the provider's default.
+		return nil, WithHint(err, "run: oauthctl login %s --account %s", provider, auth.Sanitize(account, 128))
+	}
 	return nil, WithHint(err, "run: oauthctl login %s", provider)
 }
 
