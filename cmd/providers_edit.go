@@ -8,11 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"maps"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
+	"github.com/oauthctl/oauthctl/internal/safefile"
 	"github.com/oauthctl/oauthctl/keyring"
 )
 
@@ -185,7 +183,7 @@ func providersAdd(ctx context.Context, opts *ProvidersAddOptions) (*auth.Catalog
 	if _, err := newCat.Get(opts.Name); err != nil {
 		return nil, fmt.Errorf("the new entry did not load: %w", err)
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := safefile.WriteFile(path, data, true); err != nil {
 		return nil, err
 	}
 	fmt.Fprintln(opts.IO.ErrOut, cs.Success(fmt.Sprintf("Added %s to %s", opts.Name, path)))
@@ -441,46 +439,6 @@ func lastLine(n *yaml.Node) int {
 	return l
 }
 
-// writeFileAtomic writes data to path (following a symbolic link to its
-// target) through a temporary file in the same directory, synced and
-// renamed over it, with mode 0600: a crash leaves the old file or the new
-// one, never half of one. The directory is created (0700) if missing.
-func writeFileAtomic(path string, data []byte) error {
-	if target, err := filepath.EvalSymlinks(path); err == nil {
-		path = target
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
-}
-
 // ProvidersRemoveOptions are the inputs of `oauthctl providers remove`.
 type ProvidersRemoveOptions struct {
 	IO        *iostreams.IOStreams
@@ -538,7 +496,7 @@ func providersRemoveRun(opts *ProvidersRemoveOptions) error {
 		auth.ConfigSource{Path: path, Data: data}, opts.Getenv); err != nil {
 		return fmt.Errorf("the file would not be valid without %s: %w", opts.Name, err)
 	}
-	if err := writeFileAtomic(path, data); err != nil {
+	if err := safefile.WriteFile(path, data, true); err != nil {
 		return err
 	}
 	fmt.Fprintln(opts.IO.ErrOut, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Removed %s from %s", opts.Name, path)))
