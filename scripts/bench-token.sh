@@ -75,9 +75,10 @@ export OAUTHCTL_STATE_DIR="$tmp/state"
 # Locks follow the UID, not XDG_RUNTIME_DIR (which only isolates the keyring
 # daemon above); keep the bench's out of the user's real lock directory.
 export OAUTHCTL_LOCK_DIR="$tmp/locks"
-# No providers.yaml: the hot path needs none. (It looks for one only to see
-# whether it names `store: vault`; a missing file answers "keychain".)
-export OAUTHCTL_CONFIG="$tmp/no-such-providers.yaml"
+# No providers.yaml: the hot path needs none. (It looks for the default one
+# only to see whether it names `store: vault`; none there answers
+# "keychain". An OAUTHCTL_CONFIG naming a missing file is an error.)
+unset OAUTHCTL_CONFIG
 provider=bench account="bench-$$"
 "$bin/harness" seed "$provider" "$account"
 trap '"$bin/harness" unseed "$provider" "$account" || true' EXIT
