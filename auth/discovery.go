@@ -105,7 +105,8 @@ func ResolveEndpoints(ctx context.Context, client *http.Client, p *Provider) (*P
 	}
 	md, err := Discover(ctx, client, p.Issuer)
 	if err != nil {
-		return nil, nil, fmt.Errorf("discovering %s's endpoints: %w", p.Name, err)
+		// Discover's errors start with "discovery: ".
+		return nil, nil, fmt.Errorf("cannot find %s's endpoints: %w", p.Name, err)
 	}
 	fill := func(dst *string, v string) {
 		if *dst == "" {

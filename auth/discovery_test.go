@@ -87,6 +87,17 @@ func TestResolveEndpoints(t *testing.T) {
 	if got, md, err := ResolveEndpoints(t.Context(), failing, offline); err != nil || md != nil || got.TokenURL != offline.TokenURL {
 		t.Errorf("ResolveEndpoints = %+v %+v %v", got, md, err)
 	}
+
+	// Unreachable: one "discovery" in the message, not "discovering x's
+	// endpoints: discovery: ...".
+	down := &Provider{Name: "z", Issuer: "https://127.0.0.1:1", NeedsDiscovery: true}
+	refused := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("connection refused")
+	})}
+	_, _, err = ResolveEndpoints(t.Context(), refused, down)
+	if err == nil || !strings.HasPrefix(err.Error(), "cannot find z's endpoints: discovery: ") || strings.Count(err.Error(), "discover") != 1 {
+		t.Errorf("unreachable issuer: %v", err)
+	}
 }
 
 type roundTripFunc func(*http.Request) (*http.Response, error)

@@ -843,6 +843,10 @@ func reservedParam(k string) bool {
 	return false
 }
 
+// ValidProviderName reports whether s may name a provider in providers.yaml:
+// letters, digits, '-', '_' and '.', starting with a letter, at most 64.
+func ValidProviderName(s string) bool { return validName(s) }
+
 func validName(s string) bool {
 	if s == "" || len(s) > 64 {
 		return false

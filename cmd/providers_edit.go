@@ -119,6 +119,10 @@ func providersAdd(ctx context.Context, opts *ProvidersAddOptions) (*auth.Catalog
 	if opts.Name == "" {
 		return nil, usageErrorf("providers add needs a PROVIDER name")
 	}
+	// Before any question or network round trip: the entry would be refused.
+	if !auth.ValidProviderName(opts.Name) {
+		return nil, usageErrorf("provider name %q: use letters, digits, '-', '_' and '.', starting with a letter", auth.Sanitize(opts.Name, 64))
+	}
 	if p, err := cat.Get(opts.Name); err == nil {
 		if p.Source == auth.SourceBuiltin {
 			return nil, withHint(usageErrorf("%s is a built-in provider", opts.Name),
@@ -160,7 +164,8 @@ func providersAdd(ctx context.Context, opts *ProvidersAddOptions) (*auth.Catalog
 	fmt.Fprintf(opts.IO.ErrOut, "Reading %s/.well-known/openid-configuration...\n", strings.TrimSuffix(opts.Issuer, "/"))
 	md, err := auth.Discover(ctx, opts.HTTPClient(), opts.Issuer)
 	if err != nil {
-		return nil, fmt.Errorf("discovering %s: %w", opts.Name, err)
+		// Discover's errors start with "discovery: ".
+		return nil, fmt.Errorf("cannot add %s: %w", opts.Name, err)
 	}
 	printDiscovery(opts.IO.ErrOut, cs, md)
 

@@ -202,8 +202,9 @@ func TestProvidersAddErrors(t *testing.T) {
 	}{
 		{"no issuer off a terminal", []string{"add", "x"}, ExitUsage, "oauthctl: providers add needs --issuer URL"},
 		{"plain http issuer", []string{"add", "x", "--issuer", "http://idp.example"}, ExitUsage, "oauthctl: --issuer: "},
-		{"bad name", []string{"add", "9x", "--issuer", "https://127.0.0.1:1"}, ExitUnavailable, ""},
-		{"unreachable", []string{"add", "x", "--issuer", "https://127.0.0.1:1"}, ExitUnavailable, "oauthctl: discovering x: "},
+		{"bad name, refused before discovery", []string{"add", "9x", "--issuer", "https://127.0.0.1:1"}, ExitUsage,
+			"oauthctl: provider name \"9x\": use letters, digits, '-', '_' and '.', starting with a letter\n"},
+		{"unreachable", []string{"add", "x", "--issuer", "https://127.0.0.1:1"}, ExitUnavailable, "oauthctl: cannot add x: discovery: cannot reach the provider"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
