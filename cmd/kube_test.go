@@ -208,6 +208,7 @@ func TestSetupKube(t *testing.T) {
 		args       []string
 		kubeconfig string // $KUBECONFIG, relative to the test dir
 		file       string // the file written, relative to the test dir
+		existing   string // the file's content before, if any
 		wantUser   string
 		wantArgs   []string
 		wantMode   string
@@ -217,6 +218,17 @@ func TestSetupKube(t *testing.T) {
 	}{
 		{name: "defaults", args: []string{"corp"}, file: ".kube/config", wantUser: "oauthctl-corp",
 			wantArgs: []string{"kube-credential", "corp"}, wantMode: "Never", wantAPI: kube.APIVersionV1,
+			wantMsg: []string{
+				"Added the user oauthctl-corp in DIR/.kube/config: kubectl runs /opt/oauthctl/bin/oauthctl kube-credential corp.\n" +
+					"The API server must trust its ID tokens: --oidc-issuer-url=https://login.example.com --oidc-client-id=corp-cli\n" +
+					"Use it (DIR/.kube/config has no current context): kubectl config set-context CONTEXT --cluster=CLUSTER --user=oauthctl-corp && kubectl config use-context CONTEXT\n",
+				"DIR/.kube/config already has the user oauthctl-corp: kubectl runs /opt/oauthctl/bin/oauthctl kube-credential corp.\n" +
+					"The API server must trust its ID tokens: --oidc-issuer-url=https://login.example.com --oidc-client-id=corp-cli\n" +
+					"Use it (DIR/.kube/config has no current context): kubectl config set-context CONTEXT --cluster=CLUSTER --user=oauthctl-corp && kubectl config use-context CONTEXT\n",
+			}},
+		{name: "a kubeconfig with a current context", args: []string{"corp"}, file: ".kube/config",
+			existing: "apiVersion: v1\nkind: Config\ncurrent-context: dev\ncontexts:\n- name: dev\n  context: {cluster: dev}\n",
+			wantUser: "oauthctl-corp", wantArgs: []string{"kube-credential", "corp"}, wantMode: "Never", wantAPI: kube.APIVersionV1,
 			wantMsg: []string{
 				"Added the user oauthctl-corp in DIR/.kube/config: kubectl runs /opt/oauthctl/bin/oauthctl kube-credential corp.\n" +
 					"The API server must trust its ID tokens: --oidc-issuer-url=https://login.example.com --oidc-client-id=corp-cli\n" +
@@ -232,12 +244,12 @@ func TestSetupKube(t *testing.T) {
 			kubeconfig: "kc", file: "other", wantUser: "dev admin",
 			wantArgs: []string{"kube-credential", "corp", "--access-token"}, wantMode: "Never", wantAPI: kube.APIVersionV1,
 			wantMsg: []string{"Added the user dev admin in DIR/other: kubectl runs /opt/oauthctl/bin/oauthctl kube-credential corp --access-token.\n" +
-				"Use it: kubectl config set-context --current --user='dev admin'\n"}},
+				"Use it (DIR/other has no current context): kubectl config set-context CONTEXT --cluster=CLUSTER --user='dev admin' && kubectl config use-context CONTEXT\n"}},
 		{name: "not OIDC", args: []string{"plain"}, file: ".kube/config", wantUser: "oauthctl-plain",
 			wantArgs: []string{"kube-credential", "plain"}, wantMode: "Never", wantAPI: kube.APIVersionV1,
 			wantMsg: []string{"Added the user oauthctl-plain in DIR/.kube/config: kubectl runs /opt/oauthctl/bin/oauthctl kube-credential plain.\n" +
 				"warning: plain is not set up for OpenID Connect (issuer and the openid scope), so it gives no ID token; use --access-token if the cluster accepts its access tokens\n" +
-				"Use it: kubectl config set-context --current --user=oauthctl-plain\n"}},
+				"Use it (DIR/.kube/config has no current context): kubectl config set-context CONTEXT --cluster=CLUSTER --user=oauthctl-plain && kubectl config use-context CONTEXT\n"}},
 		{name: "unknown provider", args: []string{"nope"}, wantErr: `unknown provider "nope"`},
 		{name: "bad api version", args: []string{"corp", "--api-version", "v1alpha1"}, wantErr: `oauthctl: --api-version must be v1 or v1beta1, not "v1alpha1"` + "\n"},
 		{name: "not a kubeconfig", args: []string{"corp", "--kubeconfig", "DIR/pod.yaml"}, wantErr: "DIR/pod.yaml: cannot edit the kubeconfig: kind is \"Pod\", not Config\n"},
@@ -251,6 +263,14 @@ func TestSetupKube(t *testing.T) {
 			}
 			if tt.kubeconfig != "" {
 				e.setenv("KUBECONFIG", filepath.Join(e.dir, tt.kubeconfig))
+			}
+			if tt.existing != "" {
+				if err := os.MkdirAll(filepath.Dir(filepath.Join(e.dir, tt.file)), 0o700); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(filepath.Join(e.dir, tt.file), []byte(tt.existing), 0o600); err != nil {
+					t.Fatal(err)
+				}
 			}
 			args := make([]string, len(tt.args))
 			for i, a := range tt.args {

@@ -183,6 +183,15 @@ func setupKubeRun(_ context.Context, opts *SetupKubeOptions) error {
 	if p.IsOIDC() && !opts.AccessToken && p.ClientID != "" {
 		fmt.Fprintf(errOut, "The API server must trust its ID tokens: --oidc-issuer-url=%s --oidc-client-id=%s\n", p.Issuer, p.ClientID)
 	}
+	if change != kube.Unchanged {
+		data = out
+	}
+	if kube.CurrentContext(data) == "" {
+		// set-context --current fails without a current context.
+		fmt.Fprintf(errOut, "Use it (%s has no current context): kubectl config set-context CONTEXT --cluster=CLUSTER --user=%s && kubectl config use-context CONTEXT\n",
+			path, shellQuote(name))
+		return nil
+	}
 	fmt.Fprintf(errOut, "Use it: kubectl config set-context --current --user=%s\n", shellQuote(name))
 	return nil
 }

@@ -264,6 +264,19 @@ func HasUser(data []byte, name string) bool {
 	return users != nil && users.Kind == yaml.SequenceNode && findNamed(users, name) != nil
 }
 
+// CurrentContext returns the kubeconfig's current-context, "" when it has
+// none (or the data is not a kubeconfig).
+func CurrentContext(data []byte) string {
+	doc, err := decodeDoc(data)
+	if err != nil {
+		return ""
+	}
+	if c := mappingValue(doc.Content[0], "current-context"); c != nil && c.Kind == yaml.ScalarNode {
+		return c.Value
+	}
+	return ""
+}
+
 // Path picks the kubeconfig file to edit the way kubectl does when it
 // writes a user: with $KUBECONFIG naming several files, the one that already
 // defines the user name, else the first that exists, else the last; with
