@@ -134,7 +134,10 @@ func TestRunUsageErrors(t *testing.T) {
 		{[]string{"token", "--header", "--id-token", "--json"}, "oauthctl: --header, --id-token and --json cannot be used together\n"},
 		{[]string{"token", "--id-token", "--header=true"}, "oauthctl: --id-token and --header cannot be used together\n"},
 		{[]string{"exec", "a"}, "oauthctl: no command given: oauthctl exec PROVIDER -- COMMAND [ARG...]\n"},
-		{[]string{"providers", "--json=maybe"}, "oauthctl: invalid argument \"maybe\" for \"--json\" flag: strconv.ParseBool: parsing \"maybe\": invalid syntax (see: oauthctl providers --help)\n"},
+		{[]string{"providers", "--json=maybe"}, "oauthctl: --json=\"maybe\": use --json, --json=true or --json=false (see: oauthctl providers --help)\n"},
+		{[]string{"token", "--min-ttl", "5"}, "oauthctl: --min-ttl \"5\" is not a duration: give a number and a unit, e.g. 30s, 5m or 1h (see: oauthctl token --help)\n"},
+		{[]string{"login", "x", "--timeout=soon"}, "oauthctl: --timeout \"soon\" is not a duration: give a number and a unit, e.g. 30s, 5m or 1h (see: oauthctl login --help)\n"},
+		{[]string{"token", "--acount", "x"}, "oauthctl: unknown flag: --acount (see: oauthctl token --help)\n"},
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprint(tt.args), func(t *testing.T) {

@@ -11,7 +11,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/internal/suggest"
 )
@@ -148,11 +150,31 @@ Built-in providers: google, github, microsoft, gitlab; add your own in
 	root.SetIn(f.IO.In)
 	root.SetVersionTemplate("oauthctl {{.Version}}\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &UsageError{Msg: err.Error() + " (see: " + c.CommandPath() + " --help)"}
+		return &UsageError{Msg: flagErrorMsg(err) + " (see: " + c.CommandPath() + " --help)"}
 	})
 	root.CompletionOptions.HiddenDefaultCmd = false
 
 	return root
+}
+
+// flagErrorMsg is a flag parse error in words, not pflag's and strconv's
+// ("invalid argument "5" for "--min-ttl" flag: time: missing unit in
+// duration "5"").
+func flagErrorMsg(err error) string {
+	var ive *pflag.InvalidValueError
+	if !errors.As(err, &ive) {
+		return err.Error()
+	}
+	name, value := "--"+ive.GetFlag().Name, auth.Sanitize(ive.GetValue(), 40)
+	switch ive.GetFlag().Value.Type() {
+	case "duration":
+		return fmt.Sprintf("%s %q is not a duration: give a number and a unit, e.g. 30s, 5m or 1h", name, value)
+	case "bool":
+		return fmt.Sprintf("%s=%q: use %s, %s=true or %s=false", name, value, name, name, name)
+	case "int", "int64", "uint", "uint64":
+		return fmt.Sprintf("%s %q is not a whole number", name, value)
+	}
+	return err.Error()
 }
 
 // noArgs rejects positional arguments with a usage error.
