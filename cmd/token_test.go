@@ -729,6 +729,8 @@ func TestTokenRefreshFaults(t *testing.T) {
 		{name: "row 41: offline, access token still valid", expiry: 30 * time.Second,
 			want:    tkResult{out: "fake-at-old\n"},
 			wantErr: []string{"warning: could not refresh the access token of fake:me@example.com (cannot reach the provider", "which expires in 30s\n"}, wantRT: "fake-rt-old"},
+		{name: "offline, --force-refresh: exit 5, not the token the caller saw refused", expiry: 30 * time.Second, args: []string{"--force-refresh"},
+			want: tkResult{code: ExitUnavailable}, wantErr: []string{"oauthctl: refreshing fake:me@example.com: cannot reach the provider"}, wantRT: "fake-rt-old"},
 		{name: "row 41: offline, access token expired", expiry: -time.Second, want: tkResult{code: ExitUnavailable},
 			wantErr: []string{"oauthctl: refreshing fake:me@example.com: cannot reach the provider"}, wantRT: "fake-rt-old"},
 		{name: "503 three times, access token still valid", handler: tkJSON(503, `{"error":"temporarily_unavailable"}`), expiry: 50 * time.Second,

@@ -687,7 +687,9 @@ func (a *acquirer) refreshFailed(ctx context.Context, cur *keyring.Record, sent 
 		return nil, a.loginError(fmt.Errorf("refreshing %s: %w", key, err))
 	case errors.As(err, &badClient):
 		return nil, a.clientError(err)
-	case errors.Is(err, auth.ErrUnavailable) && a.unexpired(cur) && !a.rejected(cur):
+	case errors.Is(err, auth.ErrUnavailable) && a.unexpired(cur) && !a.force(cur):
+		// Not after --force-refresh: its caller has just seen the current
+		// token refused (README: "use --force-refresh after a 401").
 		a.warnf(WarnNotRefreshed, "could not refresh the access token of %s (%s); using the current one, which expires in %s",
 			key, err.Error(), a.left(cur))
 		return cur, nil
@@ -916,7 +918,7 @@ func (a *acquirer) mint(ctx context.Context, rec, cur *keyring.Record) (*keyring
 		switch {
 		case errors.As(err, &badClient):
 			return nil, a.clientError(err)
-		case errors.Is(err, auth.ErrUnavailable) && same && a.unexpired(cur) && !a.rejected(cur):
+		case errors.Is(err, auth.ErrUnavailable) && same && a.unexpired(cur) && !a.force(cur):
 			a.warnf(WarnNotRefreshed, "could not mint a new access token for %s (%s); using the current one, which expires in %s",
 				a.acct.Key(), err.Error(), a.left(cur))
 			return cur, nil
