@@ -450,13 +450,15 @@ type ProvidersRemoveOptions struct {
 	Getenv    func(string) string
 	Catalogue func() (*auth.Catalogue, error)
 	Builtin   []byte
+	// State holds what `client set` stored (nil: not checked).
+	State func() (keyring.StateStore, error)
 
 	Name string
 }
 
 // NewCmdProvidersRemove builds `oauthctl providers remove`.
 func NewCmdProvidersRemove(f *Factory, runF func(*ProvidersRemoveOptions) error) *cobra.Command {
-	opts := &ProvidersRemoveOptions{IO: f.IO, Getenv: f.Getenv, Catalogue: f.Catalogue, Builtin: f.BuiltinProviders}
+	opts := &ProvidersRemoveOptions{IO: f.IO, Getenv: f.Getenv, Catalogue: f.Catalogue, Builtin: f.BuiltinProviders, State: f.State}
 	c := &cobra.Command{
 		Use:   "remove PROVIDER",
 		Short: "Remove a provider's entry from your providers.yaml",
@@ -471,13 +473,13 @@ your file overrides one, its entry there is removed and the preset remains.`,
 			if runF != nil {
 				return runF(opts)
 			}
-			return providersRemoveRun(opts)
+			return providersRemoveRun(c.Context(), opts)
 		},
 	}
 	return c
 }
 
-func providersRemoveRun(opts *ProvidersRemoveOptions) error {
+func providersRemoveRun(ctx context.Context, opts *ProvidersRemoveOptions) error {
 	path := UserConfigPath(opts.Getenv)
 	old, err := readUserConfig(opts.Getenv)
 	if err != nil {
@@ -505,6 +507,17 @@ func providersRemoveRun(opts *ProvidersRemoveOptions) error {
 		return err
 	}
 	fmt.Fprintln(opts.IO.ErrOut, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Removed %s from %s", opts.Name, path)))
+	// What `client set` stored is not in the file: say it stays, and how
+	// to delete it (best effort: the entry is gone either way).
+	if opts.State != nil {
+		if st, err := opts.State(); err == nil {
+			if c, err := st.LoadClients(ctx); err == nil {
+				if _, ok := c.Providers[opts.Name]; ok {
+					fmt.Fprintf(opts.IO.ErrOut, "What oauthctl client set stored for %s stays; to delete it: oauthctl client unset %s\n", opts.Name, opts.Name)
+				}
+			}
+		}
+	}
 	return nil
 }
 

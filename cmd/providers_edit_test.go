@@ -3,6 +3,7 @@ package cmd
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -175,8 +176,17 @@ func TestProvidersAddRemove(t *testing.T) {
 		t.Errorf("add google: exit %d, stderr %q", code, stderr)
 	}
 
+	// A client ID from `client set` stays stored: remove says so.
+	if err := os.MkdirAll(filepath.Join(e.dir, "state"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.dir, "state", "clients.json"),
+		[]byte(`{"version":1,"providers":{"myop":{"client_id":"stored-id","secret_stored":false}}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	code, _, stderr = e.run(t, "remove", "myop")
-	if code != ExitOK || stderr != "Removed myop from "+e.cfgPath+"\n" {
+	if code != ExitOK || stderr != "Removed myop from "+e.cfgPath+"\n"+
+		"What oauthctl client set stored for myop stays; to delete it: oauthctl client unset myop\n" {
 		t.Errorf("remove: exit %d, stderr %q", code, stderr)
 	}
 	if data, _ := os.ReadFile(e.cfgPath); string(data) != userFileWithComments {
