@@ -144,6 +144,20 @@ const LaunchCookie = "oauthctl_login"
 // local user can read, was used by someone else (docs/security.md §3.1).
 var ErrLaunchReused = errors.New("the sign-in link was opened by something else; nothing was stored")
 
+// errLaunchRetired is ErrLaunchReused when the launcher had failed: the
+// terminal said the one-time address no longer works, and the visit is most
+// likely the user's own, so the message says what happened rather than
+// blaming "something else".
+var errLaunchRetired error = launchRetiredError{}
+
+type launchRetiredError struct{}
+
+func (launchRetiredError) Error() string {
+	return "the one-time address was opened after the browser launcher failed, when only the provider's address was valid; nothing was stored"
+}
+
+func (launchRetiredError) Is(target error) bool { return target == ErrLaunchReused }
+
 // outcome is what the winning authorization response said.
 type outcome struct {
 	code string
@@ -633,6 +647,7 @@ const (
 	pageCompleted
 	pageForeign
 	pageReused
+	pageRetired
 )
 
 // take checks one authorization response, from the listener or pasted.
@@ -781,6 +796,7 @@ func (l *Login) serveLaunch(w http.ResponseWriter, r *http.Request) {
 	}
 	l.mu.Lock()
 	first := l.launcher == launchPending && !l.done
+	retired := l.launcher == launchDisabled
 	if first {
 		l.launcher = launchVisited
 	}
@@ -790,6 +806,12 @@ func (l *Login) serveLaunch(w http.ResponseWriter, r *http.Request) {
 			HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		w.Header().Set("Location", l.authURL)
 		w.WriteHeader(http.StatusFound)
+		return
+	}
+	if retired {
+		l.abort(errLaunchRetired)
+		title, text := pageText(pageRetired, l.req.Provider.Name)
+		writePage(w, http.StatusGone, title, text)
 		return
 	}
 	l.abort(ErrLaunchReused)
@@ -869,6 +891,9 @@ func pageText(pg page, provider string) (title, text string) {
 			"To use another browser, run the login again with --no-browser."
 	case pageReused:
 		return "Sign-in link already used", "This sign-in link was opened more than once, so the sign-in was stopped and nothing was stored. Return to the terminal."
+	case pageRetired:
+		return "Sign-in link no longer valid", "This address stopped working when oauthctl could not open a browser, so the sign-in was stopped and nothing was stored. " +
+			"Run the login again and open the provider's address it prints."
 	}
 	return "Bad request", "The request was malformed. Return to the terminal."
 }
