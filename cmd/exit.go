@@ -82,7 +82,11 @@ func errorTextFor(err error, command string) string {
 		return "" // `exec`: the command's status, the command spoke for itself
 	}
 	msg := err.Error()
-	if errors.Is(err, context.Canceled) {
+	var ce *cancelledError
+	switch {
+	case errors.As(err, &ce):
+		msg = ce.Error()
+	case errors.Is(err, context.Canceled):
 		msg = "interrupted"
 	}
 	var ue *keyring.UnavailableError
@@ -181,3 +185,12 @@ func keychainMessage(ue *keyring.UnavailableError, command, prefix string) (msg,
 	}
 	return msg, hint
 }
+
+// cancelledError is a choice the person declined (Esc in a picker): exit 130
+// like Ctrl-C, since nothing was done, but said as what happened.
+type cancelledError struct{ msg string }
+
+func (e *cancelledError) Error() string { return e.msg }
+
+// Is makes it an interruption for the exit code.
+func (e *cancelledError) Is(target error) bool { return target == context.Canceled }

@@ -56,6 +56,7 @@ func TestExitCode(t *testing.T) {
 		{"ErrUnavailable of the keyring", keyring.ErrUnavailable, ExitStorage},
 
 		{"interrupted", context.Canceled, ExitInterrupted},
+		{"cancelled choice", &cancelledError{msg: "cancelled"}, ExitInterrupted},
 		{"interrupted during HTTP", &auth.UnavailableError{Msg: "x", Err: context.Canceled}, ExitInterrupted},
 
 		{"exec status", &ExitStatusError{Code: 42}, 42},
@@ -91,6 +92,8 @@ func TestErrorText(t *testing.T) {
 		{"wrapped hint", fmt.Errorf("reading: %w", withHint(errors.New("x"), "try y")), "oauthctl: reading: x\ntry y\n"},
 		{"multi-line message", errors.New("line one\nline two\n\n  three"), "oauthctl: line one line two three\n"},
 		{"interrupted", fmt.Errorf("waiting: %w", context.Canceled), "oauthctl: interrupted\n"},
+		{"cancelled choice", fmt.Errorf("choosing: %w", &cancelledError{msg: "cancelled: no provider chosen, nothing was done"}),
+			"oauthctl: cancelled: no provider chosen, nothing was done\n"},
 		{"exec status only", &ExitStatusError{Code: 3}, ""},
 	}
 	for _, tt := range tests {

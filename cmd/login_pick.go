@@ -43,7 +43,7 @@ func pickLoginProvider(ctx context.Context, opts *LoginOptions) error {
 	items = append(items, picker.Item{Label: addProviderItem})
 	i, err := opts.Pick(ctx, "Sign in to", items)
 	if errors.Is(err, picker.ErrCancelled) {
-		return context.Canceled
+		return &cancelledError{msg: "cancelled: no provider chosen, nothing was done"}
 	}
 	if err != nil {
 		return err

@@ -270,3 +270,27 @@ func TestLoginNoProviderDumbTerminal(t *testing.T) {
 		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+// TestPickLoginProviderCancelled: Esc in the picker ends the login with
+// exit 130 and says a choice was declined, not "interrupted".
+func TestPickLoginProviderCancelled(t *testing.T) {
+	newProvidersEnv(t)
+	builtin, err := os.ReadFile("../providers.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, _ := iostreams.Test()
+	ios.InTTY, ios.ErrTTY = true, true
+	f := NewFactory(t.Context(), ios, builtin, "test")
+	opts := &LoginOptions{IO: ios, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Catalogue: f.Catalogue,
+		Paths: f.Paths, Builtin: builtin, Pick: func(context.Context, string, []picker.Item) (int, error) {
+			return -1, picker.ErrCancelled
+		}}
+	err = pickLoginProvider(t.Context(), opts)
+	if code := ExitCode(err); code != ExitInterrupted {
+		t.Errorf("exit %d, want %d", code, ExitInterrupted)
+	}
+	if got, want := errorText(err), "oauthctl: cancelled: no provider chosen, nothing was done\n"; got != want {
+		t.Errorf("error text %q, want %q", got, want)
+	}
+}
