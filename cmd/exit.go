@@ -8,6 +8,7 @@ import (
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/safefile"
+	"github.com/oauthctl/oauthctl/internal/suggest"
 	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/session"
 )
@@ -114,7 +115,7 @@ func errorTextFor(err error, command string) string {
 	case errors.As(err, &he) && he.Hint != "":
 		out += auth.Sanitize(he.Hint, maxShownMessage) + "\n"
 	case errors.As(err, &up) && len(up.Suggestions) > 0:
-		out += fmt.Sprintf("did you mean %q?\n", up.Suggestions[0])
+		out += auth.Sanitize(suggest.Hint(up.Suggestions[0]), maxShownMessage) + "\n"
 	}
 	return out
 }

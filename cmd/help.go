@@ -80,7 +80,7 @@ func unknownHelpTopic(parent *cobra.Command, name string) error {
 	what := strings.TrimSpace(path + " " + name)
 	if s := suggest.Names(name, names); len(s) > 0 {
 		return withHint(usageErrorf("no help for %q: no such command or topic", what),
-			"did you mean: oauthctl help%s %s", path, s[0])
+			"%s", suggest.Hint(s[0]))
 	}
 	return usageErrorf("no help for %q: no such command or topic (see: oauthctl help)", what)
 }

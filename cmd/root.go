@@ -149,12 +149,37 @@ Built-in providers: google, github, microsoft, gitlab; add your own in
 	root.SetErr(f.IO.ErrOut)
 	root.SetIn(f.IO.In)
 	root.SetVersionTemplate("oauthctl {{.Version}}\n")
-	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return &UsageError{Msg: flagErrorMsg(err) + " (see: " + c.CommandPath() + " --help)"}
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.CompletionOptions.HiddenDefaultCmd = false
 
 	return root
+}
+
+// flagError is the usage error for a command line cobra could not parse. An
+// unknown long flag close to one of the command's own gets a "did you mean"
+// line instead of the pointer to --help.
+func flagError(c *cobra.Command, err error) error {
+	msg := flagErrorMsg(err)
+	if name, ok := strings.CutPrefix(msg, "unknown flag: --"); ok {
+		if s := suggest.Names(name, flagNames(c)); len(s) > 0 {
+			return withHint(&UsageError{Msg: "unknown flag: --" + auth.Sanitize(name, 40)}, "%s", suggest.Hint("--"+s[0]))
+		}
+	}
+	return &UsageError{Msg: msg + " (see: " + c.CommandPath() + " --help)"}
+}
+
+// flagNames are the long flags c accepts and shows: its own and those it
+// inherits, without hidden or deprecated ones.
+func flagNames(c *cobra.Command) []string {
+	var names []string
+	add := func(f *pflag.Flag) {
+		if !f.Hidden && f.Deprecated == "" {
+			names = append(names, f.Name)
+		}
+	}
+	c.LocalFlags().VisitAll(add)
+	c.InheritedFlags().VisitAll(add)
+	return names
 }
 
 // flagErrorMsg is a flag parse error in words, not pflag's and strconv's
@@ -200,7 +225,7 @@ func unknownCommand(cmd *cobra.Command, name string) error {
 	}
 	if s := suggest.Names(name, names); len(s) > 0 {
 		return withHint(usageErrorf("unknown command %q for %q", name, cmd.CommandPath()),
-			"did you mean: %s %s", cmd.CommandPath(), s[0])
+			"%s", suggest.Hint(s[0]))
 	}
 	return usageErrorf("unknown command %q for %q (see: %s --help)", name, cmd.CommandPath(), cmd.CommandPath())
 }

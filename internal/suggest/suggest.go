@@ -11,6 +11,13 @@ import (
 // name it meant: "tokn" and "googel" are 1 and 2 away.
 const maxDistance = 2
 
+// Hint is the one "did you mean" line every mistyped name gets (a command,
+// a help topic, a provider, a flag): what to type instead, quoted, as in
+// `did you mean "google"?`.
+func Hint(name string) string {
+	return `did you mean "` + name + `"?`
+}
+
 // Names returns the candidates that typed is probably a typo of: those
 // within maxDistance edits (case-insensitive; a swap of two neighbouring
 // letters counts as one edit), or that start with typed when it is at least

@@ -53,3 +53,17 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestHint: commands, help topics, providers and flags share one "did you
+// mean" line.
+func TestHint(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"token":     `did you mean "token"?`,
+		"--account": `did you mean "--account"?`,
+	} {
+		if got := Hint(in); got != want {
+			t.Errorf("Hint(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
