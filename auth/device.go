@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/human"
+
 	"golang.org/x/oauth2"
 )
 
@@ -238,7 +240,7 @@ func errCodeExpired() error {
 
 func (f *DeviceFlow) errTimedOut() error {
 	return &deviceError{kind: ErrTimeout, msg: fmt.Sprintf(
-		"timed out after %s waiting for the code to be entered (see --timeout)", shortDuration(f.timeout()))}
+		"timed out after %s waiting for the code to be entered (see --timeout)", human.Duration(f.timeout()))}
 }
 
 // authorize requests the device and user codes (RFC 8628 §3.1, §3.2).
@@ -715,17 +717,4 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-// shortDuration renders d as "5m", "90s", "1h30m": time.Duration's String
-// without the trailing zero units.
-func shortDuration(d time.Duration) string {
-	s := d.Round(time.Second).String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }

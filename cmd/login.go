@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/human"
+
 	"github.com/spf13/cobra"
 
 	"github.com/oauthctl/oauthctl/auth"
@@ -326,7 +328,7 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 	pasteBack := func() {
 		fmt.Fprintf(w, "After you sign in, the browser goes to %s?... If that page does not load\n", l.RedirectURI())
 		fmt.Fprintf(w, "(the browser runs on another machine), copy its whole address from the address bar,\n")
-		fmt.Fprintf(w, "paste it here and press Enter. Waiting up to %s...\n", opts.Timeout)
+		fmt.Fprintf(w, "paste it here and press Enter. Waiting up to %s...\n", human.Duration(opts.Timeout))
 		go readPasted(opts.IO.In, w, l, waited)
 	}
 	if opts.NoBrowser {
@@ -361,7 +363,7 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 		// Keep listening all the same: a forwarded port (ssh -L) may
 		// still bring the redirect.
 		fmt.Fprintf(w, "no browser and stdin is not a terminal: use --device or --no-browser. "+
-			"Still waiting up to %s (--timeout) for the redirect to %s (a forwarded port may bring it)...\n", opts.Timeout, l.RedirectURI())
+			"Still waiting up to %s (--timeout) for the redirect to %s (a forwarded port may bring it)...\n", human.Duration(opts.Timeout), l.RedirectURI())
 		fmt.Fprintf(w, "The address above no longer works; open this one in a browser instead:\n\n  %s\n\n", l.AuthURL())
 		return nil
 	}
@@ -426,7 +428,7 @@ func loginWaitError(ctx context.Context, opts *LoginOptions, p *auth.Provider, e
 		if p.HasDevice() {
 			alt = append(alt, "--device")
 		}
-		msg := fmt.Sprintf("timed out after %s", opts.Timeout)
+		msg := fmt.Sprintf("timed out after %s", human.Duration(opts.Timeout))
 		if len(alt) > 0 {
 			msg += "; try " + strings.Join(alt, " or ")
 		}
@@ -456,7 +458,7 @@ func loginFinishError(ctx context.Context, p *auth.Provider, err error) error {
 	case errors.As(err, &cae):
 		return withHint(err, "%s", clientAuthHint(p, cae))
 	case errors.As(err, &ite) && ite.Clock:
-		return withHint(err, "check the system clock: it differs from the provider's by more than %s", auth.IDTokenLeeway)
+		return withHint(err, "check the system clock: it differs from the provider's by more than %s", human.Duration(auth.IDTokenLeeway))
 	}
 	return err
 }

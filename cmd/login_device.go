@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/human"
+
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/session"
@@ -152,7 +154,7 @@ func printDeviceCode(w io.Writer, cs *iostreams.ColorScheme, p *auth.Provider, d
 	if offerBrowser {
 		fmt.Fprintf(w, "Press Enter to open %s in your browser.\n", auth.Sanitize(dc.Host, 100))
 	}
-	fmt.Fprintf(w, "Waiting up to %s for you to approve (Ctrl-C to cancel)...\n", session.RoundDuration(wait))
+	fmt.Fprintf(w, "Waiting up to %s for you to approve (Ctrl-C to cancel)...\n", human.Duration(wait))
 }
 
 // offerBrowser waits for Enter on the terminal and then opens the

@@ -421,7 +421,7 @@ Waiting up to {WAIT} for you to approve (Ctrl-C to cancel)...
 			if out.String() != "" {
 				t.Errorf("stdout = %q, want nothing", out.String())
 			}
-			wait := "5m0s" // --timeout's default, shorter than the code's 15 minutes
+			wait := "5m" // --timeout's default, shorter than the code's 15 minutes
 			if len(tt.args) > 0 {
 				wait = tt.args[1]
 			}

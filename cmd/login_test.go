@@ -220,7 +220,7 @@ func TestLoginRunFaults(t *testing.T) {
 		}, wantCode: 0, wantStored: true, wantStderr: []string{
 			"If your browser did not open, visit:\n\n  http://",
 			"warning: could not open a browser: exec: \"xdg-open\": executable file not found in $PATH\n" +
-				"no browser and stdin is not a terminal: use --device or --no-browser. Still waiting up to 5m0s (--timeout) for the redirect to http://127.0.0.1:",
+				"no browser and stdin is not a terminal: use --device or --no-browser. Still waiting up to 5m (--timeout) for the redirect to http://127.0.0.1:",
 			"/callback (a forwarded port may bring it)...\n",
 		}},
 		{name: "row 20: javascript authorization endpoint in providers.yaml",
@@ -259,7 +259,7 @@ func TestLoginRunFaults(t *testing.T) {
 		{name: "row 30 and 42: expired ID token (clock off)", setup: func(t *testing.T, fl *fakeLogin) {
 			fl.now = fl.now.Add(2 * time.Hour)
 		}, wantCode: ExitLogin, wantStderr: []string{"oauthctl: invalid ID token: expired at "},
-			wantSuffix: "check the system clock: it differs from the provider's by more than 5m0s\n"},
+			wantSuffix: "check the system clock: it differs from the provider's by more than 5m\n"},
 		{name: "row 31: narrower scope granted", setup: func(t *testing.T, fl *fakeLogin) {
 			fl.as.GrantedScope = "openid offline_access"
 		}, wantCode: 0, wantStored: true, wantSuffix: "Granted scopes: openid offline_access\n" +

@@ -287,7 +287,7 @@ func TestHumanDuration(t *testing.T) {
 	t.Parallel()
 	for d, want := range map[time.Duration]string{
 		0: "0s", 59 * time.Second: "59s", time.Minute: "1m", 59*time.Minute + 59*time.Second: "59m",
-		time.Hour + 5*time.Minute: "1h05m", 23*time.Hour + 59*time.Minute: "23h59m", 50 * time.Hour: "2d2h",
+		time.Hour + 5*time.Minute: "1h5m", 23*time.Hour + 59*time.Minute: "23h59m", 50 * time.Hour: "2d2h",
 	} {
 		if got := session.HumanDuration(d); got != want {
 			t.Errorf("session.HumanDuration(%s) = %q, want %q", d, got, want)

@@ -78,7 +78,7 @@ func TestTokenConcurrentRefreshOnce(t *testing.T) {
 		{
 			name: "min-ttl above the provider's lifetime", storedTTL: -time.Minute, expiresIn: 90,
 			args:    []string{"token", "fake", "--min-ttl", "10m"},
-			wantErr: "warning: the provider issued an access token valid for 1m30s, less than --min-ttl 10m0s\n",
+			wantErr: "warning: the provider issued an access token valid for 1m30s, less than --min-ttl 10m\n",
 		},
 		{
 			// The default margin adapts: no warning without --min-ttl.
@@ -226,7 +226,7 @@ func TestTokenClientCredentialsConcurrentMintOnce(t *testing.T) {
 	got := runContended(t, e, key, n, nil, "token", "svc", "--min-ttl", "10m")
 	want := make([]tkResult, n)
 	for i := range want {
-		want[i] = tkResult{out: "fake-cc-at\n", errOut: "warning: the provider issued an access token valid for 1m30s, less than --min-ttl 10m0s\n"}
+		want[i] = tkResult{out: "fake-cc-at\n", errOut: "warning: the provider issued an access token valid for 1m30s, less than --min-ttl 10m\n"}
 	}
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(tkResult{})); diff != "" {
 		t.Errorf("results (-want +got):\n%s", diff)

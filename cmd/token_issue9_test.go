@@ -38,7 +38,7 @@ func TestTokenAdaptiveMinTTL(t *testing.T) {
 			args: []string{"--min-ttl", "60s"}, answerLife: 60, wantRefresh: 1},
 		{name: "explicit --min-ttl above the lifetime: warned once", lifetime: time.Minute, age: time.Second,
 			args: []string{"--min-ttl", "2m"}, answerLife: 60, wantRefresh: 1,
-			wantErr: "warning: the provider issued an access token valid for 1m0s, less than --min-ttl 2m0s\n"},
+			wantErr: "warning: the provider issued an access token valid for 1m, less than --min-ttl 2m\n"},
 		{name: "explicit --min-ttl 60s, 59.6 s left: refreshed (not rounded up to 60 s), no warning", lifetime: time.Minute,
 			age: 400 * time.Millisecond, args: []string{"--min-ttl", "60s"}, answerLife: 60, wantRefresh: 1},
 	}

@@ -51,7 +51,7 @@ func TestTokenKernelCacheHit(t *testing.T) {
 	acct := fakeAccount("https://t.example/token")
 	e.seed(acct, &keyring.Record{AccessToken: "fake-at", RefreshToken: "fake-rt", TokenType: "Bearer",
 		Expiry: e.clock().Add(time.Hour), RefreshExpiry: e.clock().Add(50 * time.Hour), Scopes: []string{"openid", "email"}})
-	const warn = "warning: the refresh token of fake:me@example.com expires in 50h0m0s; run: oauthctl login fake\n"
+	const warn = "warning: the refresh token of fake:me@example.com expires in 2d2h; run: oauthctl login fake\n"
 
 	// What the keychain path prints, with the cache off.
 	e.setenv(keyring.KernelCacheEnv, "0")

@@ -174,7 +174,7 @@ func TestTokenIDTokenAfterRefresh(t *testing.T) {
 		{
 			name: "id-token: no id_token in the answer, stored one expired", args: []string{"--id-token"}, oldExp: -time.Minute,
 			code:       ExitSignIn,
-			wantErr:    "oauthctl: sign-in required: the provider did not return a new ID token on refresh, and the stored one of fake:me@example.com expired 1m0s ago\nrun: oauthctl login fake\n",
+			wantErr:    "oauthctl: sign-in required: the provider did not return a new ID token on refresh, and the stored one of fake:me@example.com expired 1m ago\nrun: oauthctl login fake\n",
 			wantStored: "OLD",
 		},
 		{
@@ -188,7 +188,7 @@ func TestTokenIDTokenAfterRefresh(t *testing.T) {
 		{
 			name: "id-token: forced, no id_token in the answer, stored one still fresh", args: []string{"--id-token", "--force-refresh"}, oldExp: time.Hour,
 			wantOut:    "OLD",
-			wantErr:    "warning: the provider did not return a new ID token on refresh; the stored one of fake:me@example.com expires in 1h0m0s\n",
+			wantErr:    "warning: the provider did not return a new ID token on refresh; the stored one of fake:me@example.com expires in 1h\n",
 			wantStored: "OLD",
 		},
 		{
@@ -211,7 +211,7 @@ func TestTokenIDTokenAfterRefresh(t *testing.T) {
 				return signer.sign(t, idClaims(now.Add(30*time.Minute)))
 			},
 			wantOut: "NEW", wantStored: "NEW", wantJWKS: 1,
-			wantErr: "warning: the provider issued an ID token valid for 30m0s, less than --min-ttl 1h0m0s\n",
+			wantErr: "warning: the provider issued an ID token valid for 30m, less than --min-ttl 1h\n",
 		},
 		{
 			name: "id-token: new ID token of another subject", args: []string{"--id-token"}, oldExp: -time.Minute,
@@ -255,7 +255,7 @@ func TestTokenIDTokenAfterRefresh(t *testing.T) {
 				return signer.sign(t, idClaims(now.Add(-2*time.Minute)))
 			},
 			code:       ExitSignIn,
-			wantErr:    "oauthctl: sign-in required: the provider returned an ID token on refresh of fake:me@example.com that expired 2m0s ago\ncheck the system clock: it differs from the provider's by more than 5m0s\n",
+			wantErr:    "oauthctl: sign-in required: the provider returned an ID token on refresh of fake:me@example.com that expired 2m ago\ncheck the system clock: it differs from the provider's by more than 5m\n",
 			wantStored: "NEW", wantJWKS: 1,
 		},
 		{

@@ -450,7 +450,7 @@ func TestTokenOutput(t *testing.T) {
 		{name: "id-token missing", args: "token fake --id-token", expiry: time.Hour, code: ExitSignIn,
 			wantErr: "oauthctl: sign-in required: no ID token is stored for fake:me@example.com (the provider is not OpenID Connect, or the login did not ask for the openid scope)\nrun: oauthctl login fake\n"},
 		{name: "refresh token running out warns", args: "token fake", rt: "fake-rt", expiry: time.Hour, refreshExpiry: 48 * time.Hour,
-			wantOut: "fake-at\n", wantErr: "warning: the refresh token of fake:me@example.com expires in 48h0m0s; run: oauthctl login fake\n"},
+			wantOut: "fake-at\n", wantErr: "warning: the refresh token of fake:me@example.com expires in 2d; run: oauthctl login fake\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -744,7 +744,7 @@ func TestTokenRefreshFaults(t *testing.T) {
 		{name: "min-ttl above the remaining lifetime refreshes", handler: tkJSON(200, rotated), expiry: 20 * time.Minute, args: []string{"--min-ttl", "30m"},
 			want: tkResult{out: "fake-at-new\n"}, wantRT: "fake-rt-new", sends: 1},
 		{name: "provider issues shorter tokens than min-ttl", handler: tkJSON(200, rotated), expiry: -time.Second, args: []string{"--min-ttl", "2h"},
-			want: tkResult{out: "fake-at-new\n"}, wantErr: []string{"warning: the provider issued an access token valid for 1h0m0s, less than --min-ttl 2h0m0s"},
+			want: tkResult{out: "fake-at-new\n"}, wantErr: []string{"warning: the provider issued an access token valid for 1h, less than --min-ttl 2h"},
 			wantRT: "fake-rt-new", sends: 1},
 	}
 	for _, tt := range tests {
@@ -960,7 +960,7 @@ func TestTokenLoginRequired(t *testing.T) {
 				e.seed(other, &keyring.Record{AccessToken: "fake-at-you", RefreshToken: "fake-rt-you", Expiry: e.clock().Add(time.Hour)})
 			}
 			got := e.run("token", "fake", "--account", "me@example.com")
-			want := tkResult{out: "fake-at-old\n", errOut: "warning: the provider rejected the refresh token of fake:me@example.com; this access token expires in 10m0s; run: oauthctl login fake\n"}
+			want := tkResult{out: "fake-at-old\n", errOut: "warning: the provider rejected the refresh token of fake:me@example.com; this access token expires in 10m; run: oauthctl login fake\n"}
 			if diff := cmp.Diff(want, got, cmp.AllowUnexported(tkResult{})); diff != "" {
 				t.Errorf("valid token (-want +got):\n%s", diff)
 			}

@@ -15,6 +15,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/oauthctl/oauthctl/internal/human"
+
 	gokeyring "github.com/zalando/go-keyring"
 )
 
@@ -346,7 +348,7 @@ func (k *Keychain) call(ctx context.Context, op string, fn func() error) error {
 	case err := <-done:
 		return classify(op, err)
 	case <-timer.C:
-		return &UnavailableError{Op: op, Msg: fmt.Sprintf("the keychain did not answer within %s", timeout),
+		return &UnavailableError{Op: op, Msg: fmt.Sprintf("the keychain did not answer within %s", human.Duration(timeout)),
 			Hint: "unlock your keychain (e.g. gnome-keyring or KeePassXC) and try again"}
 	case <-ctx.Done():
 		return ctx.Err()

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/human"
+
 	"github.com/gofrs/flock"
 )
 
@@ -96,7 +98,7 @@ func Lock(ctx context.Context, path string, wait time.Duration) (func(), error) 
 			return nil, ctx.Err()
 		}
 		if lctx.Err() != nil {
-			return nil, fmt.Errorf("%w after %s (another oauthctl holds %s)", ErrLockTimeout, wait, path)
+			return nil, fmt.Errorf("%w after %s (another oauthctl holds %s)", ErrLockTimeout, human.Duration(wait), path)
 		}
 		return nil, fmt.Errorf("locking %s: %w", path, err)
 	}

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oauthctl/oauthctl/internal/human"
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
@@ -134,17 +135,18 @@ func (e *LoginRequiredError) Error() string {
 func (e *LoginRequiredError) Unwrap() error { return auth.ErrReauthRequired }
 
 // HumanDuration renders a positive duration the way people read a clock:
-// "45s", "12m", "3h05m", "2d4h".
+// "45s", "12m", "3h5m", "2d4h": to the minute, or to the hour from
+// a day on (human.Duration).
 func HumanDuration(d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return strconv.Itoa(int(d/time.Second)) + "s"
-	case d < time.Hour:
-		return strconv.Itoa(int(d/time.Minute)) + "m"
+		d = d.Truncate(time.Second)
 	case d < 24*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d/time.Hour), int(d%time.Hour/time.Minute))
+		d = d.Truncate(time.Minute)
+	default:
+		d = d.Truncate(time.Hour)
 	}
-	return fmt.Sprintf("%dd%dh", int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour))
+	return human.Duration(d)
 }
 
 // Switch makes the account name (an account name, or the identity of one

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/human"
+
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
 )
@@ -250,7 +252,7 @@ func (a *acquirer) unexpired(rec *keyring.Record) bool {
 // warnIDTokenKept says that the ID token printed is the one from before the
 // last refresh, which brought none.
 func (a *acquirer) warnIDTokenKept(left time.Duration) {
-	a.warnf(WarnIDTokenKept, "the provider did not return a new ID token on refresh; the stored one of %s expires in %s", a.acct.Key(), RoundDuration(left))
+	a.warnf(WarnIDTokenKept, "the provider did not return a new ID token on refresh; the stored one of %s expires in %s", a.acct.Key(), human.Duration(left))
 }
 
 // warnServed adds the warnings about a token that is handed out: the refresh
@@ -584,17 +586,17 @@ func (a *acquirer) checkServedIDToken(rec *keyring.Record, replaced bool) (*keyr
 			auth.ErrReauthRequired, key))
 	case !replaced && left <= 0:
 		return nil, a.loginError(fmt.Errorf("%w: the provider did not return a new ID token on refresh, and the stored one of %s expired %s ago",
-			auth.ErrReauthRequired, key, RoundDuration(-left)))
+			auth.ErrReauthRequired, key, human.Duration(-left)))
 	case !replaced:
 		// The same rule as for access tokens: an unexpired ID token is
 		// served, with a warning, when a refresh brought no newer one.
 		a.warnIDTokenKept(left)
 	case left <= 0:
 		return nil, WithHint(fmt.Errorf("%w: the provider returned an ID token on refresh of %s that expired %s ago",
-			auth.ErrReauthRequired, key, RoundDuration(-left)),
-			"check the system clock: it differs from the provider's by more than %s", auth.IDTokenLeeway)
+			auth.ErrReauthRequired, key, human.Duration(-left)),
+			"check the system clock: it differs from the provider's by more than %s", human.Duration(auth.IDTokenLeeway))
 	case left < a.o.MinTTL:
-		a.warnf(WarnShortLived, "the provider issued an ID token valid for %s, less than --min-ttl %s", RoundDuration(left), a.o.MinTTL)
+		a.warnf(WarnShortLived, "the provider issued an ID token valid for %s, less than --min-ttl %s", human.Duration(left), human.Duration(a.o.MinTTL))
 	}
 	return rec, nil
 }
@@ -627,7 +629,7 @@ func (a *acquirer) verifyIDToken(ctx context.Context, raw string) error {
 		err = fmt.Errorf("%w: the provider returned an invalid ID token on refresh of %s (%s); it was not stored",
 			auth.ErrReauthRequired, key, ite.Reason)
 		if ite.Clock {
-			return WithHint(err, "check the system clock: it differs from the provider's by more than %s", auth.IDTokenLeeway)
+			return WithHint(err, "check the system clock: it differs from the provider's by more than %s", human.Duration(auth.IDTokenLeeway))
 		}
 		return a.loginError(err)
 	}
@@ -844,7 +846,7 @@ func (a *acquirer) warnShort(rec *keyring.Record) {
 		return
 	}
 	if life := recLifetime(rec); life > 0 && life < a.o.MinTTL {
-		a.warnf(WarnShortLived, "the provider issued an access token valid for %s, less than --min-ttl %s", life, a.o.MinTTL)
+		a.warnf(WarnShortLived, "the provider issued an access token valid for %s, less than --min-ttl %s", human.Duration(life), human.Duration(a.o.MinTTL))
 	}
 }
 
@@ -1141,13 +1143,5 @@ func (a *acquirer) left(rec *keyring.Record) string {
 	if rec.Expiry.IsZero() {
 		return "an unknown time"
 	}
-	return RoundDuration(rec.Expiry.Sub(a.s.Now())).String()
-}
-
-// RoundDuration prints a duration to the second ("4m59s"), "0s" when past.
-func RoundDuration(d time.Duration) time.Duration {
-	if d < 0 {
-		return 0
-	}
-	return d.Round(time.Second)
+	return human.Duration(rec.Expiry.Sub(a.s.Now()))
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/human"
+
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
 )
@@ -154,5 +156,5 @@ func refreshExpiring(key keyring.Key, refreshExpiry, now time.Time) (Warning, bo
 		return Warning{}, false
 	}
 	return Warning{Kind: WarnRefreshExpiring, Msg: fmt.Sprintf("the refresh token of %s expires in %s; run: oauthctl login %s",
-		key, RoundDuration(refreshExpiry.Sub(now)), key.Provider)}, true
+		key, human.Duration(refreshExpiry.Sub(now)), key.Provider)}, true
 }

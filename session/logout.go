@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/human"
+
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
 )
@@ -221,7 +223,7 @@ func (s *Service) logoutRevoke(ctx context.Context, p *auth.Provider, a keyring.
 	creds := auth.ClientCreds{ID: a.ClientID, Secret: secret, Auth: auth.ClientAuth(a.ClientAuth)}
 	err = auth.RevokeGrant(ctx, client, p, creds, rec.RefreshToken, rec.AccessToken)
 	if errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil {
-		return fmt.Errorf("the provider did not answer within %s", revokeTimeout)
+		return fmt.Errorf("the provider did not answer within %s", human.Duration(revokeTimeout))
 	}
 	if secret == "" && clientRejected(err) {
 		return missingSecret(p, err)
