@@ -508,7 +508,7 @@ func TestTokenNotStored(t *testing.T) {
 			seed:    []keyring.Account{fakeAccount("https://t.example/token"), {Provider: "github", Account: "octo", TokenURL: "https://t.example/token"}},
 			wantErr: "oauthctl: more than one stored account (fake: me@example.com; github: octo): name a provider, and add --account NAME for one that is not its default\n"},
 		{name: "index entry without keychain item", args: "token fake", seed: []keyring.Account{fakeAccount("https://t.example/token")}, code: ExitSignIn,
-			wantErr: "oauthctl: fake:me@example.com: no stored credentials\nrun: oauthctl login fake\n"},
+			wantErr: "oauthctl: no stored tokens for account me@example.com of fake\nrun: oauthctl login fake --account me@example.com\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -149,7 +149,7 @@ func (a *acquirer) run(ctx context.Context) (*keyring.Record, error) {
 	case errors.Is(err, keyring.ErrNotFound) && a.isCC():
 		rec = nil
 	case errors.Is(err, keyring.ErrNotFound), errors.Is(err, keyring.ErrCorrupt):
-		return nil, a.loginError(fmt.Errorf("%s: %w", a.acct.Key(), err))
+		return nil, a.storedError(err)
 	default:
 		return nil, err
 	}
@@ -288,6 +288,30 @@ func (a *acquirer) loginError(err error) error {
 	return WithHint(err, "run: oauthctl login %s", a.loginArgs())
 }
 
+// storedError is the sign-in-required error for an account the index lists
+// whose tokens the store has not got (ErrNotFound) or cannot read
+// (ErrCorrupt). A missing entry reads as words, not as the store's key
+// ("no stored tokens for account me@example.com of fake"), and its hint
+// names the account, which is the one to sign in to again.
+func (a *acquirer) storedError(err error) error {
+	if !errors.Is(err, keyring.ErrNotFound) {
+		return a.loginError(fmt.Errorf("%s: %w", a.acct.Key(), err))
+	}
+	return WithHint(&noStoredTokensError{Provider: a.acct.Provider, Account: a.acct.Account},
+		"run: oauthctl login %s --account %s", a.acct.Provider, auth.Sanitize(a.acct.Account, 128))
+}
+
+// noStoredTokensError is a missing keychain (or Vault) entry of an account
+// the index lists: exit 4, like keyring.ErrNotFound, which it matches.
+type noStoredTokensError struct{ Provider, Account string }
+
+func (e *noStoredTokensError) Error() string {
+	return fmt.Sprintf("no stored tokens for account %s of %s", e.Account, e.Provider)
+}
+
+// Unwrap returns keyring.ErrNotFound.
+func (e *noStoredTokensError) Unwrap() error { return keyring.ErrNotFound }
+
 // loginArgs is what follows "oauthctl login " in a hint: the provider, plus
 // " --account NAME" when the index (read under the lock) lists several
 // accounts of the provider, so that the hint signs in to this one.
@@ -340,7 +364,7 @@ func (a *acquirer) locked(ctx context.Context, rec *keyring.Record) (*keyring.Re
 	case errors.Is(err, keyring.ErrNotFound) && a.isCC():
 		cur = nil
 	case errors.Is(err, keyring.ErrNotFound), errors.Is(err, keyring.ErrCorrupt):
-		return nil, a.loginError(fmt.Errorf("%s: %w", a.acct.Key(), err))
+		return nil, a.storedError(err)
 	default:
 		return nil, err
 	}
