@@ -183,8 +183,12 @@ func gitCredentialErase(ctx context.Context, opts *GitCredentialOptions, svc *se
 	if err != nil {
 		return nil // nothing stored: nothing to mark
 	}
-	_, err = svc.RejectToken(ctx, acct, password)
-	return err
+	if _, err := svc.RejectToken(ctx, acct, password); err != nil {
+		// Say what failed: an unavailable keychain's message takes this
+		// as what could not be done (errorTextFor), not "get a token".
+		return fmt.Errorf("cannot mark the rejected token: %w", err)
+	}
+	return nil
 }
 
 // maxGitInput bounds what git-credential reads from stdin: a credential

@@ -291,3 +291,31 @@ func TestGitCredentialRejectedOffline(t *testing.T) {
 		t.Errorf("after erase: %+v; want exit 5 and nothing on stdout", r)
 	}
 }
+
+// TestGitCredentialKeychainUnavailable: with the keychain unavailable, get
+// and erase each say what they could not do (exit 6), with the keychain's
+// fix, and print nothing on stdout.
+func TestGitCredentialKeychainUnavailable(t *testing.T) {
+	t.Parallel()
+	const fix = "run: dbus-run-session -- bash, and in it: gnome-keyring-daemon --unlock --components=secrets (type a password, Ctrl-D)\n"
+	tests := []struct {
+		action, in, want string
+	}{
+		{"get", "protocol=https\nhost=git.example.com\n\n",
+			"oauthctl: cannot get a token: the keychain is unavailable: no D-Bus session bus\n" + fix},
+		{"erase", "protocol=https\nhost=git.example.com\nusername=forge-user\npassword=fake-at-old\n\n",
+			"oauthctl: cannot mark the rejected token: the keychain is unavailable: no D-Bus session bus\n" + fix},
+	}
+	for _, tt := range tests {
+		t.Run(tt.action, func(t *testing.T) {
+			t.Parallel()
+			e := newTkEnv(t, gcYAML("https://t.example/token", "git.example.com"))
+			e.seed(fakeAccount("https://t.example/token"), &keyring.Record{AccessToken: "fake-at-old", RefreshToken: "fake-rt-0", Expiry: e.clock().Add(time.Hour)})
+			e.mem.FailLoad = &keyring.UnavailableError{Op: "read", Msg: "no D-Bus session bus"}
+			r := e.runGC(tt.in, tt.action)
+			if diff := cmp.Diff(tkResult{code: ExitStorage, errOut: tt.want}, r, cmp.AllowUnexported(tkResult{})); diff != "" {
+				t.Errorf("git-credential %s (-want +got):\n%s", tt.action, diff)
+			}
+		})
+	}
+}
