@@ -226,12 +226,21 @@ func providersRun(ctx context.Context, opts *ProvidersOptions) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSOURCE\tISSUER / AUTH HOST\tCLIENT ID\tCLIENT SECRET\tDEVICE FLOW")
+	fmt.Fprintln(tw, strings.Join(providersHeader, "\t"))
 	for _, r := range rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", r.name, r.source, r.where, r.clientID, r.secret, r.device)
 	}
 	return tw.Flush()
 }
+
+// providersHeader is the header of the piped table, which scripts read:
+// keep it stable.
+var providersHeader = []string{"NAME", "SOURCE", "ISSUER / AUTH HOST", "CLIENT ID", "CLIENT SECRET", "DEVICE FLOW"}
+
+// providersCompactHeader is the terminal table's header: the piped one's
+// words, with "CLIENT" and "FLOW" left out to fit 80 columns
+// (TestProvidersHeaders).
+var providersCompactHeader = []string{"NAME", "SOURCE", "ISSUER / AUTH HOST", "CLIENT ID", "SECRET", "DEVICE"}
 
 // printProvidersCompact prints the table for a person at a terminal of the
 // given width: short values (no "https://", "config" for "yes (config)"),
@@ -240,7 +249,7 @@ func providersRun(ctx context.Context, opts *ProvidersOptions) error {
 func printProvidersCompact(w io.Writer, rows []providerLine, width int) {
 	short := func(r providerLine) []string {
 		where := strings.TrimSuffix(strings.TrimPrefix(r.where, "https://"), "/")
-		id := "-"
+		id := r.clientID // "no"
 		if r.clientID != "no" {
 			id = strings.TrimSuffix(strings.TrimPrefix(r.clientID, "yes ("), ")")
 		}
@@ -255,7 +264,7 @@ func printProvidersCompact(w io.Writer, rows []providerLine, width int) {
 		}
 		return []string{r.name, r.source, where, id, secret, r.device}
 	}
-	table := [][]string{{"NAME", "SOURCE", "ISSUER / HOST", "CLIENT ID", "SECRET", "DEVICE"}}
+	table := [][]string{providersCompactHeader}
 	for _, r := range rows {
 		table = append(table, short(r))
 	}
@@ -278,7 +287,7 @@ func printProvidersCompact(w io.Writer, rows []providerLine, width int) {
 		widths[nameCol] = max(16, widths[nameCol]-over)
 	}
 	if over := total() - width; over > 0 {
-		widths[whereCol] = max(len("ISSUER / HOST"), widths[whereCol]-over)
+		widths[whereCol] = max(len(providersCompactHeader[whereCol]), widths[whereCol]-over)
 	}
 	if over := total() - width; over > 0 {
 		widths[nameCol] = max(len("NAME"), widths[nameCol]-over)

@@ -255,6 +255,21 @@ func TestProvidersCompactTable(t *testing.T) {
 	}
 }
 
+// TestProvidersHeaders: the terminal table's column names are the piped
+// table's (which scripts read), at most shortened, so a person reads the
+// same words either way.
+func TestProvidersHeaders(t *testing.T) {
+	t.Parallel()
+	if len(providersCompactHeader) != len(providersHeader) {
+		t.Fatalf("%d terminal columns, %d piped", len(providersCompactHeader), len(providersHeader))
+	}
+	for i, h := range providersCompactHeader {
+		if !strings.Contains(providersHeader[i], h) {
+			t.Errorf("terminal column %q is not the piped %q", h, providersHeader[i])
+		}
+	}
+}
+
 func TestEllipsize(t *testing.T) {
 	t.Parallel()
 	for _, tt := range []struct {
