@@ -107,7 +107,7 @@ func TestAccountsEndToEnd(t *testing.T) {
 	revoked := load(second)
 	r = mustRun("logout", "acme")
 	// It says which account is the default now (issue 9 item 7).
-	if r.out != "" || r.errOut != "Revoked the tokens of "+second+" at acme.\nLogged out of acme ("+second+"); the local copy is deleted.\n"+
+	if r.out != "" || r.errOut != "Revoked the tokens of "+second+" at acme.\nLogged out of acme ("+second+"); the stored tokens are deleted.\n"+
 		"The default account of acme is now "+first+": `oauthctl token acme` prints its token.\n" {
 		t.Errorf("logout: stdout %q stderr:\n%s", r.out, r.errOut)
 	}

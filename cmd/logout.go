@@ -42,9 +42,10 @@ func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
 		Short: "Revoke an account's tokens at the provider and delete them from this machine",
 		Long: `Sign out of a provider for real: revoke the account's refresh token (and access
 token) at the provider's revocation endpoint (RFC 7009), then delete the tokens
-from the keychain and the account from the index.
+from the store (the keychain, or Vault for every machine that shares it) and
+the account from the index.
 
-The local copy is deleted whatever the provider answers. When the provider has
+The stored tokens are deleted whatever the provider answers. When the provider has
 no revocation endpoint (Microsoft Entra ID), or revocation fails (provider
 down, timeout, rejected client), oauthctl says so on stderr with the page where
 you can remove the app's access yourself.
@@ -56,7 +57,7 @@ revokes every token of that app for your GitHub user, on every machine.
 Without --account the provider's default account is logged out; another
 account then becomes the default. Nothing is printed on stdout.
 
-Exit status: 0 once the local copy is gone (even if revocation failed); 4 when
+Exit status: 0 once the stored tokens are gone (even if revocation failed); 4 when
 no such account is stored; 5 when another oauthctl held the account's refresh
 lock for too long; 6 when the keychain could not be changed.`,
 		Example: `  oauthctl logout google
@@ -92,7 +93,7 @@ lock for too long; 6 when the keychain could not be changed.`,
 //     report on stderr, with the provider's page for removing access when
 //     revocation did not happen.
 //
-// It stops at the first account whose local copy could not be deleted.
+// It stops at the first account whose stored tokens could not be deleted.
 func logoutRun(ctx context.Context, opts *LogoutOptions) error {
 	svc := &session.Service{Getenv: opts.Getenv, HTTPClient: opts.HTTPClient, Store: opts.Store, Paths: opts.Paths, State: opts.State, Catalogue: opts.Catalogue,
 		Cache: opts.KernelCache}
@@ -141,7 +142,7 @@ func logoutReport(w io.Writer, p *auth.Provider, res *session.LogoutResult) {
 	case revokeErr == nil:
 		fmt.Fprintf(w, "Revoked the tokens of %s at %s.\n", a.Account, a.Provider)
 	case errors.Is(revokeErr, session.ErrNothingToRevoke):
-		fmt.Fprintf(w, "note: no tokens of %s were stored in the keychain; nothing to revoke\n", key)
+		fmt.Fprintf(w, "note: no tokens of %s were stored; nothing to revoke\n", key)
 	case errors.As(revokeErr, &notBound):
 		fmt.Fprintf(w, "warning: the tokens of %s were not sent to the provider to revoke them: %s\n", key, auth.Sanitize(notBound.Detail(), 500))
 		logoutManageHint(w, p, a.Provider)
@@ -156,7 +157,7 @@ func logoutReport(w io.Writer, p *auth.Provider, res *session.LogoutResult) {
 		fmt.Fprintf(w, "warning: could not revoke the tokens of %s at the provider: %s\n", key, auth.Sanitize(revokeErr.Error(), 300))
 		logoutManageHint(w, p, a.Provider)
 	}
-	fmt.Fprintf(w, "Logged out of %s (%s); the local copy is deleted.\n", a.Provider, a.Account)
+	fmt.Fprintf(w, "Logged out of %s (%s); the stored tokens are deleted.\n", a.Provider, a.Account)
 }
 
 // logoutManageHint points at the page where the user removes the app's

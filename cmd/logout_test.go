@@ -98,13 +98,13 @@ func acReply(status int, body string, headers ...string) http.HandlerFunc {
 }
 
 // TestLogout covers which accounts are logged out, what is sent to the
-// revocation endpoint, and that the local copy is deleted whatever the
+// revocation endpoint, and that the stored tokens are deleted whatever the
 // provider answers (docs/security.md fault matrix row 50: 503, timeout, no endpoint), with
 // a warning naming the page to remove access by hand, exit 0 and nothing on
 // stdout.
 func TestLogout(t *testing.T) {
 	t.Parallel()
-	const ok = "Logged out of acme (alice); the local copy is deleted.\n"
+	const ok = "Logged out of acme (alice); the stored tokens are deleted.\n"
 	const manage = "Remove the app's access by hand at https://acme.example/connections\n"
 	// moved is what a logout of the default account alice adds (issue 9
 	// item 7).
@@ -135,7 +135,7 @@ func TestLogout(t *testing.T) {
 			requests: []string{rt("alice", "acme-client", "", ":"), at("alice", "acme-client", "", ":")},
 			accounts: []string{"acme/bob*", "other/carol*"}, gone: []string{"alice"}, kept: []string{"bob", "carol"}},
 		{name: "another account", args: []string{"logout", "acme", "--account", "bob"}, handlers: []http.HandlerFunc{acReply(200, "")},
-			errOut:   "Revoked the tokens of bob at acme.\nLogged out of acme (bob); the local copy is deleted.\n",
+			errOut:   "Revoked the tokens of bob at acme.\nLogged out of acme (bob); the stored tokens are deleted.\n",
 			requests: []string{rt("bob", "acme-client", "", ":"), at("bob", "acme-client", "", ":")},
 			accounts: []string{"acme/alice*", "other/carol*"}, gone: []string{"bob"}, kept: []string{"alice", "carol"}},
 		{name: "all accounts", args: []string{"logout", "acme", "--all"}, handlers: []http.HandlerFunc{acReply(200, "")},
@@ -214,11 +214,11 @@ func TestLogout(t *testing.T) {
 		{name: "provider removed from providers.yaml", args: []string{"logout", "gone"}, handlers: []http.HandlerFunc{acReply(200, "")},
 			setup: func(e *acEnv, base string) { e.seed(acAccount("gone", base, "dave"), acRecord("dave")) },
 			errOut: "warning: could not revoke the tokens of gone:dave at the provider: the provider's configuration is not usable: unknown provider \"gone\" (known: acme, github, gitlab, google, microsoft, other)\n" +
-				"Remove the app's access by hand in your gone account settings.\nLogged out of gone (dave); the local copy is deleted.\ngone has no accounts left.\n",
+				"Remove the app's access by hand in your gone account settings.\nLogged out of gone (dave); the stored tokens are deleted.\ngone has no accounts left.\n",
 			accounts: []string{"acme/alice*", "acme/bob", "other/carol*"}, gone: []string{"dave"}},
 		{name: "no tokens in the keychain", args: []string{"logout", "acme", "--account", "erin"}, handlers: []http.HandlerFunc{acReply(200, "")},
 			setup:    func(e *acEnv, base string) { e.seed(acAccount("acme", base, "erin"), nil) },
-			errOut:   "note: no tokens of acme:erin were stored in the keychain; nothing to revoke\nLogged out of acme (erin); the local copy is deleted.\n",
+			errOut:   "note: no tokens of acme:erin were stored; nothing to revoke\nLogged out of acme (erin); the stored tokens are deleted.\n",
 			accounts: []string{"acme/alice*", "acme/bob", "other/carol*"}},
 		{name: "keychain leftover without an index entry", args: []string{"logout", "acme", "--account", "ghost"}, handlers: []http.HandlerFunc{acReply(200, "")},
 			setup: func(e *acEnv, _ string) {
@@ -373,14 +373,14 @@ func TestLogoutGitHub(t *testing.T) {
 // TestLogoutEndpointBinding checks that logout sends tokens only to the
 // revocation endpoints recorded at login (docs/security.md §3.6): when
 // providers.yaml moved revocation_url or grant_revocation_url, nothing is
-// sent to either the old or the new endpoint, the local copy is deleted,
+// sent to either the old or the new endpoint, the stored tokens are deleted,
 // stderr says why and where to remove access by hand, and the exit status
 // is 0. An index entry without recorded endpoints (written by an older
 // oauthctl) revokes only on the token endpoint's host.
 func TestLogoutEndpointBinding(t *testing.T) {
 	t.Parallel()
 	const manage = "Remove the app's access by hand at https://acme.example/connections\n"
-	const ok = "Logged out of acme (alice); the local copy is deleted.\n"
+	const ok = "Logged out of acme (alice); the stored tokens are deleted.\n"
 	// {B} is the server of the login, {X} another server.
 	tests := []struct {
 		name string
@@ -480,7 +480,7 @@ func TestLogoutIssuerOnlyUsesRecordedEndpoint(t *testing.T) {
 	a.RevocationURL, a.UserinfoURL = base+"/revoke", base+"/userinfo"
 	e.seed(a, acRecord("alice"))
 	r := e.run("logout", "acme")
-	want := acResult{errOut: "Revoked the tokens of alice at acme.\nLogged out of acme (alice); the local copy is deleted.\nacme has no accounts left.\n"}
+	want := acResult{errOut: "Revoked the tokens of alice at acme.\nLogged out of acme (alice); the stored tokens are deleted.\nacme has no accounts left.\n"}
 	if diff := cmp.Diff(want, r, cmp.AllowUnexported(acResult{})); diff != "" {
 		t.Errorf("logout (-want +got):\n%s", diff)
 	}
