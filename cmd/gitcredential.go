@@ -150,11 +150,8 @@ func gitCredentialRun(ctx context.Context, opts *GitCredentialOptions) error {
 // gitCredentialLogin signs in with the browser (--login), then answers get.
 func gitCredentialLogin(ctx context.Context, opts *GitCredentialOptions, svc *session.Service, p *auth.Provider) error {
 	f := opts.Factory
-	lo := &LoginOptions{
-		IO: opts.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
-		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths,
-		Provider: p.Name, Account: opts.Account, Timeout: DefaultLoginTimeout,
-	}
+	lo := f.loginOptions()
+	lo.IO, lo.Provider, lo.Account = opts.IO, p.Name, opts.Account
 	if err := loginRun(ctx, lo); err != nil {
 		return err
 	}

@@ -157,11 +157,8 @@ func credentialOf(acct *keyring.Account, rec *keyring.Record, accessToken bool) 
 // factory's browser; its messages go to stderr, which kubectl shows.
 func kubeLogin(ctx context.Context, opts *KubeCredentialOptions) error {
 	f := opts.Factory
-	lo := &LoginOptions{
-		IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
-		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, State: f.State,
-		Provider: opts.Provider, Account: opts.Account, Timeout: DefaultLoginTimeout,
-	}
+	lo := f.loginOptions()
+	lo.Provider, lo.Account = opts.Provider, opts.Account
 	if err := loginRun(ctx, lo); err != nil {
 		return err
 	}

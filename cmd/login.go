@@ -73,14 +73,25 @@ type LoginOptions struct {
 	Builtin []byte
 }
 
+// loginOptions returns the dependencies of a login, wired once for every
+// front-end that signs in (login, git-credential --login, kube-credential
+// --login): a copy that left out State would write the index to local files
+// while the tokens go to Vault, and one without KernelCache would skip the
+// cache invalidation around the store write.
+func (f *Factory) loginOptions() *LoginOptions {
+	return &LoginOptions{
+		IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
+		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, State: f.State, KernelCache: f.KernelCache,
+		Timeout: DefaultLoginTimeout,
+	}
+}
+
 // NewCmdLogin builds `oauthctl login`.
 func NewCmdLogin(f *Factory, runF func(*LoginOptions) error) *cobra.Command {
-	opts := &LoginOptions{
-		IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
-		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, State: f.State, KernelCache: f.KernelCache, Builtin: f.BuiltinProviders,
-		Pick: func(ctx context.Context, title string, items []picker.Item) (int, error) {
-			return picker.Pick(ctx, f.IO.In, f.IO.ErrOut, os.Environ(), title, items)
-		},
+	opts := f.loginOptions()
+	opts.Builtin = f.BuiltinProviders
+	opts.Pick = func(ctx context.Context, title string, items []picker.Item) (int, error) {
+		return picker.Pick(ctx, f.IO.In, f.IO.ErrOut, os.Environ(), title, items)
 	}
 	c := &cobra.Command{
 		Use:   "login [PROVIDER]",

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -812,4 +813,29 @@ func TestLoginRunPaste(t *testing.T) {
 			t.Errorf("%d saves, want 1", fl.store.Saves)
 		}
 	})
+}
+
+// TestLoginOptionsWireEveryDependency: every front-end that signs in
+// (login, git-credential --login, kube-credential --login) gets its
+// dependencies from Factory.loginOptions, and that sets each one the
+// Factory has. A hand-copied set once left out State, so a login from git
+// with OAUTHCTL_STORE=vault wrote the account index to a local file while
+// the tokens went to Vault, and the next step could not find the account.
+func TestLoginOptionsWireEveryDependency(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	f := NewFactory(t.Context(), ios, nil, "test")
+	opts := f.loginOptions()
+	ov, ft := reflect.ValueOf(opts).Elem(), reflect.TypeOf(*f)
+	for i := range ov.NumField() {
+		name := ov.Type().Field(i).Name
+		if _, onFactory := ft.FieldByName(name); !onFactory {
+			continue
+		}
+		if v := ov.Field(i); v.IsZero() {
+			t.Errorf("LoginOptions.%s is not wired from the Factory", name)
+		}
+	}
+	if opts.Timeout != DefaultLoginTimeout {
+		t.Errorf("Timeout %v, want %v", opts.Timeout, DefaultLoginTimeout)
+	}
 }
