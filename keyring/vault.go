@@ -177,7 +177,11 @@ type Vault struct {
 func NewVault(cfg VaultConfig) (*Vault, error) {
 	u, err := url.Parse(cfg.Addr)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" {
-		return nil, vaultConfigError("%s=%q is not an http(s) URL", VaultAddrEnv, cfg.Addr)
+		shown := "the value"
+		if err == nil {
+			shown = strconv.Quote(u.Redacted()) // never a password from the URL
+		}
+		return nil, vaultConfigError("%s=%s is not an http(s) URL without user info or query", VaultAddrEnv, shown)
 	}
 	loopback := isLoopbackHost(u.Hostname())
 	if u.Scheme == "http" && !loopback {
@@ -222,12 +226,18 @@ func NewVault(cfg VaultConfig) (*Vault, error) {
 	client := &http.Client{
 		Timeout:   DefaultVaultTimeout,
 		Transport: tr,
-		// A performance standby redirects to the active node, and the
-		// Vault token goes along (it is not a header Go strips): follow
-		// only to https or loopback, and not far.
+		// The Vault token goes along on a redirect (X-Vault-Token is not
+		// a header Go strips for another host), so follow only to the
+		// same host as VAULT_ADDR, over https or loopback, and not far. A
+		// standby forwards requests to the active node itself; a redirect
+		// elsewhere (an SSO page in front of Vault, another server) is
+		// refused rather than handed the token.
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 3 {
 				return errors.New("too many redirects")
+			}
+			if req.URL.Host != u.Host {
+				return fmt.Errorf("refusing a redirect to another host (%s): point %s at the Vault server itself", req.URL.Host, VaultAddrEnv)
 			}
 			if req.URL.Scheme != "https" && !isLoopbackHost(req.URL.Hostname()) {
 				return fmt.Errorf("refusing a redirect to %s", req.URL.Redacted())

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -369,6 +370,34 @@ func TestVaultBoundedAnswer(t *testing.T) {
 	}
 }
 
+// TestVaultRedirectKeepsTheToken: a redirect to another host (an SSO page
+// in front of Vault, a wrong server) is refused before the Vault token is
+// sent there; Go forwards X-Vault-Token on redirects to any host.
+func TestVaultRedirectKeepsTheToken(t *testing.T) {
+	var got atomic.Value
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get("X-Vault-Token"))
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"errors":[]}`)
+	}))
+	defer other.Close()
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}))
+	defer front.Close()
+	v, err := keyring.NewVault(keyring.VaultConfig{Addr: front.URL, Token: "fake-vault-token", Mount: "secret", Prefix: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = v.Load(t.Context(), keyring.Key{Provider: "google", Account: "alice"})
+	if !errors.Is(err, keyring.ErrUnavailable) || !strings.Contains(err.Error(), "refusing a redirect to another host") {
+		t.Errorf("Load through a redirect to another host: %v", err)
+	}
+	if tok, _ := got.Load().(string); tok != "" {
+		t.Errorf("the other host received the Vault token %q", tok)
+	}
+}
+
 // TestVaultConfigFromEnv: the standard variables, ~/.vault-token, the
 // defaults and the refusals.
 func TestVaultConfigFromEnv(t *testing.T) {
@@ -450,7 +479,9 @@ func TestNewVaultRefuses(t *testing.T) {
 		{"skip verify elsewhere", func(c *keyring.VaultConfig) { c.SkipVerify = true },
 			"secure storage unavailable: configure: VAULT_SKIP_VERIFY is refused for vault.example:8200, which is not a loopback address (set VAULT_CACERT to the server's CA certificate instead)"},
 		{"not a URL", func(c *keyring.VaultConfig) { c.Addr = "vault.example:8200" },
-			`secure storage unavailable: configure: VAULT_ADDR="vault.example:8200" is not an http(s) URL`},
+			`secure storage unavailable: configure: VAULT_ADDR="vault.example:8200" is not an http(s) URL without user info or query`},
+		{"user info is refused and not shown", func(c *keyring.VaultConfig) { c.Addr = "https://admin:fake-password@vault.example:8200" },
+			`secure storage unavailable: configure: VAULT_ADDR="https://admin:xxxxx@vault.example:8200" is not an http(s) URL without user info or query`},
 		{"dot-dot prefix", func(c *keyring.VaultConfig) { c.Prefix = "a/../b" },
 			`secure storage unavailable: configure: OAUTHCTL_VAULT_PREFIX="a/../b": has an empty, . or .. segment`},
 		{"odd mount", func(c *keyring.VaultConfig) { c.Mount = "se cret" },
