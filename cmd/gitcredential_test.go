@@ -171,7 +171,7 @@ func TestGitCredentialGet(t *testing.T) {
 			tokenURL := closedURL(t)
 			e := newTkEnv(t, gcYAML(tokenURL, "git.example.com", "git.example.com:8443", "127.0.0.1:9"))
 			acct := fakeAccount(tokenURL)
-			rec := &keyring.Record{AccessToken: "fake-at-" + tt.name, RefreshToken: "fake-rt", Expiry: e.clock().Add(time.Hour)}
+			rec := &keyring.Record{AccessToken: "fake-at-" + strings.NewReplacer(" ", "-", ",", "").Replace(tt.name), RefreshToken: "fake-rt", Expiry: e.clock().Add(time.Hour)}
 			if tt.expired {
 				rec.Expiry = e.clock().Add(-time.Minute)
 			}

@@ -95,7 +95,24 @@ type AcquireOptions struct {
 func (s *Service) Acquire(ctx context.Context, acct *keyring.Account, o AcquireOptions) (*keyring.Record, []Warning, error) {
 	a := &acquirer{s: s, acct: *acct, o: o}
 	rec, err := a.run(ctx)
+	if err == nil {
+		err = checkServable(rec, acct)
+	}
 	return rec, a.warnings, err
+}
+
+// checkServable refuses a record whose access token, or ID token when one
+// is stored, is not visible ASCII: every front-end (token, exec, whoami,
+// git-credential, kube-credential) hands these to other programs, and a
+// token stored before oauthctl checked tokens on arrival could carry CR/LF
+// or terminal escapes (docs/security.md §4.2). Tokens from the provider
+// are checked on arrival by auth; this covers what the store holds.
+func checkServable(rec *keyring.Record, acct *keyring.Account) error {
+	if auth.WellFormedToken(rec.AccessToken) && (rec.IDToken == "" || auth.WellFormedToken(rec.IDToken)) {
+		return nil
+	}
+	return WithHint(fmt.Errorf("%w: the stored tokens of %s are malformed (characters outside visible ASCII); they were not used",
+		auth.ErrReauthRequired, acct.Key()), "run: oauthctl login %s --account %s", acct.Provider, acct.Account)
 }
 
 // acquirer holds the state of one Acquire call.
