@@ -4,13 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+
+	"github.com/oauthctl/oauthctl/internal/safefile"
 )
 
 // ReadIndexFile returns the bytes of the account index file, nil when it
 // does not exist. The kernel cache binds a cached token to them, and
-// ParseIndex decodes them.
+// ParseIndex decodes them. It reads like LoadIndex (one open, the open
+// file's owner and mode checked, at most maxStateFile bytes), and without
+// the runtime's network poller, which `token`'s hot path has no use for.
 func ReadIndexFile(path string) ([]byte, error) {
-	data, err := readFile(path)
+	data, err := safefile.ReadFile(path, maxStateFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

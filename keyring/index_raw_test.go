@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/oauthctl/oauthctl/internal/safefile"
 )
 
 func TestReadIndexFile(t *testing.T) {
@@ -45,8 +46,16 @@ func TestReadIndexFile(t *testing.T) {
 	if _, err := ReadIndexFile(dir); err == nil {
 		t.Error("ReadIndexFile of a directory: no error")
 	}
-	if _, err := readFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("readFile of a missing file: %v, want ErrNotExist", err)
+	// The hot path trusts the index no more than LoadIndex does.
+	open := filepath.Join(dir, "world-writable.json")
+	if err := os.WriteFile(open, []byte(`{"version":1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(open, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadIndexFile(open); !errors.Is(err, safefile.ErrUnsafe) {
+		t.Errorf("ReadIndexFile of a world-writable index: %v, want ErrUnsafe", err)
 	}
 }
 

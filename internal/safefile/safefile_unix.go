@@ -4,7 +4,6 @@ package safefile
 
 import (
 	"errors"
-	"io"
 	"io/fs"
 	"os"
 	"syscall"
@@ -29,8 +28,7 @@ func readFile(path string, max int64, afterCheck func()) ([]byte, error) {
 		}
 		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	f := os.NewFile(uintptr(fd), path)
-	defer f.Close()
+	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, &fs.PathError{Op: "fstat", Path: path, Err: err}
@@ -41,9 +39,7 @@ func readFile(path string, max int64, afterCheck func()) ([]byte, error) {
 	if afterCheck != nil {
 		afterCheck()
 	}
-	// Back to blocking reads: a regular file never blocks anyway.
-	_ = unix.SetNonblock(fd, false)
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	data, err := readFD(fd, st.Size, max)
 	if err != nil {
 		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
 	}
@@ -51,6 +47,31 @@ func readFile(path string, max int64, afterCheck func()) ([]byte, error) {
 		return nil, &TooLargeError{Path: path, Max: max}
 	}
 	return data, nil
+}
+
+// readFD reads at most limit+1 bytes from fd with read(2) directly, not
+// through an os.File: os.NewFile registers the descriptor with the
+// runtime's network poller (epoll, an eventfd), which `oauthctl token`,
+// reading two small files and exiting, would pay for nothing. A regular
+// file never blocks, so the descriptor's O_NONBLOCK does not matter.
+func readFD(fd int, size, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, min(max(size, 0), limit)+1)
+	for int64(len(buf)) <= limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := unix.Read(fd, buf[len(buf):min(int64(cap(buf)), limit+1)])
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return nil, err
+		case n == 0:
+			return buf, nil
+		}
+		buf = buf[:len(buf)+n]
+	}
+	return buf, nil
 }
 
 // CheckDir refuses a directory that another user owns or that others can
