@@ -127,11 +127,11 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		LockWait:  opts.LockWait,
 		Retry:     opts.Retry,
 	}
-	if c, ok := svc.Cached(opts.Provider, opts.Account, o); ok {
+	c, index := svc.Cached(opts.Provider, opts.Account, o)
+	if c != nil {
 		printWarnings(opts.IO.ErrOut, c.Warnings)
 		return writeToken(opts, f.Now(), c.Account, c.Record)
 	}
-	index := svc.CacheIndex()
 	acct, err := svc.ResolveAccount(ctx, opts.Provider, opts.Account)
 	if err != nil {
 		return err

@@ -67,46 +67,47 @@ type CachedToken struct {
 // index, the token stays valid for the margin Acquire would require (o.MinTTL,
 // or less for a short-lived token without --min-ttl), and for a client_credentials
 // account the environment names no other client. Steps: read the index
-// file, one keyctl search, describe and read. ok=false means: run
-// ResolveAccount and Acquire, then Fill.
-func (s *Service) Cached(provider, account string, o AcquireOptions) (*CachedToken, bool) {
+// file, one keyctl search, describe and read. A nil token means: run
+// ResolveAccount and Acquire, then Fill with index, the index file's bytes
+// this call read (nil when there is nothing to fill). The file is read once
+// and before ResolveAccount, so that a copy is bound to the state from
+// before the store was read.
+func (s *Service) Cached(provider, account string, o AcquireOptions) (ct *CachedToken, index []byte) {
 	c := s.cache()
 	if !c.Enabled() || o.Force || o.IDToken {
-		return nil, false
+		return nil, nil
 	}
-	index := s.CacheIndex()
+	index = s.cacheIndex()
 	if index == nil {
-		return nil, false
+		return nil, nil
 	}
 	t, ok := c.Get(keyring.CacheRequest{Provider: provider, Account: account}, index)
 	if !ok {
-		return nil, false
+		return nil, index
 	}
 	now := s.Now()
 	rec := &keyring.Record{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry, IssuedAt: t.IssuedAt, Scopes: t.Scopes}
 	if !rec.Expiry.IsZero() && rec.Expiry.Sub(now) < o.margin(recLifetime(rec)) {
-		return nil, false // as Acquire's fresh judges it
+		return nil, index // as Acquire's fresh judges it
 	}
 	if t.Grant == auth.GrantClientCredentials {
 		if id := s.Getenv(auth.ClientIDEnv(t.Provider)); id != "" && id != t.ClientID {
-			return nil, false
+			return nil, index
 		}
 	}
-	ct := &CachedToken{
+	ct = &CachedToken{
 		Account: &keyring.Account{Provider: t.Provider, Account: t.Account, Scopes: t.Scopes, Grant: t.Grant, ClientID: t.ClientID},
 		Record:  rec,
 	}
 	if w, ok := refreshExpiring(t.Key(), t.RefreshExpiry, now); ok {
 		ct.Warnings = []Warning{w}
 	}
-	return ct, true
+	return ct, index
 }
 
-// CacheIndex returns the account index file's bytes, to pass to Fill after
-// Acquire; nil when there is no cache (or no index). Read it before
-// ResolveAccount: the copy must be bound to the state before the store was
-// read.
-func (s *Service) CacheIndex() []byte {
+// cacheIndex returns the account index file's bytes; nil when there is no
+// cache (or no index).
+func (s *Service) cacheIndex() []byte {
 	if !s.cache().Enabled() {
 		return nil
 	}
@@ -123,7 +124,7 @@ func (s *Service) CacheIndex() []byte {
 
 // Fill copies the access token that Acquire returned for acct into the
 // kernel cache as the answer to `token provider --account account` under
-// index (from CacheIndex). It copies nothing for --id-token or
+// index (from Cached). It copies nothing for --id-token or
 // --force-refresh, for an account whose refresh token was rejected, or when
 // Acquire warned about anything but an expiring refresh token (Cached
 // repeats that one): a served token those warnings accompany must keep

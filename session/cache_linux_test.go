@@ -81,11 +81,11 @@ func TestCacheFillAndServe(t *testing.T) {
 			t.Parallel()
 			s, index := newCacheService(t, tt.env)
 			s.Fill(tt.acct.Provider, "", index, tt.acct, tt.rec, tt.fill, tt.warnings)
-			got, ok := s.Cached(tt.acct.Provider, "", tt.get)
-			if ok != tt.want {
+			got, _ := s.Cached(tt.acct.Provider, "", tt.get)
+			if ok := got != nil; ok != tt.want {
 				t.Fatalf("Cached: hit %t, want %t", ok, tt.want)
 			}
-			if !ok {
+			if got == nil {
 				return
 			}
 			if got.Record.AccessToken != "fake-at" || got.Record.RefreshToken != "" || got.Record.IDToken != "" ||
