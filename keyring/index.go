@@ -136,7 +136,7 @@ func saveJSONFile(path string, v any) error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(path, append(data, '\n'))
+	return safefile.WriteFile(path, append(data, '\n'), false)
 }
 
 // Save writes the index atomically (temp file, fsync, rename) with mode 0600
@@ -157,13 +157,6 @@ func (ix *Index) normalize() {
 		}
 		return a.Account < b.Account
 	})
-}
-
-// WriteFileAtomic writes data to path through a temp file in the same
-// directory, fsyncs it and renames it into place, so readers see the old or
-// the new file, never half of one.
-func WriteFileAtomic(path string, data []byte) error {
-	return safefile.WriteFile(path, data, false)
 }
 
 // Find returns the account or nil.

@@ -37,18 +37,6 @@ func (c *ColorScheme) Bold(s string) string { return c.wrap("1", s) }
 // Dim makes s faint (secondary detail).
 func (c *ColorScheme) Dim(s string) string { return c.wrap("2", s) }
 
-// Green colours s green.
-func (c *ColorScheme) Green(s string) string { return c.wrap("32", s) }
-
-// Red colours s red.
-func (c *ColorScheme) Red(s string) string { return c.wrap("31", s) }
-
-// Yellow colours s yellow.
-func (c *ColorScheme) Yellow(s string) string { return c.wrap("33", s) }
-
-// Cyan colours s cyan (addresses and codes the user acts on).
-func (c *ColorScheme) Cyan(s string) string { return c.wrap("36", s) }
-
 // SuccessIcon is a green ✓ on a terminal, else "".
 func (c *ColorScheme) SuccessIcon() string { return c.icon("✓", "32") }
 
@@ -67,9 +55,6 @@ func (c *ColorScheme) icon(sym, code string) string {
 
 // Success is "✓ msg" on a terminal, msg elsewhere.
 func (c *ColorScheme) Success(msg string) string { return prefix(c.SuccessIcon(), msg) }
-
-// Failure is "✗ msg" on a terminal, msg elsewhere.
-func (c *ColorScheme) Failure(msg string) string { return prefix(c.FailureIcon(), msg) }
 
 // Warning is "! msg" on a terminal, "warning: msg" elsewhere (the word
 // carries what the symbol would in a log).
