@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/clock"
 	"github.com/oauthctl/oauthctl/internal/human"
 
 	"golang.org/x/oauth2"
@@ -201,14 +202,7 @@ func (f *DeviceFlow) sleep(ctx context.Context, d time.Duration) error {
 	if f.Sleep != nil {
 		return f.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, d)
 }
 
 func (f *DeviceFlow) scopes() []string {

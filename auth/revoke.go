@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/oauthctl/oauthctl/internal/clock"
 )
 
 // ClientCreds authenticate oauthctl as an OAuth client at a provider
@@ -95,7 +97,7 @@ func Revoke(ctx context.Context, client *http.Client, p *Provider, creds ClientC
 				return err
 			}
 			retried503 = true
-			if err := revokeWait(ctx, wait); err != nil {
+			if err := clock.Sleep(ctx, wait); err != nil {
 				return err
 			}
 			continue
@@ -287,16 +289,4 @@ func DeleteGitHubGrant(ctx context.Context, client *http.Client, p *Provider, cr
 		return rerr
 	}
 	return revocationError("grant revocation", resp, data)
-}
-
-// revokeWait waits d or until ctx ends.
-func revokeWait(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/oauthctl/oauthctl/internal/clock"
 )
 
 // Environment variables of the Vault store. The VAULT_* ones are Vault's
@@ -438,7 +440,7 @@ func (v *Vault) update(ctx context.Context, path string, fn func(data json.RawMe
 		if attempt >= casAttempts {
 			return &UnavailableError{Backend: BackendVault, Op: "write", Msg: fmt.Sprintf("%s/%s kept changing under %d attempts to update it", v.cfg.Mount, path, attempt)}
 		}
-		if err := sleepCtx(ctx, jitter(50*time.Millisecond)); err != nil {
+		if err := clock.Sleep(ctx, jitter(50*time.Millisecond)); err != nil {
 			return err
 		}
 	}
@@ -454,17 +456,6 @@ func jitter(d time.Duration) time.Duration {
 	var b [2]byte
 	_, _ = rand.Read(b[:])
 	return d + time.Duration(int64(d)*int64(uint16(b[0])<<8|uint16(b[1]))/65536)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // vaultErrors is the error body Vault answers with.

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/oauthctl/oauthctl/internal/clock"
 )
 
 // Refresh lease defaults. A refresh request is bounded by auth's retry
@@ -146,7 +148,7 @@ func (v *Vault) Lease(ctx context.Context, key Key, need func(*Record) bool) (*L
 				return nil, nil, fmt.Errorf("%w after %s (host %s holds the refresh lease of %s in Vault until %s)",
 					ErrLockTimeout, wait, e.LeaseOwner, key, e.LeaseUntil.Format(time.RFC3339))
 			}
-			if err := sleepCtx(ctx, jitter(poll/2)); err != nil {
+			if err := clock.Sleep(ctx, jitter(poll/2)); err != nil {
 				return nil, nil, err
 			}
 			continue

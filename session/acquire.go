@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/clock"
 	"github.com/oauthctl/oauthctl/internal/human"
 
 	"github.com/oauthctl/oauthctl/auth"
@@ -798,12 +799,8 @@ func (a *acquirer) save(ctx context.Context, rec *keyring.Record, final bool) er
 	a.s.invalidateCache(a.acct.Key())
 	err := a.put(ctx, rec, final)
 	if err != nil && ctx.Err() == nil && !errors.Is(err, keyring.ErrLeaseLost) {
-		t := time.NewTimer(100 * time.Millisecond)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := clock.Sleep(ctx, 100*time.Millisecond); err != nil {
+			return err
 		}
 		err = a.put(ctx, rec, final)
 	}
