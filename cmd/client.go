@@ -16,6 +16,7 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/keyring/vault"
 	"github.com/oauthctl/oauthctl/session"
 )
 
@@ -459,7 +460,7 @@ func clientPlaces(state keyring.StateStore) (id, secret string) {
 	switch st := state.(type) {
 	case keyring.FileState:
 		return st.Paths.ClientsPath(), "the keychain"
-	case *keyring.Vault:
+	case *vault.Vault:
 		return st.Location(), "Vault"
 	}
 	return "the state store", "the secret store"

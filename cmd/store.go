@@ -6,6 +6,7 @@ import (
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/keyring/vault"
 )
 
 // StoreEnv selects where oauthctl keeps its state: "keychain" (the OS
@@ -52,7 +53,7 @@ func storeKind(getenv func(string) string) (string, error) {
 // the local files under paths.
 func newStores(getenv func(string) string, paths func() (keyring.Paths, error)) (store func() (keyring.Store, error), state func() (keyring.StateStore, error), kind func() (string, error)) {
 	kind = sync.OnceValues(func() (string, error) { return storeKind(getenv) })
-	vault := sync.OnceValues(func() (*keyring.Vault, error) { return keyring.NewVaultFromEnv(getenv) })
+	shared := sync.OnceValues(func() (*vault.Vault, error) { return vault.NewVaultFromEnv(getenv) })
 	keychain := sync.OnceValue(keyring.NewKeychain)
 	store = func() (keyring.Store, error) {
 		k, err := kind()
@@ -60,7 +61,7 @@ func newStores(getenv func(string) string, paths func() (keyring.Paths, error)) 
 		case err != nil:
 			return nil, err
 		case k == StoreVault:
-			return vault()
+			return shared()
 		}
 		return keychain(), nil
 	}
@@ -70,7 +71,7 @@ func newStores(getenv func(string) string, paths func() (keyring.Paths, error)) 
 		case err != nil:
 			return nil, err
 		case k == StoreVault:
-			return vault()
+			return shared()
 		}
 		p, err := paths()
 		if err != nil {

@@ -26,6 +26,7 @@ import (
 	"github.com/oauthctl/oauthctl/internal/testop"
 	"github.com/oauthctl/oauthctl/internal/testvault"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/keyring/vault"
 )
 
 // vaultMachine is one simulated host that shares a Vault with others: its
@@ -97,9 +98,9 @@ func (m *vaultMachine) checkNothingLocal(t *testing.T) {
 }
 
 // seedVault stores acct and rec in Vault under prefix, as a login does.
-func seedVault(t *testing.T, srv *testvault.Server, prefix string, acct keyring.Account, rec *keyring.Record) *keyring.Vault {
+func seedVault(t *testing.T, srv *testvault.Server, prefix string, acct keyring.Account, rec *keyring.Record) *vault.Vault {
 	t.Helper()
-	v, err := keyring.NewVault(keyring.VaultConfig{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
+	v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -404,9 +405,9 @@ func TestVaultBinary(t *testing.T) {
 
 // vaultAt is a Vault store on prefix, for looking at what the binaries
 // stored.
-func vaultAt(t *testing.T, srv *testvault.Server, prefix string) *keyring.Vault {
+func vaultAt(t *testing.T, srv *testvault.Server, prefix string) *vault.Vault {
 	t.Helper()
-	v, err := keyring.NewVault(keyring.VaultConfig{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
+	v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

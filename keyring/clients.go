@@ -42,7 +42,9 @@ type Clients struct {
 	Providers map[string]ClientRegistration `json:"providers"`
 }
 
-const clientsVersion = 1
+// ClientsVersion is the format version of the client registrations, in a
+// file or in Vault (keyring/vault).
+const ClientsVersion = 1
 
 // ClientsPath is the client registrations file, next to the account index.
 func (p Paths) ClientsPath() string { return filepath.Join(filepath.Dir(p.Index), "clients.json") }
@@ -52,8 +54,8 @@ func (p Paths) clientsLockPath() string { return filepath.Join(p.LockDir, "clien
 
 // LoadClients reads the client registrations; a missing file is empty.
 func LoadClients(path string) (*Clients, error) {
-	c := Clients{Version: clientsVersion}
-	if err := loadJSONFile(path, "client registrations file", "move it away and run `oauthctl client set` again", clientsVersion, &c, &c.Version); err != nil {
+	c := Clients{Version: ClientsVersion}
+	if err := loadJSONFile(path, "client registrations file", "move it away and run `oauthctl client set` again", ClientsVersion, &c, &c.Version); err != nil {
 		return nil, err
 	}
 	if c.Providers == nil {
@@ -64,7 +66,7 @@ func LoadClients(path string) (*Clients, error) {
 
 // Save writes the registrations atomically with mode 0600.
 func (c *Clients) Save(path string) error {
-	c.Version = clientsVersion
+	c.Version = ClientsVersion
 	return saveJSONFile(path, c)
 }
 

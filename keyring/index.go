@@ -66,15 +66,17 @@ type Index struct {
 	Accounts []Account         `json:"accounts"`
 }
 
-const indexVersion = 1
+// IndexVersion is the format version of the account index, in a file or
+// in Vault (keyring/vault).
+const IndexVersion = 1
 
 // ErrAmbiguous means no provider or account was named and more than one fits.
 var ErrAmbiguous = errors.New("more than one stored account")
 
 // LoadIndex reads the index file; a missing file is an empty index.
 func LoadIndex(path string) (*Index, error) {
-	ix := Index{Version: indexVersion}
-	if err := loadJSONFile(path, "account index", "move it away and log in again", indexVersion, &ix, &ix.Version); err != nil {
+	ix := Index{Version: IndexVersion}
+	if err := loadJSONFile(path, "account index", "move it away and log in again", IndexVersion, &ix, &ix.Version); err != nil {
 		return nil, err
 	}
 	if ix.Defaults == nil {
@@ -142,14 +144,14 @@ func saveJSONFile(path string, v any) error {
 // Save writes the index atomically (temp file, fsync, rename) with mode 0600
 // in a 0700 directory.
 func (ix *Index) Save(path string) error {
-	ix.normalize()
+	ix.Normalize()
 	return saveJSONFile(path, ix)
 }
 
-// normalize sets the version and sorts the accounts, as every backend
+// Normalize sets the version and sorts the accounts, as every backend
 // stores the index.
-func (ix *Index) normalize() {
-	ix.Version = indexVersion
+func (ix *Index) Normalize() {
+	ix.Version = IndexVersion
 	sort.SliceStable(ix.Accounts, func(i, j int) bool {
 		a, b := ix.Accounts[i], ix.Accounts[j]
 		if a.Provider != b.Provider {

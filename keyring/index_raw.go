@@ -27,9 +27,9 @@ func ReadIndexFile(path string) ([]byte, error) {
 // ParseIndex decodes index file bytes read from path (nil: an empty index),
 // with LoadIndex's checks and errors.
 func ParseIndex(path string, data []byte) (*Index, error) {
-	ix := Index{Version: indexVersion}
+	ix := Index{Version: IndexVersion}
 	if data != nil {
-		if err := decodeJSONFile(path, data, "account index", "move it away and log in again", indexVersion, &ix, &ix.Version); err != nil {
+		if err := decodeJSONFile(path, data, "account index", "move it away and log in again", IndexVersion, &ix, &ix.Version); err != nil {
 			return nil, err
 		}
 	}

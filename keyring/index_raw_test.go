@@ -86,7 +86,7 @@ func TestParseIndexMatchesLoadIndex(t *testing.T) {
 		})
 	}
 	got, err := ParseIndex(filepath.Join(dir, "missing.json"), nil)
-	if err != nil || got.Version != indexVersion || got.Defaults == nil || len(got.Accounts) != 0 {
+	if err != nil || got.Version != IndexVersion || got.Defaults == nil || len(got.Accounts) != 0 {
 		t.Errorf("ParseIndex(nil) = %+v, %v; want an empty index", got, err)
 	}
 }

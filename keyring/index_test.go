@@ -13,12 +13,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/keyring/storetest"
 )
 
-func acct(provider, account string) keyring.Account {
-	return keyring.Account{Provider: provider, Account: account, TokenURL: "https://" + provider + ".example/token",
-		ClientID: "client-" + provider, Scopes: []string{"openid"}}
-}
+// acct is an index entry with made-up endpoints.
+var acct = storetest.Account
 
 // TestIndexPutDefaults: the first account of a provider becomes its default;
 // later ones do not; Put of an existing account replaces it in place.

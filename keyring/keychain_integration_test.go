@@ -20,7 +20,6 @@ import (
 
 	"github.com/oauthctl/oauthctl/cmd"
 	"github.com/oauthctl/oauthctl/internal/testkeyring"
-	"github.com/oauthctl/oauthctl/internal/testvault"
 	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/keyring/storetest"
 )
@@ -43,10 +42,7 @@ func TestMain(m *testing.M) {
 	if op := os.Getenv(helperEnv); op != "" {
 		os.Exit(helperMain(op))
 	}
-	stopVault := testvault.Setup()
-	code := testkeyring.Main(m)
-	stopVault()
-	os.Exit(code)
+	os.Exit(testkeyring.Main(m))
 }
 
 // helperMain loads or saves a record through the real OS keychain with a

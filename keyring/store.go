@@ -1,7 +1,8 @@
 // Package keyring keeps oauthctl's credentials: the Store interface with its
 // OS-keychain and in-memory implementations, the non-secret account index,
-// and the per-account refresh lock. Secrets live only in the OS keychain;
-// there is no plaintext fallback.
+// and the per-account refresh lock. Secrets live only in the OS keychain
+// (or, with OAUTHCTL_STORE=vault, in Vault: package keyring/vault, kept
+// apart so that keyring links no net/http); there is no plaintext fallback.
 package keyring
 
 import (

@@ -129,7 +129,7 @@ type acquirer struct {
 	// entry, if any. With a leaser, a refresh token is redeemed only
 	// under a lease.
 	leaser keyring.Leaser
-	lease  *keyring.Lease
+	lease  keyring.Lease
 	// several is set under the lock when the provider has more than one
 	// account in the index: login hints then name --account.
 	several bool

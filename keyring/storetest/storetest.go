@@ -59,6 +59,13 @@ func Record(tag string) *keyring.Record {
 	}
 }
 
+// Account returns an account index entry of provider with made-up
+// endpoints and client ID.
+func Account(provider, account string) keyring.Account {
+	return keyring.Account{Provider: provider, Account: account, TokenURL: "https://" + provider + ".example/token",
+		ClientID: "client-" + provider, Scopes: []string{"openid"}}
+}
+
 // BigRecord is a token set of about size bytes of JSON, shaped like a real
 // one (JWTs are base64url text), with fake values.
 func BigRecord(size int, tag string) *keyring.Record {

@@ -1,4 +1,4 @@
-package keyring
+package vault
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/oauthctl/oauthctl/internal/clock"
+	"github.com/oauthctl/oauthctl/keyring"
 )
 
 // Refresh lease defaults. A refresh request is bounded by auth's retry
@@ -28,55 +29,10 @@ const (
 	DefaultLeasePoll = 250 * time.Millisecond
 )
 
-// Leaser is a Store shared by several hosts (Vault) that serializes
-// refreshes across them: a host redeems a refresh token only while it holds
-// the entry's lease, taken by a check-and-set write to the entry itself.
-// (A check-and-set on the final write alone is not enough: two hosts that
-// read the same version both redeem the refresh token, and a provider with
-// reuse detection revokes the grant before the loser's write fails.)
-//
-// The sequence for one refresh:
-//
-//	lease, rec, err := l.Lease(ctx, key, stale)  // waits while another host holds it
-//	if lease == nil { use rec }                  // another host refreshed meanwhile
-//	defer l.Release(ctx, lease)                  // no-op after Commit(release=true)
-//	if err := l.Ready(ctx, lease); err != nil {} // renew when too little is left
-//	... redeem with a context bounded by lease.Deadline() ...
-//	l.Commit(ctx, lease, newRec, true)           // new tokens + lease cleared, one CAS write
-type Leaser interface {
-	// Lease waits, at most the store's lease wait, until no other host
-	// holds a live lease on key (a lease older than its TTL plus the skew
-	// margin counts as dead and is taken over). Then, if need(current
-	// record) is false (another host refreshed meanwhile; the record is
-	// nil when none is stored), it returns that record and a nil lease
-	// without writing. Otherwise it takes the lease by a check-and-set
-	// write of the unchanged record and returns both. A wait that runs
-	// out is ErrLockTimeout; a corrupt entry is ErrCorrupt.
-	Lease(ctx context.Context, key Key, need func(*Record) bool) (*Lease, *Record, error)
-	// Ready verifies (one read) that the entry still carries this lease,
-	// renews it when less than the redemption window is left, and fails
-	// with ErrLeaseLost when it was taken over, overwritten by a login or
-	// deleted by a logout: then nothing may be redeemed.
-	Ready(ctx context.Context, l *Lease) error
-	// Commit writes rec under the lease (check-and-set on the version the
-	// lease wrote), clearing the lease when release is set. It fails with
-	// ErrLeaseLost when the entry changed since (taken over, overwritten
-	// by a login, deleted by a logout).
-	Commit(ctx context.Context, l *Lease, rec *Record, release bool) error
-	// Release clears a lease still held, leaving the record as it is.
-	// Losing the race to clear it (taken over, deleted) is not an error.
-	Release(ctx context.Context, l *Lease) error
-}
-
-// ErrLeaseLost means the entry changed while this host held its lease:
-// another host took the lease over after it expired, a login overwrote the
-// entry or a logout deleted it. It matches ErrUnavailable (exit 6): the
-// tokens this host obtained are not stored, and not printed.
-var ErrLeaseLost = &UnavailableError{Backend: BackendVault, Op: "write", Msg: "the refresh lease in Vault was lost (the entry was taken over, overwritten or deleted meanwhile)"}
-
-// Lease is a refresh lease held on one token entry.
+// Lease is a refresh lease held on one token entry: the keyring.Lease
+// that Vault's Leaser methods grant and take.
 type Lease struct {
-	key     Key
+	key     keyring.Key
 	owner   string
 	version int             // the entry version the lease wrote: CAS for the next write
 	record  json.RawMessage // the record the entry holds, rewritten unchanged by renew/release
@@ -94,6 +50,16 @@ func (l *Lease) Deadline() time.Time { return l.deadline }
 
 // Version is the token entry's version the lease last wrote.
 func (l *Lease) Version() int { return l.version }
+
+// held returns the Vault lease behind kl. A lease this package did not
+// grant cannot be checked or written under: ErrLeaseLost.
+func held(kl keyring.Lease) (*Lease, error) {
+	l, ok := kl.(*Lease)
+	if !ok || l == nil {
+		return nil, fmt.Errorf("%w: not a refresh lease of the Vault store", keyring.ErrLeaseLost)
+	}
+	return l, nil
+}
 
 func (v *Vault) leaseTTL() time.Duration {
 	if v.LeaseTTL > 0 {
@@ -115,7 +81,7 @@ func (v *Vault) redeemWindow() time.Duration {
 	return min(MinRedeemLeft, v.leaseTTL()*2/3)
 }
 
-// Lease implements Leaser. Steps, looping until done or the wait runs out:
+// Lease implements keyring.Leaser. Steps, looping until done or the wait runs out:
 //  1. read the entry (version, record, lease);
 //  2. if another owner's lease is live (now <= lease_until + skew), wait a
 //     poll interval and go to 1;
@@ -123,10 +89,10 @@ func (v *Vault) redeemWindow() time.Duration {
 //  4. write the same record with lease_owner = this process and
 //     lease_until = now + TTL, check-and-set on the version read; a lost
 //     check-and-set goes back to 1.
-func (v *Vault) Lease(ctx context.Context, key Key, need func(*Record) bool) (*Lease, *Record, error) {
+func (v *Vault) Lease(ctx context.Context, key keyring.Key, need func(*keyring.Record) bool) (keyring.Lease, *keyring.Record, error) {
 	wait := v.LeaseWait
 	if wait <= 0 {
-		wait = DefaultLockWait
+		wait = keyring.DefaultLockWait
 	}
 	poll := v.LeasePoll
 	if poll <= 0 {
@@ -135,7 +101,7 @@ func (v *Vault) Lease(ctx context.Context, key Key, need func(*Record) bool) (*L
 	start := time.Now()
 	for {
 		r, e, err := v.readToken(ctx, key)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, keyring.ErrNotFound) {
 			return nil, nil, err
 		}
 		rec, err := e.record(key)
@@ -146,7 +112,7 @@ func (v *Vault) Lease(ctx context.Context, key Key, need func(*Record) bool) (*L
 		if e.LeaseOwner != "" && e.LeaseOwner != v.Owner && !now.After(e.LeaseUntil.Add(v.leaseSkew())) {
 			if time.Since(start) >= wait {
 				return nil, nil, fmt.Errorf("%w after %s (host %s holds the refresh lease of %s in Vault until %s)",
-					ErrLockTimeout, wait, e.LeaseOwner, key, e.LeaseUntil.Format(time.RFC3339))
+					keyring.ErrLockTimeout, wait, e.LeaseOwner, key, e.LeaseUntil.Format(time.RFC3339))
 			}
 			if err := clock.Sleep(ctx, jitter(poll/2)); err != nil {
 				return nil, nil, err
@@ -190,16 +156,20 @@ func (v *Vault) writeLease(ctx context.Context, l *Lease, cas int, record json.R
 	return nil
 }
 
-// Ready implements Leaser.
-func (v *Vault) Ready(ctx context.Context, l *Lease) error {
+// Ready implements keyring.Leaser.
+func (v *Vault) Ready(ctx context.Context, kl keyring.Lease) error {
+	l, err := held(kl)
+	if err != nil {
+		return err
+	}
 	if l.done {
-		return ErrLeaseLost
+		return keyring.ErrLeaseLost
 	}
 	r, e, err := v.readToken(ctx, l.key)
 	switch {
-	case errors.Is(err, ErrNotFound), err == nil && (r.version != l.version || e.LeaseOwner != l.owner):
+	case errors.Is(err, keyring.ErrNotFound), err == nil && (r.version != l.version || e.LeaseOwner != l.owner):
 		l.done = true
-		return fmt.Errorf("checking the refresh lease of %s: %w", l.key, ErrLeaseLost)
+		return fmt.Errorf("checking the refresh lease of %s: %w", l.key, keyring.ErrLeaseLost)
 	case err != nil:
 		return err
 	}
@@ -208,18 +178,22 @@ func (v *Vault) Ready(ctx context.Context, l *Lease) error {
 	}
 	err = v.writeLease(ctx, l, l.version, l.record, true)
 	if errors.Is(err, errCAS) {
-		return fmt.Errorf("renewing the refresh lease of %s: %w", l.key, ErrLeaseLost)
+		return fmt.Errorf("renewing the refresh lease of %s: %w", l.key, keyring.ErrLeaseLost)
 	}
 	return err
 }
 
-// Commit implements Leaser. When the write's answer is lost (a timeout
+// Commit implements keyring.Leaser. When the write's answer is lost (a timeout
 // after Vault applied it), a retry's check-and-set fails although the
 // tokens are stored; so a failed check-and-set reads the entry back and
 // counts as success when it holds exactly rec at the next version.
-func (v *Vault) Commit(ctx context.Context, l *Lease, rec *Record, release bool) error {
+func (v *Vault) Commit(ctx context.Context, kl keyring.Lease, rec *keyring.Record, release bool) error {
+	l, err := held(kl)
+	if err != nil {
+		return err
+	}
 	if l.done {
-		return ErrLeaseLost
+		return keyring.ErrLeaseLost
 	}
 	data, err := json.Marshal(rec)
 	if err != nil {
@@ -236,11 +210,12 @@ func (v *Vault) Commit(ctx context.Context, l *Lease, rec *Record, release bool)
 		return nil
 	}
 	l.done = true
-	return fmt.Errorf("storing the new tokens of %s: %w", l.key, ErrLeaseLost)
+	return fmt.Errorf("storing the new tokens of %s: %w", l.key, keyring.ErrLeaseLost)
 }
 
-// Release implements Leaser.
-func (v *Vault) Release(ctx context.Context, l *Lease) error {
+// Release implements keyring.Leaser.
+func (v *Vault) Release(ctx context.Context, kl keyring.Lease) error {
+	l, _ := kl.(*Lease)
 	if l == nil || l.done {
 		return nil
 	}

@@ -1,4 +1,4 @@
-package keyring_test
+package vault_test
 
 import (
 	"encoding/json"
@@ -22,21 +22,25 @@ import (
 	"github.com/oauthctl/oauthctl/internal/testvault"
 	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/keyring/storetest"
+	"github.com/oauthctl/oauthctl/keyring/vault"
 )
 
 // newVault returns a Vault store on srv under a prefix of its own (or the
 // one given), as one simulated host.
-func newVault(t *testing.T, srv *testvault.Server, prefix string) *keyring.Vault {
+func newVault(t *testing.T, srv *testvault.Server, prefix string) *vault.Vault {
 	t.Helper()
 	if prefix == "" {
 		prefix = testvault.Prefix(t)
 	}
-	v, err := keyring.NewVault(keyring.VaultConfig{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
+	v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
 	if err != nil {
 		t.Fatalf("NewVault: %v", err)
 	}
 	return v
 }
+
+// acct is an index entry with made-up endpoints.
+var acct = storetest.Account
 
 // vaultJSON sends a raw request to srv with the root token and decodes the
 // answer; it returns the status.
@@ -95,11 +99,11 @@ func TestVaultLayout(t *testing.T) {
 	if code := vaultJSON(t, srv, "GET", "secret/metadata/"+path, "", &meta); code != 200 {
 		t.Fatalf("metadata of %s: HTTP %d", path, code)
 	}
-	if !meta.Data.CASRequired || meta.Data.MaxVersions != keyring.DefaultMaxVersions || meta.Data.CurrentVersion != 4 {
-		t.Errorf("metadata = %+v, want cas_required, max_versions %d, current version 4", meta.Data, keyring.DefaultMaxVersions)
+	if !meta.Data.CASRequired || meta.Data.MaxVersions != vault.DefaultMaxVersions || meta.Data.CurrentVersion != 4 {
+		t.Errorf("metadata = %+v, want cas_required, max_versions %d, current version 4", meta.Data, vault.DefaultMaxVersions)
 	}
-	if len(meta.Data.Versions) > keyring.DefaultMaxVersions {
-		t.Errorf("Vault keeps %d versions, want at most %d", len(meta.Data.Versions), keyring.DefaultMaxVersions)
+	if len(meta.Data.Versions) > vault.DefaultMaxVersions {
+		t.Errorf("Vault keeps %d versions, want at most %d", len(meta.Data.Versions), vault.DefaultMaxVersions)
 	}
 	if code := vaultJSON(t, srv, "POST", "secret/data/"+path, `{"data":{"v":1}}`, nil); code != 400 {
 		t.Errorf("a write without check-and-set: HTTP %d, want 400 (cas_required)", code)
@@ -251,8 +255,8 @@ func TestVaultUnavailable(t *testing.T) {
 		return "http://" + l.Addr().String()
 	}()
 
-	store := func(addr, token, mount string) *keyring.Vault {
-		v, err := keyring.NewVault(keyring.VaultConfig{Addr: addr, Token: token, Mount: mount, Prefix: prefix})
+	store := func(addr, token, mount string) *vault.Vault {
+		v, err := vault.NewVault(vault.VaultConfig{Addr: addr, Token: token, Mount: mount, Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -260,45 +264,45 @@ func TestVaultUnavailable(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		v     *keyring.Vault
-		op    func(v *keyring.Vault) error
+		v     *vault.Vault
+		op    func(v *vault.Vault) error
 		want  []string // substrings of the message
 		token string   // must not appear
 	}{
 		{
 			name: "unreachable", v: store(closed, srv.Token, "secret"),
-			op:   func(v *keyring.Vault) error { _, err := v.Load(ctx, key); return err },
+			op:   func(v *vault.Vault) error { _, err := v.Load(ctx, key); return err },
 			want: []string{"secure storage unavailable: read: cannot reach Vault at " + closed, "connection refused"},
 		},
 		{
 			name: "bad token", v: store(srv.Addr, "fake-wrong-token", "secret"),
-			op:   func(v *keyring.Vault) error { _, err := v.Load(ctx, key); return err },
+			op:   func(v *vault.Vault) error { _, err := v.Load(ctx, key); return err },
 			want: []string{"Vault rejected the token", "secret/data/" + prefix + "/tokens/google/alice", "vault login"},
 		},
 		{
 			name: "policy denies a write", v: store(srv.Addr, tok.Auth.ClientToken, "secret"),
-			op:   func(v *keyring.Vault) error { return v.Save(ctx, key, storetest.Record("new")) },
+			op:   func(v *vault.Vault) error { return v.Save(ctx, key, storetest.Record("new")) },
 			want: []string{`permission denied: the Vault token's policy lacks "update" on secret/data/` + prefix + "/tokens/google/alice"},
 		},
 		{
 			name: "policy denies creating a key", v: store(srv.Addr, tok.Auth.ClientToken, "secret"),
-			op:   func(v *keyring.Vault) error { return v.SetClientSecret(ctx, "google", "fake-secret") },
+			op:   func(v *vault.Vault) error { return v.SetClientSecret(ctx, "google", "fake-secret") },
 			want: []string{`permission denied: the Vault token's policy lacks "create" on secret/metadata/` + prefix + "/clients/google"},
 		},
 		{
-			name: "policy denies another prefix", v: func() *keyring.Vault {
-				v, err := keyring.NewVault(keyring.VaultConfig{Addr: srv.Addr, Token: tok.Auth.ClientToken, Mount: "secret", Prefix: prefix + "-other"})
+			name: "policy denies another prefix", v: func() *vault.Vault {
+				v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: tok.Auth.ClientToken, Mount: "secret", Prefix: prefix + "-other"})
 				if err != nil {
 					t.Fatal(err)
 				}
 				return v
 			}(),
-			op:   func(v *keyring.Vault) error { _, err := v.LoadIndex(ctx); return err },
+			op:   func(v *vault.Vault) error { _, err := v.LoadIndex(ctx); return err },
 			want: []string{`lacks "read" on secret/data/` + prefix + "-other/index"},
 		},
 		{
 			name: "no such mount", v: store(srv.Addr, srv.Token, "nope"),
-			op:   func(v *keyring.Vault) error { _, err := v.Load(ctx, key); return err },
+			op:   func(v *vault.Vault) error { _, err := v.Load(ctx, key); return err },
 			want: []string{"no KV version 2 secrets engine at nope/", "OAUTHCTL_VAULT_MOUNT"},
 		},
 	}
@@ -360,7 +364,7 @@ func TestVaultBoundedAnswer(t *testing.T) {
 		fmt.Fprint(w, `"}},"metadata":{"version":1}}}`)
 	}))
 	defer fake.Close()
-	v, err := keyring.NewVault(keyring.VaultConfig{Addr: fake.URL, Token: "fake-token", Mount: "secret", Prefix: "p"})
+	v, err := vault.NewVault(vault.VaultConfig{Addr: fake.URL, Token: "fake-token", Mount: "secret", Prefix: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -385,7 +389,7 @@ func TestVaultRedirectKeepsTheToken(t *testing.T) {
 		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	defer front.Close()
-	v, err := keyring.NewVault(keyring.VaultConfig{Addr: front.URL, Token: "fake-vault-token", Mount: "secret", Prefix: "p"})
+	v, err := vault.NewVault(vault.VaultConfig{Addr: front.URL, Token: "fake-vault-token", Mount: "secret", Prefix: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,20 +413,20 @@ func TestVaultConfigFromEnv(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    keyring.VaultConfig
+		want    vault.VaultConfig
 		wantErr string
 	}{
 		{
 			name: "defaults and the token file",
 			env:  map[string]string{"HOME": home},
-			want: keyring.VaultConfig{Addr: "https://127.0.0.1:8200", Token: "fake-file-token", Mount: "secret", Prefix: "oauthctl"},
+			want: vault.VaultConfig{Addr: "https://127.0.0.1:8200", Token: "fake-file-token", Mount: "secret", Prefix: "oauthctl"},
 		},
 		{
 			name: "every variable",
 			env: map[string]string{"HOME": home, "VAULT_ADDR": "https://vault.example:8200", "VAULT_TOKEN": "fake-env-token",
 				"VAULT_NAMESPACE": "team", "VAULT_CACERT": "/etc/ca.pem", "VAULT_SKIP_VERIFY": "false",
 				"OAUTHCTL_VAULT_MOUNT": "kv", "OAUTHCTL_VAULT_PREFIX": "ci/oauthctl", "OAUTHCTL_VAULT_LEASE_TTL": "2m", "OAUTHCTL_VAULT_LEASE_SKEW": "10s"},
-			want: keyring.VaultConfig{Addr: "https://vault.example:8200", Token: "fake-env-token", Namespace: "team", CACert: "/etc/ca.pem",
+			want: vault.VaultConfig{Addr: "https://vault.example:8200", Token: "fake-env-token", Namespace: "team", CACert: "/etc/ca.pem",
 				Mount: "kv", Prefix: "ci/oauthctl", LeaseTTL: 2 * time.Minute, LeaseSkew: 10 * time.Second},
 		},
 		{
@@ -443,7 +447,7 @@ func TestVaultConfigFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := keyring.VaultConfigFromEnv(func(k string) string { return tt.env[k] })
+			got, err := vault.VaultConfigFromEnv(func(k string) string { return tt.env[k] })
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr || !errors.Is(err, keyring.ErrUnavailable) {
 					t.Errorf("error = %v, want %q", err, tt.wantErr)
@@ -463,37 +467,37 @@ func TestVaultConfigFromEnv(t *testing.T) {
 // TestNewVaultRefuses: settings that would leak the Vault token or the
 // tokens, or point outside the mount, are refused before any request.
 func TestNewVaultRefuses(t *testing.T) {
-	ok := keyring.VaultConfig{Addr: "https://vault.example:8200", Token: "fake-token", Mount: "secret", Prefix: "oauthctl"}
+	ok := vault.VaultConfig{Addr: "https://vault.example:8200", Token: "fake-token", Mount: "secret", Prefix: "oauthctl"}
 	tests := []struct {
 		name    string
-		edit    func(c *keyring.VaultConfig)
+		edit    func(c *vault.VaultConfig)
 		wantErr string // "" = accepted
 	}{
-		{"https", func(c *keyring.VaultConfig) {}, ""},
-		{"http on loopback", func(c *keyring.VaultConfig) { c.Addr = "http://127.0.0.1:8200" }, ""},
-		{"http on localhost", func(c *keyring.VaultConfig) { c.Addr = "http://localhost:8200" }, ""},
-		{"skip verify on loopback", func(c *keyring.VaultConfig) { c.Addr = "https://[::1]:8200"; c.SkipVerify = true }, ""},
-		{"nested mount and prefix", func(c *keyring.VaultConfig) { c.Mount = "/team/kv/"; c.Prefix = "ci/oauthctl" }, ""},
-		{"http elsewhere", func(c *keyring.VaultConfig) { c.Addr = "http://vault.example:8200" },
+		{"https", func(c *vault.VaultConfig) {}, ""},
+		{"http on loopback", func(c *vault.VaultConfig) { c.Addr = "http://127.0.0.1:8200" }, ""},
+		{"http on localhost", func(c *vault.VaultConfig) { c.Addr = "http://localhost:8200" }, ""},
+		{"skip verify on loopback", func(c *vault.VaultConfig) { c.Addr = "https://[::1]:8200"; c.SkipVerify = true }, ""},
+		{"nested mount and prefix", func(c *vault.VaultConfig) { c.Mount = "/team/kv/"; c.Prefix = "ci/oauthctl" }, ""},
+		{"http elsewhere", func(c *vault.VaultConfig) { c.Addr = "http://vault.example:8200" },
 			"secure storage unavailable: configure: VAULT_ADDR=http://vault.example:8200 sends the Vault token and the tokens in the clear (use https (plain http is accepted only for a loopback address))"},
-		{"skip verify elsewhere", func(c *keyring.VaultConfig) { c.SkipVerify = true },
+		{"skip verify elsewhere", func(c *vault.VaultConfig) { c.SkipVerify = true },
 			"secure storage unavailable: configure: VAULT_SKIP_VERIFY is refused for vault.example:8200, which is not a loopback address (set VAULT_CACERT to the server's CA certificate instead)"},
-		{"not a URL", func(c *keyring.VaultConfig) { c.Addr = "vault.example:8200" },
+		{"not a URL", func(c *vault.VaultConfig) { c.Addr = "vault.example:8200" },
 			`secure storage unavailable: configure: VAULT_ADDR="vault.example:8200" is not an http(s) URL without user info or query`},
-		{"user info is refused and not shown", func(c *keyring.VaultConfig) { c.Addr = "https://admin:fake-password@vault.example:8200" },
+		{"user info is refused and not shown", func(c *vault.VaultConfig) { c.Addr = "https://admin:fake-password@vault.example:8200" },
 			`secure storage unavailable: configure: VAULT_ADDR="https://admin:xxxxx@vault.example:8200" is not an http(s) URL without user info or query`},
-		{"dot-dot prefix", func(c *keyring.VaultConfig) { c.Prefix = "a/../b" },
+		{"dot-dot prefix", func(c *vault.VaultConfig) { c.Prefix = "a/../b" },
 			`secure storage unavailable: configure: OAUTHCTL_VAULT_PREFIX="a/../b": has an empty, . or .. segment`},
-		{"odd mount", func(c *keyring.VaultConfig) { c.Mount = "se cret" },
+		{"odd mount", func(c *vault.VaultConfig) { c.Mount = "se cret" },
 			`secure storage unavailable: configure: OAUTHCTL_VAULT_MOUNT="se cret": has the character ' ' (allowed: letters, digits, . _ - /)`},
-		{"missing CA file", func(c *keyring.VaultConfig) { c.CACert = "/nonexistent/ca.pem" },
+		{"missing CA file", func(c *vault.VaultConfig) { c.CACert = "/nonexistent/ca.pem" },
 			"secure storage unavailable: configure: reading VAULT_CACERT: /nonexistent/ca.pem: no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := ok
 			tt.edit(&c)
-			_, err := keyring.NewVault(c)
+			_, err := vault.NewVault(c)
 			got := ""
 			if err != nil {
 				got = err.Error()
@@ -519,7 +523,7 @@ func TestVaultNamespaceHeader(t *testing.T) {
 		fmt.Fprint(w, `{"errors":[]}`)
 	}))
 	defer fake.Close()
-	v, err := keyring.NewVault(keyring.VaultConfig{Addr: fake.URL, Token: "fake-token", Namespace: "team/a", Mount: "kv", Prefix: "p"})
+	v, err := vault.NewVault(vault.VaultConfig{Addr: fake.URL, Token: "fake-token", Namespace: "team/a", Mount: "kv", Prefix: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -536,7 +540,7 @@ func TestVaultNamespaceHeader(t *testing.T) {
 // client registrations, a lease, a logout), with a token that has only it.
 func TestVaultREADMEPolicy(t *testing.T) {
 	srv := testvault.Require(t)
-	readme, err := os.ReadFile("../README.md")
+	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -560,9 +564,9 @@ func TestVaultREADMEPolicy(t *testing.T) {
 	}
 	vaultJSON(t, srv, "POST", "auth/token/create", `{"policies":["`+name+`"],"no_default_policy":false,"ttl":"10m"}`, &tok)
 	n := 0
-	host := func(t *testing.T) *keyring.Vault {
+	host := func(t *testing.T) *vault.Vault {
 		n++
-		v, err := keyring.NewVault(keyring.VaultConfig{Addr: srv.Addr, Token: tok.Auth.ClientToken, Mount: "secret", Prefix: fmt.Sprint(prefix, "/", n)})
+		v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: tok.Auth.ClientToken, Mount: "secret", Prefix: fmt.Sprint(prefix, "/", n)})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,10 @@
-package keyring
+// Package vault is keyring's shared backend: a keyring.Store,
+// keyring.StateStore and keyring.Leaser over a HashiCorp Vault KV version 2
+// secrets engine, for one session shared by several machines
+// (OAUTHCTL_STORE=vault). It is a package of its own because it speaks
+// HTTP: package keyring, which the `oauthctl token` front binary links
+// (issue 14), stays free of net/http and crypto/tls.
+package vault
 
 import (
 	"bytes"
@@ -21,6 +27,7 @@ import (
 	"time"
 
 	"github.com/oauthctl/oauthctl/internal/clock"
+	"github.com/oauthctl/oauthctl/keyring"
 )
 
 // Environment variables of the Vault store. The VAULT_* ones are Vault's
@@ -129,14 +136,14 @@ func VaultConfigFromEnv(getenv func(string) string) (VaultConfig, error) {
 		}
 	}
 	if c.Token == "" {
-		return c, &UnavailableError{Backend: BackendVault, Op: "configure", Msg: "no Vault token",
+		return c, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: "no Vault token",
 			Hint: "set VAULT_TOKEN or run `vault login` (which writes ~/.vault-token)"}
 	}
 	return c, nil
 }
 
 func vaultConfigError(format string, args ...any) error {
-	return &UnavailableError{Backend: BackendVault, Op: "configure", Msg: fmt.Sprintf(format, args...)}
+	return &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: fmt.Sprintf(format, args...)}
 }
 
 // Vault is the Store, StateStore and Leaser over a HashiCorp Vault KV
@@ -175,6 +182,15 @@ type Vault struct {
 	LeaseWait time.Duration
 }
 
+// Vault implements all three of keyring's storage interfaces; session finds
+// the Leaser by a type assertion, so a signature that drifted would
+// silently turn the refresh lease off without this check.
+var (
+	_ keyring.Store      = (*Vault)(nil)
+	_ keyring.StateStore = (*Vault)(nil)
+	_ keyring.Leaser     = (*Vault)(nil)
+)
+
 // NewVault checks cfg and returns the store. It does not contact Vault.
 func NewVault(cfg VaultConfig) (*Vault, error) {
 	u, err := url.Parse(cfg.Addr)
@@ -187,11 +203,11 @@ func NewVault(cfg VaultConfig) (*Vault, error) {
 	}
 	loopback := isLoopbackHost(u.Hostname())
 	if u.Scheme == "http" && !loopback {
-		return nil, &UnavailableError{Backend: BackendVault, Op: "configure", Msg: fmt.Sprintf("%s=%s sends the Vault token and the tokens in the clear", VaultAddrEnv, cfg.Addr),
+		return nil, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: fmt.Sprintf("%s=%s sends the Vault token and the tokens in the clear", VaultAddrEnv, cfg.Addr),
 			Hint: "use https (plain http is accepted only for a loopback address)"}
 	}
 	if cfg.SkipVerify && !loopback {
-		return nil, &UnavailableError{Backend: BackendVault, Op: "configure", Msg: fmt.Sprintf("%s is refused for %s, which is not a loopback address", VaultSkipVerifyEnv, u.Host),
+		return nil, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: fmt.Sprintf("%s is refused for %s, which is not a loopback address", VaultSkipVerifyEnv, u.Host),
 			Hint: "set VAULT_CACERT to the server's CA certificate instead"}
 	}
 	mount, err := cleanVaultPath(cfg.Mount)
@@ -335,7 +351,7 @@ func escapeSegment(s string) string {
 }
 
 // Key paths, relative to the mount.
-func (v *Vault) tokenPath(key Key) string {
+func (v *Vault) tokenPath(key keyring.Key) string {
 	return v.cfg.Prefix + "/tokens/" + escapeSegment(key.Provider) + "/" + escapeSegment(key.Account)
 }
 func (v *Vault) secretPath(provider string) string {
@@ -365,13 +381,13 @@ func (v *Vault) read(ctx context.Context, path string) (*kvRead, error) {
 		} `json:"data"`
 	}
 	_, err := v.do(ctx, http.MethodGet, "data", path, nil, &body)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, keyring.ErrNotFound) {
 		return nil, err
 	}
 	r := &kvRead{data: body.Data.Data, version: body.Data.Metadata.Version}
 	if err != nil || len(r.data) == 0 || string(r.data) == "null" {
 		r.data = nil
-		return r, ErrNotFound
+		return r, keyring.ErrNotFound
 	}
 	return r, nil
 }
@@ -410,7 +426,7 @@ func (v *Vault) maxVersions() int {
 // version keeps an old refresh token. A missing key is not an error.
 func (v *Vault) destroy(ctx context.Context, path string) error {
 	_, err := v.do(ctx, http.MethodDelete, "metadata", path, nil, nil)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, keyring.ErrNotFound) {
 		return nil
 	}
 	return err
@@ -423,7 +439,7 @@ func (v *Vault) destroy(ctx context.Context, path string) error {
 func (v *Vault) update(ctx context.Context, path string, fn func(data json.RawMessage) (any, error)) error {
 	for attempt := 1; ; attempt++ {
 		r, err := v.read(ctx, path)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+		if err != nil && !errors.Is(err, keyring.ErrNotFound) {
 			return err
 		}
 		out, err := fn(r.data)
@@ -438,7 +454,7 @@ func (v *Vault) update(ctx context.Context, path string, fn func(data json.RawMe
 			return err
 		}
 		if attempt >= casAttempts {
-			return &UnavailableError{Backend: BackendVault, Op: "write", Msg: fmt.Sprintf("%s/%s kept changing under %d attempts to update it", v.cfg.Mount, path, attempt)}
+			return &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "write", Msg: fmt.Sprintf("%s/%s kept changing under %d attempts to update it", v.cfg.Mount, path, attempt)}
 		}
 		if err := clock.Sleep(ctx, jitter(50*time.Millisecond)); err != nil {
 			return err
@@ -497,7 +513,7 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		return 0, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("cannot reach Vault at %s (%s)", v.cfg.Addr, transportReason(err)), Err: err,
+		return 0, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("cannot reach Vault at %s (%s)", v.cfg.Addr, transportReason(err)), Err: err,
 			Hint: "check VAULT_ADDR and that Vault is running"}
 	}
 	defer resp.Body.Close()
@@ -506,15 +522,15 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 		if ctx.Err() != nil {
 			return 0, ctx.Err()
 		}
-		return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("reading Vault's answer for %s: %s", full, transportReason(err)), Err: err}
+		return resp.StatusCode, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("reading Vault's answer for %s: %s", full, transportReason(err)), Err: err}
 	}
 	if len(data) > maxVaultResponse {
-		return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault's answer for %s is larger than 1 MiB", full)}
+		return resp.StatusCode, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault's answer for %s is larger than 1 MiB", full)}
 	}
 	if resp.StatusCode/100 == 2 {
 		if out != nil && len(data) > 0 {
 			if err := json.Unmarshal(data, out); err != nil {
-				return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault's answer for %s is not the expected JSON", full)}
+				return resp.StatusCode, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault's answer for %s is not the expected JSON", full)}
 			}
 		}
 		return resp.StatusCode, nil
@@ -526,12 +542,12 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 	case http.StatusNotFound:
 		if out != nil && len(ve.Errors) == 0 {
 			_ = json.Unmarshal(data, out) // a deleted version still names its version
-			return resp.StatusCode, ErrNotFound
+			return resp.StatusCode, keyring.ErrNotFound
 		}
 		if len(ve.Errors) == 0 {
-			return resp.StatusCode, ErrNotFound
+			return resp.StatusCode, keyring.ErrNotFound
 		}
-		return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("no KV version 2 secrets engine at %s/ (%s)", v.cfg.Mount, flattenMsg(msgs)),
+		return resp.StatusCode, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("no KV version 2 secrets engine at %s/ (%s)", v.cfg.Mount, flattenMsg(msgs)),
 			Hint: fmt.Sprintf("enable one (vault secrets enable -path=%s kv-v2) or set %s", v.cfg.Mount, VaultMountEnv)}
 	case http.StatusBadRequest:
 		if strings.Contains(msgs, "check-and-set") {
@@ -539,21 +555,21 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 		}
 	case http.StatusForbidden:
 		if v.tokenRejected(ctx) {
-			return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault rejected the token (expired, revoked or wrong) when accessing %s", full),
+			return resp.StatusCode, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault rejected the token (expired, revoked or wrong) when accessing %s", full),
 				Hint: "set VAULT_TOKEN to a valid token or run `vault login`"}
 		}
-		return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("permission denied: the Vault token's policy lacks %q on %s", op.capability, full),
+		return resp.StatusCode, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("permission denied: the Vault token's policy lacks %q on %s", op.capability, full),
 			Hint: "grant it in the token's policy (see the README's Vault section for a minimal policy)"}
 	case http.StatusServiceUnavailable:
 		if strings.Contains(strings.ToLower(msgs), "sealed") {
-			return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault at %s is sealed", v.cfg.Addr),
+			return resp.StatusCode, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault at %s is sealed", v.cfg.Addr),
 				Hint: "unseal it (vault operator unseal) and try again"}
 		}
 	}
 	if msgs == "" {
 		msgs = http.StatusText(resp.StatusCode)
 	}
-	return resp.StatusCode, &UnavailableError{Backend: BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault answered %d for %s: %s", resp.StatusCode, full, flattenMsg(msgs))}
+	return resp.StatusCode, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("Vault answered %d for %s: %s", resp.StatusCode, full, flattenMsg(msgs))}
 }
 
 // tokenRejected asks Vault whether the token itself is bad (lookup-self is

@@ -1,4 +1,4 @@
-package keyring_test
+package vault_test
 
 import (
 	"errors"
@@ -14,11 +14,12 @@ import (
 	"github.com/oauthctl/oauthctl/internal/testvault"
 	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/keyring/storetest"
+	"github.com/oauthctl/oauthctl/keyring/vault"
 )
 
 // leaseHost is one simulated machine: its own Vault store (own lease
 // owner, own clock) on a shared prefix.
-func leaseHost(t *testing.T, srv *testvault.Server, prefix, name string, ttl, skew time.Duration) *keyring.Vault {
+func leaseHost(t *testing.T, srv *testvault.Server, prefix, name string, ttl, skew time.Duration) *vault.Vault {
 	t.Helper()
 	v := newVault(t, srv, prefix)
 	v.Owner = name
@@ -195,9 +196,13 @@ func TestVaultLeaseRenewNearExpiry(t *testing.T) {
 	}
 	const ttl = 1500 * time.Millisecond // redemption window: 1 s
 	a := leaseHost(t, srv, prefix, "host-a", ttl, 200*time.Millisecond)
-	lease, _, err := a.Lease(ctx, key, stale("fake-at-old"))
-	if err != nil || lease == nil {
+	kl, _, err := a.Lease(ctx, key, stale("fake-at-old"))
+	if err != nil || kl == nil {
 		t.Fatalf("Lease: %v", err)
+	}
+	lease, ok := kl.(*vault.Lease)
+	if !ok {
+		t.Fatalf("Lease returned a %T, want *vault.Lease", kl)
 	}
 	v0, d0 := lease.Version(), lease.Deadline()
 	if err := a.Ready(ctx, lease); err != nil || lease.Version() != v0 {

@@ -1,4 +1,4 @@
-package keyring
+package vault
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/oauthctl/oauthctl/keyring"
 )
 
 // tokenEntry is the data of a token key in Vault: the record (absent while
@@ -29,35 +31,35 @@ type secretEntry struct {
 // readToken reads and parses the token entry of key: the read (version),
 // the entry, and an error (ErrNotFound with a usable read when missing,
 // ErrCorrupt when unreadable).
-func (v *Vault) readToken(ctx context.Context, key Key) (*kvRead, *tokenEntry, error) {
+func (v *Vault) readToken(ctx context.Context, key keyring.Key) (*kvRead, *tokenEntry, error) {
 	r, err := v.read(ctx, v.tokenPath(key))
 	if err != nil {
 		return r, &tokenEntry{V: tokenEntryVersion}, err
 	}
 	var e tokenEntry
 	if err := json.Unmarshal(r.data, &e); err != nil {
-		return r, &tokenEntry{V: tokenEntryVersion}, fmt.Errorf("%w: %s: not a token entry", ErrCorrupt, key)
+		return r, &tokenEntry{V: tokenEntryVersion}, fmt.Errorf("%w: %s: not a token entry", keyring.ErrCorrupt, key)
 	}
 	if e.V != tokenEntryVersion {
-		return r, &tokenEntry{V: tokenEntryVersion}, fmt.Errorf("%w: %s: unknown version %d", ErrCorrupt, key, e.V)
+		return r, &tokenEntry{V: tokenEntryVersion}, fmt.Errorf("%w: %s: unknown version %d", keyring.ErrCorrupt, key, e.V)
 	}
 	return r, &e, nil
 }
 
 // record decodes the entry's record; nil without one.
-func (e *tokenEntry) record(key Key) (*Record, error) {
+func (e *tokenEntry) record(key keyring.Key) (*keyring.Record, error) {
 	if len(e.Record) == 0 || string(e.Record) == "null" {
 		return nil, nil
 	}
-	var rec Record
+	var rec keyring.Record
 	if err := json.Unmarshal(e.Record, &rec); err != nil {
-		return nil, fmt.Errorf("%w: %s: bad record", ErrCorrupt, key)
+		return nil, fmt.Errorf("%w: %s: bad record", keyring.ErrCorrupt, key)
 	}
 	return &rec, nil
 }
 
 // Load implements Store: one read of the token entry.
-func (v *Vault) Load(ctx context.Context, key Key) (*Record, error) {
+func (v *Vault) Load(ctx context.Context, key keyring.Key) (*keyring.Record, error) {
 	_, e, err := v.readToken(ctx, key)
 	if err != nil {
 		return nil, err
@@ -67,7 +69,7 @@ func (v *Vault) Load(ctx context.Context, key Key) (*Record, error) {
 		return nil, err
 	}
 	if rec == nil {
-		return nil, ErrNotFound
+		return nil, keyring.ErrNotFound
 	}
 	return rec, nil
 }
@@ -77,7 +79,7 @@ func (v *Vault) Load(ctx context.Context, key Key) (*Record, error) {
 // explicit overwrite is newer than a refresh in flight on another host,
 // whose final write then fails its check-and-set. Refreshes use the
 // lease (Leaser) instead.
-func (v *Vault) Save(ctx context.Context, key Key, rec *Record) error {
+func (v *Vault) Save(ctx context.Context, key keyring.Key, rec *keyring.Record) error {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encoding the record: %w", err)
@@ -90,7 +92,7 @@ func (v *Vault) Save(ctx context.Context, key Key, rec *Record) error {
 // Delete implements Store: the token key with all its versions, which ends
 // the session on every machine that shares this Vault. A refresh in flight
 // elsewhere fails its final check-and-set and stores nothing.
-func (v *Vault) Delete(ctx context.Context, key Key) error {
+func (v *Vault) Delete(ctx context.Context, key keyring.Key) error {
 	return v.destroy(ctx, v.tokenPath(key))
 }
 
@@ -102,7 +104,7 @@ func (v *Vault) ClientSecret(ctx context.Context, provider string) (string, erro
 	}
 	var e secretEntry
 	if err := json.Unmarshal(r.data, &e); err != nil || e.V != 1 || e.ClientSecret == "" {
-		return "", fmt.Errorf("%w: the client secret of %s", ErrCorrupt, provider)
+		return "", fmt.Errorf("%w: the client secret of %s", keyring.ErrCorrupt, provider)
 	}
 	return e.ClientSecret, nil
 }

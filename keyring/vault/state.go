@@ -1,17 +1,19 @@
-package keyring
+package vault
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/oauthctl/oauthctl/keyring"
 )
 
 // LoadIndex implements StateStore: the index key, read once.
-func (v *Vault) LoadIndex(ctx context.Context) (*Index, error) {
+func (v *Vault) LoadIndex(ctx context.Context) (*keyring.Index, error) {
 	r, err := v.read(ctx, v.indexPath())
-	if errors.Is(err, ErrNotFound) {
-		return &Index{Version: indexVersion, Defaults: map[string]string{}}, nil
+	if errors.Is(err, keyring.ErrNotFound) {
+		return &keyring.Index{Version: keyring.IndexVersion, Defaults: map[string]string{}}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -19,13 +21,13 @@ func (v *Vault) LoadIndex(ctx context.Context) (*Index, error) {
 	return v.decodeIndex(r.data)
 }
 
-func (v *Vault) decodeIndex(data json.RawMessage) (*Index, error) {
-	ix := Index{Version: indexVersion}
+func (v *Vault) decodeIndex(data json.RawMessage) (*keyring.Index, error) {
+	ix := keyring.Index{Version: keyring.IndexVersion}
 	if data != nil {
 		if err := json.Unmarshal(data, &ix); err != nil {
 			return nil, fmt.Errorf("the account index in Vault (%s/%s) is damaged; delete it and log in again", v.cfg.Mount, v.indexPath())
 		}
-		if ix.Version != indexVersion {
+		if ix.Version != keyring.IndexVersion {
 			return nil, fmt.Errorf("the account index in Vault (%s/%s) has unknown version %d", v.cfg.Mount, v.indexPath(), ix.Version)
 		}
 	}
@@ -37,7 +39,7 @@ func (v *Vault) decodeIndex(data json.RawMessage) (*Index, error) {
 
 // UpdateIndex implements StateStore with a check-and-set loop: fn runs
 // again on the newer index when another machine wrote in between.
-func (v *Vault) UpdateIndex(ctx context.Context, fn func(*Index) error) error {
+func (v *Vault) UpdateIndex(ctx context.Context, fn func(*keyring.Index) error) error {
 	return v.update(ctx, v.indexPath(), func(data json.RawMessage) (any, error) {
 		ix, err := v.decodeIndex(data)
 		if err != nil {
@@ -46,16 +48,16 @@ func (v *Vault) UpdateIndex(ctx context.Context, fn func(*Index) error) error {
 		if err := fn(ix); err != nil {
 			return nil, err
 		}
-		ix.normalize()
+		ix.Normalize()
 		return ix, nil
 	})
 }
 
 // LoadClients implements StateStore.
-func (v *Vault) LoadClients(ctx context.Context) (*Clients, error) {
+func (v *Vault) LoadClients(ctx context.Context) (*keyring.Clients, error) {
 	r, err := v.read(ctx, v.clientsPath())
-	if errors.Is(err, ErrNotFound) {
-		return &Clients{Version: clientsVersion, Providers: map[string]ClientRegistration{}}, nil
+	if errors.Is(err, keyring.ErrNotFound) {
+		return &keyring.Clients{Version: keyring.ClientsVersion, Providers: map[string]keyring.ClientRegistration{}}, nil
 	}
 	if err != nil {
 		return nil, err
@@ -63,24 +65,24 @@ func (v *Vault) LoadClients(ctx context.Context) (*Clients, error) {
 	return v.decodeClients(r.data)
 }
 
-func (v *Vault) decodeClients(data json.RawMessage) (*Clients, error) {
-	c := Clients{Version: clientsVersion}
+func (v *Vault) decodeClients(data json.RawMessage) (*keyring.Clients, error) {
+	c := keyring.Clients{Version: keyring.ClientsVersion}
 	if data != nil {
 		if err := json.Unmarshal(data, &c); err != nil {
 			return nil, fmt.Errorf("the client registrations in Vault (%s/%s) are damaged; delete them and run `oauthctl client set` again", v.cfg.Mount, v.clientsPath())
 		}
-		if c.Version != clientsVersion {
+		if c.Version != keyring.ClientsVersion {
 			return nil, fmt.Errorf("the client registrations in Vault (%s/%s) have unknown version %d", v.cfg.Mount, v.clientsPath(), c.Version)
 		}
 	}
 	if c.Providers == nil {
-		c.Providers = map[string]ClientRegistration{}
+		c.Providers = map[string]keyring.ClientRegistration{}
 	}
 	return &c, nil
 }
 
 // UpdateClients implements StateStore.
-func (v *Vault) UpdateClients(ctx context.Context, fn func(*Clients) error) error {
+func (v *Vault) UpdateClients(ctx context.Context, fn func(*keyring.Clients) error) error {
 	return v.update(ctx, v.clientsPath(), func(data json.RawMessage) (any, error) {
 		c, err := v.decodeClients(data)
 		if err != nil {
@@ -89,7 +91,7 @@ func (v *Vault) UpdateClients(ctx context.Context, fn func(*Clients) error) erro
 		if err := fn(c); err != nil {
 			return nil, err
 		}
-		c.Version = clientsVersion
+		c.Version = keyring.ClientsVersion
 		return c, nil
 	})
 }
