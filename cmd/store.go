@@ -53,7 +53,7 @@ func storeKind(getenv func(string) string) (string, error) {
 // the local files under paths.
 func newStores(getenv func(string) string, paths func() (keyring.Paths, error)) (store func() (keyring.Store, error), state func() (keyring.StateStore, error), kind func() (string, error)) {
 	kind = sync.OnceValues(func() (string, error) { return storeKind(getenv) })
-	shared := sync.OnceValues(func() (*vault.Vault, error) { return vault.NewVaultFromEnv(getenv) })
+	shared := sync.OnceValues(func() (*vault.Vault, error) { return vault.NewFromEnv(getenv) })
 	keychain := sync.OnceValue(keyring.NewKeychain)
 	store = func() (keyring.Store, error) {
 		k, err := kind()

@@ -100,7 +100,7 @@ func (m *vaultMachine) checkNothingLocal(t *testing.T) {
 // seedVault stores acct and rec in Vault under prefix, as a login does.
 func seedVault(t *testing.T, srv *testvault.Server, prefix string, acct keyring.Account, rec *keyring.Record) *vault.Vault {
 	t.Helper()
-	v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
+	v, err := vault.New(vault.Config{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -407,7 +407,7 @@ func TestVaultBinary(t *testing.T) {
 // stored.
 func vaultAt(t *testing.T, srv *testvault.Server, prefix string) *vault.Vault {
 	t.Helper()
-	v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
+	v, err := vault.New(vault.Config{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
 	if err != nil {
 		t.Fatal(err)
 	}

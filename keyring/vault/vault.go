@@ -33,27 +33,27 @@ import (
 // Environment variables of the Vault store. The VAULT_* ones are Vault's
 // own, read the way the vault CLI reads them.
 const (
-	VaultAddrEnv       = "VAULT_ADDR"
-	VaultTokenEnv      = "VAULT_TOKEN"
-	VaultNamespaceEnv  = "VAULT_NAMESPACE"
-	VaultCACertEnv     = "VAULT_CACERT"
-	VaultSkipVerifyEnv = "VAULT_SKIP_VERIFY"
-	VaultMountEnv      = "OAUTHCTL_VAULT_MOUNT"
-	VaultPrefixEnv     = "OAUTHCTL_VAULT_PREFIX"
-	// VaultLeaseTTLEnv and VaultLeaseSkewEnv tune the refresh lease (Go
+	AddrEnv       = "VAULT_ADDR"
+	TokenEnv      = "VAULT_TOKEN"
+	NamespaceEnv  = "VAULT_NAMESPACE"
+	CACertEnv     = "VAULT_CACERT"
+	SkipVerifyEnv = "VAULT_SKIP_VERIFY"
+	MountEnv      = "OAUTHCTL_VAULT_MOUNT"
+	PrefixEnv     = "OAUTHCTL_VAULT_PREFIX"
+	// LeaseTTLEnv and LeaseSkewEnv tune the refresh lease (Go
 	// durations); see DefaultLeaseTTL. They exist for tests and for
 	// providers whose token endpoint is slow.
-	VaultLeaseTTLEnv  = "OAUTHCTL_VAULT_LEASE_TTL"
-	VaultLeaseSkewEnv = "OAUTHCTL_VAULT_LEASE_SKEW"
+	LeaseTTLEnv  = "OAUTHCTL_VAULT_LEASE_TTL"
+	LeaseSkewEnv = "OAUTHCTL_VAULT_LEASE_SKEW"
 )
 
 // Defaults of the Vault store.
 const (
-	DefaultVaultAddr   = "https://127.0.0.1:8200" // the vault CLI's default
-	DefaultVaultMount  = "secret"
-	DefaultVaultPrefix = "oauthctl"
-	// DefaultVaultTimeout bounds each request to Vault.
-	DefaultVaultTimeout = 10 * time.Second
+	DefaultAddr   = "https://127.0.0.1:8200" // the vault CLI's default
+	DefaultMount  = "secret"
+	DefaultPrefix = "oauthctl"
+	// DefaultTimeout bounds each request to Vault.
+	DefaultTimeout = 10 * time.Second
 	// DefaultMaxVersions is the max_versions set on every key oauthctl
 	// creates: old versions of a token entry hold old refresh tokens, so
 	// Vault keeps only the current one and the one before (enough for
@@ -63,8 +63,8 @@ const (
 	maxVaultResponse = 1 << 20
 )
 
-// VaultConfig says which Vault, which credentials and where in it.
-type VaultConfig struct {
+// Config says which Vault, which credentials and where in it.
+type Config struct {
 	// Addr is the server's base URL, e.g. https://vault.example.com:8200.
 	Addr string
 	// Token is the Vault token (VAULT_TOKEN, else ~/.vault-token).
@@ -84,38 +84,38 @@ type VaultConfig struct {
 	LeaseTTL, LeaseSkew time.Duration
 }
 
-// VaultConfigFromEnv reads the Vault settings from the environment (see the
+// ConfigFromEnv reads the Vault settings from the environment (see the
 // *Env constants). A missing token is an error that names both places it
 // is looked for.
-func VaultConfigFromEnv(getenv func(string) string) (VaultConfig, error) {
-	c := VaultConfig{
-		Addr:      getenv(VaultAddrEnv),
-		Token:     strings.TrimSpace(getenv(VaultTokenEnv)),
-		Namespace: getenv(VaultNamespaceEnv),
-		CACert:    getenv(VaultCACertEnv),
-		Mount:     getenv(VaultMountEnv),
-		Prefix:    getenv(VaultPrefixEnv),
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:      getenv(AddrEnv),
+		Token:     strings.TrimSpace(getenv(TokenEnv)),
+		Namespace: getenv(NamespaceEnv),
+		CACert:    getenv(CACertEnv),
+		Mount:     getenv(MountEnv),
+		Prefix:    getenv(PrefixEnv),
 	}
 	if c.Addr == "" {
-		c.Addr = DefaultVaultAddr
+		c.Addr = DefaultAddr
 	}
 	if c.Mount == "" {
-		c.Mount = DefaultVaultMount
+		c.Mount = DefaultMount
 	}
 	if c.Prefix == "" {
-		c.Prefix = DefaultVaultPrefix
+		c.Prefix = DefaultPrefix
 	}
-	if s := getenv(VaultSkipVerifyEnv); s != "" {
+	if s := getenv(SkipVerifyEnv); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return c, vaultConfigError("%s=%q is not a boolean", VaultSkipVerifyEnv, s)
+			return c, vaultConfigError("%s=%q is not a boolean", SkipVerifyEnv, s)
 		}
 		c.SkipVerify = b
 	}
 	for _, d := range []struct {
 		env string
 		dst *time.Duration
-	}{{VaultLeaseTTLEnv, &c.LeaseTTL}, {VaultLeaseSkewEnv, &c.LeaseSkew}} {
+	}{{LeaseTTLEnv, &c.LeaseTTL}, {LeaseSkewEnv, &c.LeaseSkew}} {
 		if s := getenv(d.env); s != "" {
 			v, err := time.ParseDuration(s)
 			if err != nil || v <= 0 {
@@ -166,7 +166,7 @@ func vaultConfigError(format string, args ...any) error {
 // path) are *UnavailableError (exit 6) that name the path and the missing
 // capability; there is no fallback to anything local.
 type Vault struct {
-	cfg    VaultConfig
+	cfg    Config
 	base   string // Addr + "/v1/" + Mount + "/"
 	client *http.Client
 	// Now is the wall clock written into leases (lease_until); the local
@@ -191,43 +191,43 @@ var (
 	_ keyring.Leaser     = (*Vault)(nil)
 )
 
-// NewVault checks cfg and returns the store. It does not contact Vault.
-func NewVault(cfg VaultConfig) (*Vault, error) {
+// New checks cfg and returns the store. It does not contact Vault.
+func New(cfg Config) (*Vault, error) {
 	u, err := url.Parse(cfg.Addr)
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.RawQuery != "" {
 		shown := "the value"
 		if err == nil {
 			shown = strconv.Quote(u.Redacted()) // never a password from the URL
 		}
-		return nil, vaultConfigError("%s=%s is not an http(s) URL without user info or query", VaultAddrEnv, shown)
+		return nil, vaultConfigError("%s=%s is not an http(s) URL without user info or query", AddrEnv, shown)
 	}
 	loopback := isLoopbackHost(u.Hostname())
 	if u.Scheme == "http" && !loopback {
-		return nil, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: fmt.Sprintf("%s=%s sends the Vault token and the tokens in the clear", VaultAddrEnv, cfg.Addr),
+		return nil, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: fmt.Sprintf("%s=%s sends the Vault token and the tokens in the clear", AddrEnv, cfg.Addr),
 			Hint: "use https (plain http is accepted only for a loopback address)"}
 	}
 	if cfg.SkipVerify && !loopback {
-		return nil, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: fmt.Sprintf("%s is refused for %s, which is not a loopback address", VaultSkipVerifyEnv, u.Host),
+		return nil, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: fmt.Sprintf("%s is refused for %s, which is not a loopback address", SkipVerifyEnv, u.Host),
 			Hint: "set VAULT_CACERT to the server's CA certificate instead"}
 	}
 	mount, err := cleanVaultPath(cfg.Mount)
 	if err != nil {
-		return nil, vaultConfigError("%s=%q: %v", VaultMountEnv, cfg.Mount, err)
+		return nil, vaultConfigError("%s=%q: %v", MountEnv, cfg.Mount, err)
 	}
 	prefix, err := cleanVaultPath(cfg.Prefix)
 	if err != nil {
-		return nil, vaultConfigError("%s=%q: %v", VaultPrefixEnv, cfg.Prefix, err)
+		return nil, vaultConfigError("%s=%q: %v", PrefixEnv, cfg.Prefix, err)
 	}
 	cfg.Mount, cfg.Prefix = mount, prefix
 	tlsConf := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: cfg.SkipVerify} //nolint:gosec // loopback only, checked above
 	if cfg.CACert != "" {
 		pem, err := os.ReadFile(cfg.CACert)
 		if err != nil {
-			return nil, vaultConfigError("reading %s: %v", VaultCACertEnv, pathErrText(err))
+			return nil, vaultConfigError("reading %s: %v", CACertEnv, pathErrText(err))
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, vaultConfigError("%s=%s holds no PEM certificate", VaultCACertEnv, cfg.CACert)
+			return nil, vaultConfigError("%s=%s holds no PEM certificate", CACertEnv, cfg.CACert)
 		}
 		tlsConf.RootCAs = pool
 	}
@@ -236,13 +236,13 @@ func NewVault(cfg VaultConfig) (*Vault, error) {
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
 		TLSClientConfig:       tlsConf,
 		TLSHandshakeTimeout:   5 * time.Second,
-		ResponseHeaderTimeout: DefaultVaultTimeout,
+		ResponseHeaderTimeout: DefaultTimeout,
 		IdleConnTimeout:       30 * time.Second,
 		MaxIdleConnsPerHost:   4,
 		ForceAttemptHTTP2:     true,
 	}
 	client := &http.Client{
-		Timeout:   DefaultVaultTimeout,
+		Timeout:   DefaultTimeout,
 		Transport: tr,
 		// The Vault token goes along on a redirect (X-Vault-Token is not
 		// a header Go strips for another host), so follow only to the
@@ -255,7 +255,7 @@ func NewVault(cfg VaultConfig) (*Vault, error) {
 				return errors.New("too many redirects")
 			}
 			if req.URL.Host != u.Host {
-				return fmt.Errorf("refusing a redirect to another host (%s): point %s at the Vault server itself", req.URL.Host, VaultAddrEnv)
+				return fmt.Errorf("refusing a redirect to another host (%s): point %s at the Vault server itself", req.URL.Host, AddrEnv)
 			}
 			if req.URL.Scheme != "https" && !isLoopbackHost(req.URL.Hostname()) {
 				return fmt.Errorf("refusing a redirect to %s", req.URL.Redacted())
@@ -275,13 +275,13 @@ func NewVault(cfg VaultConfig) (*Vault, error) {
 	}, nil
 }
 
-// NewVaultFromEnv is NewVault(VaultConfigFromEnv(getenv)).
-func NewVaultFromEnv(getenv func(string) string) (*Vault, error) {
-	cfg, err := VaultConfigFromEnv(getenv)
+// NewFromEnv is New(ConfigFromEnv(getenv)).
+func NewFromEnv(getenv func(string) string) (*Vault, error) {
+	cfg, err := ConfigFromEnv(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return NewVault(cfg)
+	return New(cfg)
 }
 
 // Location names the store for messages: "Vault ADDR (MOUNT/PREFIX)".
@@ -291,7 +291,7 @@ func (v *Vault) Location() string {
 
 // Config returns the configuration the store uses (token included: do not
 // print it).
-func (v *Vault) Config() VaultConfig { return v.cfg }
+func (v *Vault) Config() Config { return v.cfg }
 
 func pathErrText(err error) string {
 	var pe *os.PathError
@@ -548,7 +548,7 @@ func (v *Vault) do(ctx context.Context, method, api, path string, in, out any) (
 			return resp.StatusCode, keyring.ErrNotFound
 		}
 		return resp.StatusCode, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: op.name, Msg: fmt.Sprintf("no KV version 2 secrets engine at %s/ (%s)", v.cfg.Mount, flattenMsg(msgs)),
-			Hint: fmt.Sprintf("enable one (vault secrets enable -path=%s kv-v2) or set %s", v.cfg.Mount, VaultMountEnv)}
+			Hint: fmt.Sprintf("enable one (vault secrets enable -path=%s kv-v2) or set %s", v.cfg.Mount, MountEnv)}
 	case http.StatusBadRequest:
 		if strings.Contains(msgs, "check-and-set") {
 			return resp.StatusCode, errCAS

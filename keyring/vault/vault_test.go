@@ -32,9 +32,9 @@ func newVault(t *testing.T, srv *testvault.Server, prefix string) *vault.Vault {
 	if prefix == "" {
 		prefix = testvault.Prefix(t)
 	}
-	v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
+	v, err := vault.New(vault.Config{Addr: srv.Addr, Token: srv.Token, Mount: srv.Mount, Prefix: prefix})
 	if err != nil {
-		t.Fatalf("NewVault: %v", err)
+		t.Fatalf("New: %v", err)
 	}
 	return v
 }
@@ -256,7 +256,7 @@ func TestVaultUnavailable(t *testing.T) {
 	}()
 
 	store := func(addr, token, mount string) *vault.Vault {
-		v, err := vault.NewVault(vault.VaultConfig{Addr: addr, Token: token, Mount: mount, Prefix: prefix})
+		v, err := vault.New(vault.Config{Addr: addr, Token: token, Mount: mount, Prefix: prefix})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,7 +291,7 @@ func TestVaultUnavailable(t *testing.T) {
 		},
 		{
 			name: "policy denies another prefix", v: func() *vault.Vault {
-				v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: tok.Auth.ClientToken, Mount: "secret", Prefix: prefix + "-other"})
+				v, err := vault.New(vault.Config{Addr: srv.Addr, Token: tok.Auth.ClientToken, Mount: "secret", Prefix: prefix + "-other"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -364,7 +364,7 @@ func TestVaultBoundedAnswer(t *testing.T) {
 		fmt.Fprint(w, `"}},"metadata":{"version":1}}}`)
 	}))
 	defer fake.Close()
-	v, err := vault.NewVault(vault.VaultConfig{Addr: fake.URL, Token: "fake-token", Mount: "secret", Prefix: "p"})
+	v, err := vault.New(vault.Config{Addr: fake.URL, Token: "fake-token", Mount: "secret", Prefix: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -389,7 +389,7 @@ func TestVaultRedirectKeepsTheToken(t *testing.T) {
 		http.Redirect(w, r, other.URL+r.URL.Path, http.StatusTemporaryRedirect)
 	}))
 	defer front.Close()
-	v, err := vault.NewVault(vault.VaultConfig{Addr: front.URL, Token: "fake-vault-token", Mount: "secret", Prefix: "p"})
+	v, err := vault.New(vault.Config{Addr: front.URL, Token: "fake-vault-token", Mount: "secret", Prefix: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,9 +402,9 @@ func TestVaultRedirectKeepsTheToken(t *testing.T) {
 	}
 }
 
-// TestVaultConfigFromEnv: the standard variables, ~/.vault-token, the
+// TestConfigFromEnv: the standard variables, ~/.vault-token, the
 // defaults and the refusals.
-func TestVaultConfigFromEnv(t *testing.T) {
+func TestConfigFromEnv(t *testing.T) {
 	home := t.TempDir()
 	if err := os.WriteFile(filepath.Join(home, ".vault-token"), []byte("fake-file-token\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -413,20 +413,20 @@ func TestVaultConfigFromEnv(t *testing.T) {
 	tests := []struct {
 		name    string
 		env     map[string]string
-		want    vault.VaultConfig
+		want    vault.Config
 		wantErr string
 	}{
 		{
 			name: "defaults and the token file",
 			env:  map[string]string{"HOME": home},
-			want: vault.VaultConfig{Addr: "https://127.0.0.1:8200", Token: "fake-file-token", Mount: "secret", Prefix: "oauthctl"},
+			want: vault.Config{Addr: "https://127.0.0.1:8200", Token: "fake-file-token", Mount: "secret", Prefix: "oauthctl"},
 		},
 		{
 			name: "every variable",
 			env: map[string]string{"HOME": home, "VAULT_ADDR": "https://vault.example:8200", "VAULT_TOKEN": "fake-env-token",
 				"VAULT_NAMESPACE": "team", "VAULT_CACERT": "/etc/ca.pem", "VAULT_SKIP_VERIFY": "false",
 				"OAUTHCTL_VAULT_MOUNT": "kv", "OAUTHCTL_VAULT_PREFIX": "ci/oauthctl", "OAUTHCTL_VAULT_LEASE_TTL": "2m", "OAUTHCTL_VAULT_LEASE_SKEW": "10s"},
-			want: vault.VaultConfig{Addr: "https://vault.example:8200", Token: "fake-env-token", Namespace: "team", CACert: "/etc/ca.pem",
+			want: vault.Config{Addr: "https://vault.example:8200", Token: "fake-env-token", Namespace: "team", CACert: "/etc/ca.pem",
 				Mount: "kv", Prefix: "ci/oauthctl", LeaseTTL: 2 * time.Minute, LeaseSkew: 10 * time.Second},
 		},
 		{
@@ -447,7 +447,7 @@ func TestVaultConfigFromEnv(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := vault.VaultConfigFromEnv(func(k string) string { return tt.env[k] })
+			got, err := vault.ConfigFromEnv(func(k string) string { return tt.env[k] })
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr || !errors.Is(err, keyring.ErrUnavailable) {
 					t.Errorf("error = %v, want %q", err, tt.wantErr)
@@ -464,46 +464,46 @@ func TestVaultConfigFromEnv(t *testing.T) {
 	}
 }
 
-// TestNewVaultRefuses: settings that would leak the Vault token or the
+// TestNewRefuses: settings that would leak the Vault token or the
 // tokens, or point outside the mount, are refused before any request.
-func TestNewVaultRefuses(t *testing.T) {
-	ok := vault.VaultConfig{Addr: "https://vault.example:8200", Token: "fake-token", Mount: "secret", Prefix: "oauthctl"}
+func TestNewRefuses(t *testing.T) {
+	ok := vault.Config{Addr: "https://vault.example:8200", Token: "fake-token", Mount: "secret", Prefix: "oauthctl"}
 	tests := []struct {
 		name    string
-		edit    func(c *vault.VaultConfig)
+		edit    func(c *vault.Config)
 		wantErr string // "" = accepted
 	}{
-		{"https", func(c *vault.VaultConfig) {}, ""},
-		{"http on loopback", func(c *vault.VaultConfig) { c.Addr = "http://127.0.0.1:8200" }, ""},
-		{"http on localhost", func(c *vault.VaultConfig) { c.Addr = "http://localhost:8200" }, ""},
-		{"skip verify on loopback", func(c *vault.VaultConfig) { c.Addr = "https://[::1]:8200"; c.SkipVerify = true }, ""},
-		{"nested mount and prefix", func(c *vault.VaultConfig) { c.Mount = "/team/kv/"; c.Prefix = "ci/oauthctl" }, ""},
-		{"http elsewhere", func(c *vault.VaultConfig) { c.Addr = "http://vault.example:8200" },
+		{"https", func(c *vault.Config) {}, ""},
+		{"http on loopback", func(c *vault.Config) { c.Addr = "http://127.0.0.1:8200" }, ""},
+		{"http on localhost", func(c *vault.Config) { c.Addr = "http://localhost:8200" }, ""},
+		{"skip verify on loopback", func(c *vault.Config) { c.Addr = "https://[::1]:8200"; c.SkipVerify = true }, ""},
+		{"nested mount and prefix", func(c *vault.Config) { c.Mount = "/team/kv/"; c.Prefix = "ci/oauthctl" }, ""},
+		{"http elsewhere", func(c *vault.Config) { c.Addr = "http://vault.example:8200" },
 			"secure storage unavailable: configure: VAULT_ADDR=http://vault.example:8200 sends the Vault token and the tokens in the clear (use https (plain http is accepted only for a loopback address))"},
-		{"skip verify elsewhere", func(c *vault.VaultConfig) { c.SkipVerify = true },
+		{"skip verify elsewhere", func(c *vault.Config) { c.SkipVerify = true },
 			"secure storage unavailable: configure: VAULT_SKIP_VERIFY is refused for vault.example:8200, which is not a loopback address (set VAULT_CACERT to the server's CA certificate instead)"},
-		{"not a URL", func(c *vault.VaultConfig) { c.Addr = "vault.example:8200" },
+		{"not a URL", func(c *vault.Config) { c.Addr = "vault.example:8200" },
 			`secure storage unavailable: configure: VAULT_ADDR="vault.example:8200" is not an http(s) URL without user info or query`},
-		{"user info is refused and not shown", func(c *vault.VaultConfig) { c.Addr = "https://admin:fake-password@vault.example:8200" },
+		{"user info is refused and not shown", func(c *vault.Config) { c.Addr = "https://admin:fake-password@vault.example:8200" },
 			`secure storage unavailable: configure: VAULT_ADDR="https://admin:xxxxx@vault.example:8200" is not an http(s) URL without user info or query`},
-		{"dot-dot prefix", func(c *vault.VaultConfig) { c.Prefix = "a/../b" },
+		{"dot-dot prefix", func(c *vault.Config) { c.Prefix = "a/../b" },
 			`secure storage unavailable: configure: OAUTHCTL_VAULT_PREFIX="a/../b": has an empty, . or .. segment`},
-		{"odd mount", func(c *vault.VaultConfig) { c.Mount = "se cret" },
+		{"odd mount", func(c *vault.Config) { c.Mount = "se cret" },
 			`secure storage unavailable: configure: OAUTHCTL_VAULT_MOUNT="se cret": has the character ' ' (allowed: letters, digits, . _ - /)`},
-		{"missing CA file", func(c *vault.VaultConfig) { c.CACert = "/nonexistent/ca.pem" },
+		{"missing CA file", func(c *vault.Config) { c.CACert = "/nonexistent/ca.pem" },
 			"secure storage unavailable: configure: reading VAULT_CACERT: /nonexistent/ca.pem: no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := ok
 			tt.edit(&c)
-			_, err := vault.NewVault(c)
+			_, err := vault.New(c)
 			got := ""
 			if err != nil {
 				got = err.Error()
 			}
 			if got != tt.wantErr {
-				t.Errorf("NewVault error = %q, want %q", got, tt.wantErr)
+				t.Errorf("New error = %q, want %q", got, tt.wantErr)
 			}
 		})
 	}
@@ -523,7 +523,7 @@ func TestVaultNamespaceHeader(t *testing.T) {
 		fmt.Fprint(w, `{"errors":[]}`)
 	}))
 	defer fake.Close()
-	v, err := vault.NewVault(vault.VaultConfig{Addr: fake.URL, Token: "fake-token", Namespace: "team/a", Mount: "kv", Prefix: "p"})
+	v, err := vault.New(vault.Config{Addr: fake.URL, Token: "fake-token", Namespace: "team/a", Mount: "kv", Prefix: "p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -566,7 +566,7 @@ func TestVaultREADMEPolicy(t *testing.T) {
 	n := 0
 	host := func(t *testing.T) *vault.Vault {
 		n++
-		v, err := vault.NewVault(vault.VaultConfig{Addr: srv.Addr, Token: tok.Auth.ClientToken, Mount: "secret", Prefix: fmt.Sprint(prefix, "/", n)})
+		v, err := vault.New(vault.Config{Addr: srv.Addr, Token: tok.Auth.ClientToken, Mount: "secret", Prefix: fmt.Sprint(prefix, "/", n)})
 		if err != nil {
 			t.Fatal(err)
 		}
