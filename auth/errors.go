@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode"
+
+	"github.com/oauthctl/oauthctl/internal/sanitize"
 )
 
 // Sentinel errors that the cmd package maps to exit codes.
@@ -99,27 +100,5 @@ func (e *ProviderError) Error() string {
 // spaces, runs of space collapse, and the result is cut to max runes with an
 // ellipsis. Letters of any script are kept.
 func Sanitize(s string, max int) string {
-	var b strings.Builder
-	n := 0
-	space := false
-	for _, r := range s {
-		if unicode.IsControl(r) || r == unicode.ReplacementChar || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
-			r = ' '
-		}
-		if r == ' ' {
-			if space {
-				continue
-			}
-			space = true
-		} else {
-			space = false
-		}
-		if n == max {
-			b.WriteString("…")
-			break
-		}
-		b.WriteRune(r)
-		n++
-	}
-	return strings.TrimSpace(b.String())
+	return sanitize.Line(s, max)
 }

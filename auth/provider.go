@@ -17,7 +17,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oauthctl/oauthctl/internal/oauthval"
 	"github.com/oauthctl/oauthctl/internal/suggest"
+	"github.com/oauthctl/oauthctl/internal/userconfig"
 )
 
 // Sources of a provider entry, as shown by `oauthctl providers`.
@@ -29,8 +31,8 @@ const (
 
 // Grant types a provider entry may select with `grant:`.
 const (
-	GrantAuthorizationCode = "authorization_code"
-	GrantClientCredentials = "client_credentials"
+	GrantAuthorizationCode = oauthval.GrantAuthorizationCode
+	GrantClientCredentials = oauthval.GrantClientCredentials
 )
 
 // Provider is one entry of the catalogue after loading and merging: the
@@ -124,24 +126,14 @@ func (p *Provider) HasDevice() bool { return p.DeviceAuthURL != "" }
 
 // EnvName is NAME in OAUTHCTL_<NAME>_CLIENT_ID: the provider name upper-cased
 // with every character other than A-Z and 0-9 replaced by '_'.
-func EnvName(provider string) string {
-	var b strings.Builder
-	for _, r := range strings.ToUpper(provider) {
-		if (r >= 'A' && r <= 'Z') || (r >= '0' && r <= '9') {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
+func EnvName(provider string) string { return oauthval.EnvName(provider) }
 
 // ClientIDEnv is the environment variable that holds the provider's client ID.
-func ClientIDEnv(provider string) string { return "OAUTHCTL_" + EnvName(provider) + "_CLIENT_ID" }
+func ClientIDEnv(provider string) string { return oauthval.ClientIDEnv(provider) }
 
 // ClientSecretEnv is the environment variable that holds the provider's client secret.
 func ClientSecretEnv(provider string) string {
-	return "OAUTHCTL_" + EnvName(provider) + "_CLIENT_SECRET"
+	return oauthval.ClientSecretEnv(provider)
 }
 
 // Catalogue is the set of known providers, built-in and user-defined.
@@ -933,23 +925,7 @@ var storeValues = []string{"keychain", "vault"}
 // comment and quotes. It returns VALUE and the line number, or "" and 0.
 // The full parse accepts a `store` key only where this scan finds the same
 // value, so the two never disagree.
-func StoreSetting(data []byte) (string, int) {
-	for n, line := range strings.Split(string(data), "\n") {
-		rest, ok := strings.CutPrefix(strings.TrimSuffix(line, "\r"), "store:")
-		if !ok {
-			continue
-		}
-		if i := strings.Index(rest, " #"); i >= 0 {
-			rest = rest[:i]
-		}
-		v := strings.TrimSpace(rest)
-		if len(v) >= 2 && (v[0] == '"' || v[0] == '\'') && v[len(v)-1] == v[0] {
-			v = v[1 : len(v)-1]
-		}
-		return v, n + 1
-	}
-	return "", 0
-}
+func StoreSetting(data []byte) (string, int) { return userconfig.StoreSetting(data) }
 
 // checkStoreKey validates the top-level `store:` key: one of storeValues,
 // written where StoreSetting reads it.

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/oauthctl/oauthctl/internal/oauthval"
 )
 
 // Token is a token response as oauthctl keeps it. It never goes to a log or
@@ -105,30 +107,13 @@ func FromOAuth2(t *oauth2.Token, now time.Time) (*Token, error) {
 	return out, nil
 }
 
-// tokenChars reports whether a token is safe to store, print and put in a
-// header: RFC 6749 Appendix A.12 (access_token) and A.17 (refresh_token)
-// allow only VSCHAR, %x20-7E. We refuse the space too in access and ID
-// tokens: an access token travels as RFC 6750 §2.1 b64token credentials
-// (no space) and is printed for `curl -H "$(oauthctl token --header)"`,
-// and an ID token is a JWS compact serialization (RFC 7515 §7.1: base64url
-// and dots). A refresh token is only ever form-encoded back to the token
-// endpoint, so VSCHAR's space is kept for it. Anything else (CR/LF that
-// would inject a header, ESC sequences for the terminal, NUL that breaks
-// exec) means a broken or hostile provider (docs/security.md §4.2).
-func tokenChars(s string, spaceOK bool) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c > 0x7e || c < 0x20 || c == ' ' && !spaceOK {
-			return false
-		}
-	}
-	return true
-}
+// tokenChars is oauthval.TokenChars (the rule and why are there).
+func tokenChars(s string, spaceOK bool) bool { return oauthval.TokenChars(s, spaceOK) }
 
 // WellFormedToken reports whether an access or ID token may be printed or
 // put in a header: visible ASCII without spaces (see tokenChars). Tokens are
 // checked when they arrive; this is for ones stored by an older oauthctl.
-func WellFormedToken(s string) bool { return s != "" && tokenChars(s, false) }
+func WellFormedToken(s string) bool { return oauthval.WellFormedToken(s) }
 
 func stringExtra(t *oauth2.Token, key string) string {
 	s, _ := t.Extra(key).(string)

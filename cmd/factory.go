@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/oauthctl/oauthctl/internal/browser"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/internal/safefile"
+	"github.com/oauthctl/oauthctl/internal/userconfig"
 	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/session"
 )
@@ -168,20 +168,7 @@ func NewHTTPClient() *http.Client {
 
 // UserConfigPath is the user's providers.yaml: $OAUTHCTL_CONFIG, else
 // $XDG_CONFIG_HOME/oauthctl/providers.yaml, else ~/.config/oauthctl/providers.yaml.
-func UserConfigPath(getenv func(string) string) string {
-	if p := getenv("OAUTHCTL_CONFIG"); p != "" {
-		return p
-	}
-	base := getenv("XDG_CONFIG_HOME")
-	if base == "" {
-		home := getenv("HOME")
-		if home == "" {
-			home, _ = os.UserHomeDir()
-		}
-		base = filepath.Join(home, ".config")
-	}
-	return filepath.Join(base, "oauthctl", "providers.yaml")
-}
+func UserConfigPath(getenv func(string) string) string { return userconfig.Path(getenv) }
 
 // readUserConfig reads the user's providers.yaml. A missing default file is
 // fine; a missing file named by OAUTHCTL_CONFIG is an error. The file is

@@ -2,7 +2,6 @@ package session
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/oauthctl/oauthctl/internal/clock"
 	"github.com/oauthctl/oauthctl/internal/human"
+	"github.com/oauthctl/oauthctl/session/hot"
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
@@ -21,16 +21,12 @@ import (
 // DefaultMinTTL is how long an access token must stay valid to be handed out
 // without a refresh (`--min-ttl`). x/oauth2's 10 s is too short for a script
 // that runs a few requests with the token (docs/security.md §4.2).
-const DefaultMinTTL = 60 * time.Second
+const DefaultMinTTL = hot.DefaultMinTTL
 
 // ClientCredentialsAccount is the account name under which the token of a
 // `grant: client_credentials` provider is cached: a machine client has no
 // user, so there is one account per provider unless --account names another.
 const ClientCredentialsAccount = "client"
-
-// refreshExpiryWarning is how long before the refresh token runs out (when the
-// provider said: Google, GitHub) every `token` call warns on stderr.
-const refreshExpiryWarning = 7 * 24 * time.Hour
 
 // AcquireOptions tune Acquire; the zero value of each field means the
 // default.
@@ -109,7 +105,7 @@ func (s *Service) Acquire(ctx context.Context, acct *keyring.Account, o AcquireO
 // or terminal escapes (docs/security.md §4.2). Tokens from the provider
 // are checked on arrival by auth; this covers what the store holds.
 func checkServable(rec *keyring.Record, acct *keyring.Account) error {
-	if auth.WellFormedToken(rec.AccessToken) && (rec.IDToken == "" || auth.WellFormedToken(rec.IDToken)) {
+	if hot.Servable(rec) {
 		return nil
 	}
 	return WithHint(fmt.Errorf("%w: the stored tokens of %s are malformed (characters outside visible ASCII); they were not used",
@@ -201,30 +197,15 @@ func (a *acquirer) fresh(rec *keyring.Record) bool {
 		}
 		return exp.Sub(now) >= a.margin(c.lifetime())
 	}
-	return rec.Expiry.IsZero() || rec.Expiry.Sub(now) >= a.margin(recLifetime(rec))
+	return hot.Fresh(rec, a.o.hot(), now)
 }
 
-// margin is how long a token must stay valid to be handed out: --min-ttl
-// when the user gave it; else the smaller of MinTTL (60 s) and half the
-// lifetime the provider granted the token, when known. Comparisons with it
-// are exact (59.6 s is less than 60 s), never on rounded values.
-func (a *acquirer) margin(lifetime time.Duration) time.Duration { return a.o.margin(lifetime) }
+// margin is how long a token must stay valid to be handed out (hot.Options.Margin).
+func (a *acquirer) margin(lifetime time.Duration) time.Duration { return a.o.hot().Margin(lifetime) }
 
-// margin is acquirer.margin for o (the kernel cache's hits use it too).
-func (o AcquireOptions) margin(lifetime time.Duration) time.Duration {
-	if o.MinTTLSet || lifetime <= 0 {
-		return o.MinTTL
-	}
-	return min(o.MinTTL, lifetime/2)
-}
-
-// recLifetime is the access token lifetime the provider granted rec's token
-// (expires_in), zero when unknown.
-func recLifetime(rec *keyring.Record) time.Duration {
-	if rec.IssuedAt.IsZero() || rec.Expiry.IsZero() || !rec.Expiry.After(rec.IssuedAt) {
-		return 0
-	}
-	return rec.Expiry.Sub(rec.IssuedAt)
+// hot returns the demands of o that the hot path's rules take.
+func (o AcquireOptions) hot() hot.Options {
+	return hot.Options{MinTTL: o.MinTTL, MinTTLSet: o.MinTTLSet}
 }
 
 // idTokenOutlivedRefresh reports whether rec's access token was issued by a
@@ -238,11 +219,7 @@ func (a *acquirer) idTokenOutlivedRefresh(rec *keyring.Record, c *unverifiedClai
 // environment: the hot path does not parse providers.yaml, and under the
 // lock mint compares against the full configuration.
 func (a *acquirer) sameClient() bool {
-	if !a.isCC() {
-		return true
-	}
-	id := a.s.Getenv(auth.ClientIDEnv(a.acct.Provider))
-	return id == "" || id == a.acct.ClientID
+	return hot.SameClient(&a.acct, a.s.Getenv)
 }
 
 // force reports whether rec must be replaced even if it is fresh: the
@@ -257,8 +234,7 @@ func (a *acquirer) force(rec *keyring.Record) bool {
 // even when a refresh fails. Hashing costs nothing on the hot path when no
 // token was rejected.
 func (a *acquirer) rejected(rec *keyring.Record) bool {
-	return a.acct.RejectedToken != "" && rec != nil && rec.AccessToken != "" &&
-		subtle.ConstantTimeCompare([]byte(TokenHash(rec.AccessToken)), []byte(a.acct.RejectedToken)) == 1
+	return hot.Rejected(&a.acct, rec)
 }
 
 // unexpired reports whether rec's access token still works at all (it may be
@@ -290,7 +266,7 @@ func (a *acquirer) warnServed(rec *keyring.Record) {
 		a.warnf(WarnRefreshRejected, "the provider rejected the refresh token of %s; this access token expires in %s; run: oauthctl login %s",
 			a.acct.Key(), a.left(rec), a.acct.Provider)
 	case rec.RefreshToken != "":
-		if w, ok := refreshExpiring(a.acct.Key(), rec.RefreshExpiry, now); ok {
+		if w, ok := hot.RefreshExpiring(a.acct.Key(), rec.RefreshExpiry, now); ok {
 			a.warnings = append(a.warnings, w)
 		}
 	}
@@ -883,7 +859,7 @@ func (a *acquirer) warnShort(rec *keyring.Record) {
 	if a.o.IDToken || !a.o.MinTTLSet {
 		return
 	}
-	if life := recLifetime(rec); life > 0 && life < a.o.MinTTL {
+	if life := hot.Lifetime(rec); life > 0 && life < a.o.MinTTL {
 		a.warnf(WarnShortLived, "the provider issued an access token valid for %s, less than --min-ttl %s", human.Duration(life), human.Duration(a.o.MinTTL))
 	}
 }

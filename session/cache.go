@@ -1,24 +1,12 @@
 package session
 
 import (
-	"fmt"
-	"time"
-
-	"github.com/oauthctl/oauthctl/internal/human"
-
-	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session/hot"
 )
 
-// The kernel keyring cache (keyring.KernelCache) lets `token` answer without
-// the keychain: Cached reads it, Fill writes it after the normal path, and
-// every use case that replaces or removes a token (refresh and mint under
-// the account's lock, login, logout; cmd's `client set`/`unset`) calls
-// invalidateCache before it touches the store, so that no process prints a
-// token that another one has replaced or revoked. A writer binds each copy
-// to the bytes of the account index as it read them before it read the
-// store; those writers also change the index, so a copy written from the
-// old state meanwhile is a miss afterwards.
+// The kernel keyring cache's rules are in session/hot (see FromCache and
+// Fill there); these methods wire it to the Service's dependencies.
 
 // cache returns the kernel cache, or nil (disabled) when there is none.
 func (s *Service) cache() *keyring.KernelCache {
@@ -51,15 +39,8 @@ func (s *Service) InvalidateProviderCache(provider string) {
 	c.InvalidateProvider(provider, names)
 }
 
-// CachedToken is a token the kernel cache answered with: the account it
-// belongs to (provider, account name and scopes only), the record to print
-// (the access token, its expiry and scopes; no refresh or ID token) and the
-// warnings the normal path would have printed with it.
-type CachedToken struct {
-	Account  *keyring.Account
-	Record   *keyring.Record
-	Warnings []Warning
-}
+// CachedToken is a token the kernel cache answered with (hot.Token).
+type CachedToken = hot.Token
 
 // Cached answers `token [PROVIDER] [--account NAME]` from the kernel cache
 // when it can: o asks for the access token (not --id-token, not
@@ -81,28 +62,7 @@ func (s *Service) Cached(provider, account string, o AcquireOptions) (ct *Cached
 	if index == nil {
 		return nil, nil
 	}
-	t, ok := c.Get(keyring.CacheRequest{Provider: provider, Account: account}, index)
-	if !ok {
-		return nil, index
-	}
-	now := s.Now()
-	rec := &keyring.Record{AccessToken: t.AccessToken, TokenType: "Bearer", Expiry: t.Expiry, IssuedAt: t.IssuedAt, Scopes: t.Scopes}
-	if !rec.Expiry.IsZero() && rec.Expiry.Sub(now) < o.margin(recLifetime(rec)) {
-		return nil, index // as Acquire's fresh judges it
-	}
-	if t.Grant == auth.GrantClientCredentials {
-		if id := s.Getenv(auth.ClientIDEnv(t.Provider)); id != "" && id != t.ClientID {
-			return nil, index
-		}
-	}
-	ct = &CachedToken{
-		Account: &keyring.Account{Provider: t.Provider, Account: t.Account, Scopes: t.Scopes, Grant: t.Grant, ClientID: t.ClientID},
-		Record:  rec,
-	}
-	if w, ok := refreshExpiring(t.Key(), t.RefreshExpiry, now); ok {
-		ct.Warnings = []Warning{w}
-	}
-	return ct, index
+	return hot.FromCache(c, index, provider, account, o.hot(), s.Now(), s.Getenv), index
 }
 
 // cacheIndex returns the account index file's bytes; nil when there is no
@@ -130,32 +90,8 @@ func (s *Service) cacheIndex() []byte {
 // repeats that one): a served token those warnings accompany must keep
 // taking the normal path.
 func (s *Service) Fill(provider, account string, index []byte, acct *keyring.Account, rec *keyring.Record, o AcquireOptions, warnings []Warning) {
-	if index == nil || o.IDToken || o.Force || acct.LoginRequired {
+	if index == nil || o.IDToken || o.Force {
 		return
 	}
-	for _, w := range warnings {
-		if w.Kind != WarnRefreshExpiring {
-			return
-		}
-	}
-	scopes := rec.Scopes
-	if scopes == nil {
-		scopes = acct.Scopes
-	}
-	t := &keyring.CachedToken{Provider: acct.Provider, Account: acct.Account, Grant: acct.Grant, ClientID: acct.ClientID,
-		AccessToken: rec.AccessToken, Expiry: rec.Expiry, IssuedAt: rec.IssuedAt, Scopes: scopes}
-	if rec.RefreshToken != "" {
-		t.RefreshExpiry = rec.RefreshExpiry
-	}
-	_ = s.cache().Put(keyring.CacheRequest{Provider: provider, Account: account}, index, t)
-}
-
-// refreshExpiring is the warning about a refresh token that runs out within
-// refreshExpiryWarning, as Acquire gives it with a served token.
-func refreshExpiring(key keyring.Key, refreshExpiry, now time.Time) (Warning, bool) {
-	if refreshExpiry.IsZero() || refreshExpiry.Sub(now) >= refreshExpiryWarning {
-		return Warning{}, false
-	}
-	return Warning{Kind: WarnRefreshExpiring, Msg: fmt.Sprintf("the refresh token of %s expires in %s; run: oauthctl login %s",
-		key, human.Duration(refreshExpiry.Sub(now)), key.Provider)}, true
+	hot.Fill(s.cache(), index, provider, account, acct, rec, warnings)
 }

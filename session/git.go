@@ -2,15 +2,14 @@ package session
 
 import (
 	"context"
-	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session/hot"
 )
 
 // ErrGitNotServed means git-credential has no token for the request: a
@@ -93,8 +92,7 @@ func (s *Service) configPath() string {
 // TokenHash is the hex SHA-256 of a token: what the account index records
 // about a rejected access token instead of the token.
 func TokenHash(token string) string {
-	sum := sha256.Sum256([]byte(token))
-	return hex.EncodeToString(sum[:])
+	return hot.TokenHash(token)
 }
 
 // RejectToken records that a server rejected token, an access token of
