@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/cmd/front"
 	"github.com/oauthctl/oauthctl/internal/browser"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/internal/safefile"
@@ -226,4 +227,15 @@ func openIndex(ctx context.Context, state func() (keyring.StateStore, error), pa
 		return nil, err
 	}
 	return st.LoadIndex(ctx)
+}
+
+// frontDeps are the dependencies of the cobra-free hot path (cmd/front) in
+// this process: the kernel cache only, since session.Acquire reads the store
+// on a miss anyway.
+func (f *Factory) frontDeps() front.Deps {
+	var cache *keyring.KernelCache
+	if f.KernelCache != nil {
+		cache = f.KernelCache()
+	}
+	return front.Deps{Getenv: f.Getenv, Now: f.Now, Paths: f.Paths, Cache: cache}
 }

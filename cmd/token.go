@@ -2,13 +2,13 @@ package cmd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/cmd/front"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/session"
@@ -99,16 +99,6 @@ new tokens could not be stored (nothing printed).`,
 	return c
 }
 
-// tokenJSON is what `token --json` prints. expiry and expires_in are null
-// when the provider did not say when the token expires.
-type tokenJSON struct {
-	AccessToken string   `json:"access_token"`
-	TokenType   string   `json:"token_type"`
-	Expiry      *string  `json:"expiry"`
-	ExpiresIn   *int64   `json:"expires_in"`
-	Scopes      []string `json:"scopes"`
-}
-
 // tokenRun prints the token: from the kernel keyring cache when it holds a
 // fresh copy (session.Cached: the index file and a few keyctl calls), else
 // it resolves the account from the index, gets a fresh token through
@@ -127,10 +117,14 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 		LockWait:  opts.LockWait,
 		Retry:     opts.Retry,
 	}
-	c, index := svc.Cached(opts.Provider, opts.Account, o)
-	if c != nil {
-		printWarnings(opts.IO.ErrOut, c.Warnings)
-		return writeToken(opts, f.Now(), c.Account, c.Record)
+	var index []byte
+	if !opts.Force && !opts.IDToken {
+		var served bool
+		var err error
+		served, index, err = front.Serve(ctx, f.frontDeps(), opts.request(), opts.IO.Out, opts.IO.ErrOut)
+		if served {
+			return err
+		}
 	}
 	acct, err := svc.ResolveAccount(ctx, opts.Provider, opts.Account)
 	if err != nil {
@@ -147,38 +141,23 @@ func tokenRun(ctx context.Context, opts *TokenOptions) error {
 
 // writeToken prints rec in the format the flags ask for.
 func writeToken(opts *TokenOptions, now time.Time, acct *keyring.Account, rec *keyring.Record) error {
-	out := opts.IO.Out
-	// Acquire refused malformed stored tokens (session.checkServable); a
-	// kernel-cache hit holds only what an earlier Acquire served.
-	var err error
-	switch {
-	case opts.IDToken:
-		if rec.IDToken == "" {
-			return withHint(fmt.Errorf("%w: no ID token is stored for %s (the provider is not OpenID Connect, or the login did not ask for the openid scope)",
-				auth.ErrReauthRequired, acct.Key()), "run: oauthctl login %s", acct.Provider)
-		}
-		_, err = fmt.Fprintln(out, rec.IDToken)
-	case opts.Header:
-		_, err = fmt.Fprintln(out, "Authorization: Bearer "+rec.AccessToken)
-	case opts.JSON:
-		v := tokenJSON{AccessToken: rec.AccessToken, TokenType: "Bearer", Scopes: rec.Scopes}
-		if v.Scopes == nil {
-			v.Scopes = acct.Scopes
-		}
-		if v.Scopes == nil {
-			v.Scopes = []string{}
-		}
-		if !rec.Expiry.IsZero() {
-			exp := rec.Expiry.UTC().Format(time.RFC3339)
-			in := max(int64(rec.Expiry.Sub(now)/time.Second), 0)
-			v.Expiry, v.ExpiresIn = &exp, &in
-		}
-		err = json.NewEncoder(out).Encode(v)
-	default:
-		_, err = fmt.Fprintln(out, rec.AccessToken)
+	if !opts.IDToken {
+		// Acquire refused malformed stored tokens (session.checkServable); a
+		// kernel-cache hit holds only what an earlier Acquire served.
+		return front.Write(opts.IO.Out, opts.request(), now, acct, rec)
 	}
-	if err != nil {
+	if rec.IDToken == "" {
+		return withHint(fmt.Errorf("%w: no ID token is stored for %s (the provider is not OpenID Connect, or the login did not ask for the openid scope)",
+			auth.ErrReauthRequired, acct.Key()), "run: oauthctl login %s", acct.Provider)
+	}
+	if _, err := fmt.Fprintln(opts.IO.Out, rec.IDToken); err != nil {
 		return fmt.Errorf("writing the token: %w", err)
 	}
 	return nil
+}
+
+// request is the hot path's view of opts (cmd/front).
+func (opts *TokenOptions) request() front.Request {
+	return front.Request{Provider: opts.Provider, Account: opts.Account, MinTTL: opts.MinTTL, MinTTLSet: opts.MinTTLSet,
+		Header: opts.Header, JSON: opts.JSON}
 }

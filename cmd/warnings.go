@@ -1,10 +1,9 @@
 package cmd
 
 import (
-	"fmt"
 	"io"
 
-	"github.com/oauthctl/oauthctl/auth"
+	"github.com/oauthctl/oauthctl/cmd/front"
 	"github.com/oauthctl/oauthctl/session"
 )
 
@@ -13,14 +12,8 @@ import (
 // provider text, so each goes through the one sanitizer (docs/security.md
 // §4.3), which also keeps it on one line.
 func printWarnings(w io.Writer, warnings []session.Warning) {
-	for _, x := range warnings {
-		prefix := "warning: "
-		if x.Kind.Note() {
-			prefix = "note: "
-		}
-		fmt.Fprintln(w, prefix+auth.Sanitize(x.Msg, maxShownMessage))
-	}
+	front.PrintWarnings(w, warnings)
 }
 
 // maxShownMessage bounds one error or warning line shown to a person.
-const maxShownMessage = 2000
+const maxShownMessage = front.MaxShownMessage
