@@ -34,7 +34,7 @@ type SetupKubeOptions struct {
 
 // NewCmdSetupKube builds `oauthctl setup-kube`.
 func NewCmdSetupKube(f *Factory, runF func(*SetupKubeOptions) error) *cobra.Command {
-	opts := &SetupKubeOptions{IO: f.IO, Factory: f, Executable: os.Executable}
+	opts := &SetupKubeOptions{IO: f.IO, Factory: f, Executable: executable}
 	c := &cobra.Command{
 		Use:   "setup-kube PROVIDER",
 		Short: "Make kubectl get its credentials from oauthctl",

@@ -40,7 +40,7 @@ type SetupGitOptions struct {
 // NewCmdSetupGit builds `oauthctl setup-git`.
 func NewCmdSetupGit(f *Factory, runF func(*SetupGitOptions) error) *cobra.Command {
 	opts := &SetupGitOptions{IO: f.IO, Catalogue: f.Catalogue, Paths: f.Paths, State: f.State, Getenv: f.Getenv,
-		Environ: os.Environ, Executable: os.Executable, LookPath: exec.LookPath}
+		Environ: os.Environ, Executable: executable, LookPath: exec.LookPath}
 	c := &cobra.Command{
 		Use:   "setup-git [PROVIDER]",
 		Short: "Configure git to use oauthctl for the provider's git hosts",

@@ -231,3 +231,11 @@ func Write(out io.Writer, req Request, now time.Time, acct *keyring.Account, rec
 	}
 	return nil
 }
+
+// FullProgram is the file name of the full oauthctl program, which the
+// small front binary (cmd/oauthctl, installed as "oauthctl") starts for
+// everything it does not answer itself; it lives in the same directory.
+const FullProgram = "oauthctl-full"
+
+// FrontProgram is the front binary's file name.
+const FrontProgram = "oauthctl"

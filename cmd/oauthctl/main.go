@@ -1,0 +1,88 @@
+// Command oauthctl is the small front of oauthctl, installed as "oauthctl"
+// next to the full program, "oauthctl-full" (the module's root package).
+//
+// `oauthctl token` is what scripts run many times a minute, and most of
+// its time was the start-up of one large binary: the Go runtime runs the
+// initializers of every linked package (HTTP, TLS, OIDC, YAML, the
+// terminal UI) before main, whatever the command. This program links only
+// what `token` needs to answer from stored state (cmd/front: the kernel
+// keyring copy, else one keychain read) and answers that way when it can.
+// For everything else, a refresh, an error to explain, any other command
+// or flag, it replaces itself with the full program, with the same
+// arguments, standard streams and environment, so that the result is
+// exactly what the full program alone gives. The root package builds a
+// complete, self-contained oauthctl too; this front only makes it faster.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/oauthctl/oauthctl/cmd/front"
+	"github.com/oauthctl/oauthctl/internal/procsec"
+	"github.com/oauthctl/oauthctl/internal/sanitize"
+	"github.com/oauthctl/oauthctl/keyring"
+)
+
+func main() {
+	// Before anything reads a token (docs/security.md §3.5).
+	procsec.DisableCoreDumps()
+	args := os.Args[1:]
+	if len(args) > 0 && args[0] == "token" {
+		if req, ok := front.Parse(args[1:]); ok {
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			served, _, err := front.Serve(ctx, deps(os.Getenv), req, os.Stdout, os.Stderr)
+			stop()
+			if served {
+				if err != nil {
+					fmt.Fprintln(os.Stderr, "oauthctl: "+sanitize.Line(err.Error(), front.MaxShownMessage))
+					os.Exit(1)
+				}
+				os.Exit(0)
+			}
+		}
+	}
+	path, err := fullProgram()
+	if err == nil {
+		err = run(path, os.Args)
+	}
+	fmt.Fprintf(os.Stderr, "oauthctl: cannot start the full program: %s\n", sanitize.Line(err.Error(), front.MaxShownMessage))
+	fmt.Fprintf(os.Stderr, "install %s beside %s (see README: Install)\n", front.FullProgram, front.FrontProgram)
+	os.Exit(1)
+}
+
+// deps are the hot path's dependencies: the kernel cache and the keychain
+// when the user's state lives in the local keychain, else none (front.Serve
+// then answers nothing and the full program runs).
+func deps(getenv func(string) string) front.Deps {
+	d := front.Deps{Getenv: getenv, Now: time.Now, Paths: func() (keyring.Paths, error) { return keyring.DefaultPaths(getenv) }}
+	if !front.KeychainStore(getenv) {
+		return d
+	}
+	p, err := d.Paths()
+	if err != nil {
+		return d
+	}
+	d.Cache = keyring.NewKernelCache(p.Index, "keychain", getenv, time.Now)
+	d.Keychain = func() keyring.Store { return keyring.NewKeychain() }
+	return d
+}
+
+// fullProgram is the full program's path: FullProgram in the directory of
+// this executable, with symbolic links resolved (a link to the front on
+// $PATH still finds its real neighbour). Nothing is looked up on $PATH.
+func fullProgram() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	if self, err = filepath.EvalSymlinks(self); err != nil {
+		return "", err
+	}
+	return filepath.Join(filepath.Dir(self), front.FullProgram+exeSuffix), nil
+}
