@@ -100,7 +100,8 @@ new tokens could not be stored (nothing printed).`,
 }
 
 // tokenRun prints the token: from the kernel keyring cache when it holds a
-// fresh copy (session.Cached: the index file and a few keyctl calls), else
+// fresh copy (cmd/front.Serve, as the front binary does: the index file and
+// a few keyctl calls), else
 // it resolves the account from the index, gets a fresh token through
 // session.Acquire (whose first step is one keychain read) and copies it into
 // the cache (session.Fill). It prints the warnings on stderr and then the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session/hot"
 )
 
 // newCacheService is a Service with a real kernel cache over an index file
@@ -35,7 +36,7 @@ func newCacheService(t *testing.T, env map[string]string) (*Service, []byte) {
 		Cache: func() *keyring.KernelCache { return cache }}, index
 }
 
-// TestCacheFillAndServe covers what Fill copies and what Cached serves.
+// TestCacheFillAndServe covers what Fill copies and what hot.FromCache then serves.
 func TestCacheFillAndServe(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
@@ -54,8 +55,6 @@ func TestCacheFillAndServe(t *testing.T) {
 	}{
 		{name: "served, with the warning", acct: acct, rec: rec, get: AcquireOptions{MinTTL: time.Minute}, want: true},
 		{name: "below --min-ttl", acct: acct, rec: rec, get: AcquireOptions{MinTTL: 2 * time.Hour}},
-		{name: "--force-refresh reads no copy", acct: acct, rec: rec, get: AcquireOptions{Force: true}},
-		{name: "--id-token reads no copy", acct: acct, rec: rec, get: AcquireOptions{IDToken: true}},
 		{name: "--id-token writes no copy", acct: acct, rec: rec, fill: AcquireOptions{IDToken: true}},
 		{name: "--force-refresh writes no copy", acct: acct, rec: rec, fill: AcquireOptions{Force: true}},
 		{name: "a served token with another warning is not copied", acct: acct, rec: rec,
@@ -81,16 +80,16 @@ func TestCacheFillAndServe(t *testing.T) {
 			t.Parallel()
 			s, index := newCacheService(t, tt.env)
 			s.Fill(tt.acct.Provider, "", index, tt.acct, tt.rec, tt.fill, tt.warnings)
-			got, _ := s.Cached(tt.acct.Provider, "", tt.get)
+			got := hot.FromCache(s.cache(), index, tt.acct.Provider, "", tt.get.hot(), s.Now(), s.Getenv)
 			if ok := got != nil; ok != tt.want {
-				t.Fatalf("Cached: hit %t, want %t", ok, tt.want)
+				t.Fatalf("FromCache: hit %t, want %t", ok, tt.want)
 			}
 			if got == nil {
 				return
 			}
 			if got.Record.AccessToken != "fake-at" || got.Record.RefreshToken != "" || got.Record.IDToken != "" ||
 				got.Account.Key() != tt.acct.Key() {
-				t.Errorf("Cached = %+v %+v", got.Account, got.Record)
+				t.Errorf("FromCache = %+v %+v", got.Account, got.Record)
 			}
 			if tt.acct == acct && tt.rec == rec && (len(got.Warnings) != 1 || got.Warnings[0].Kind != WarnRefreshExpiring) {
 				t.Errorf("warnings %+v, want the refresh token's expiry", got.Warnings)
