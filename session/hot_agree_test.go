@@ -44,7 +44,9 @@ func TestServeAgreesWithAcquire(t *testing.T) {
 		}
 		return r
 	}
-	issued := func(ago time.Duration) func(*keyring.Record) { return func(r *keyring.Record) { r.IssuedAt = now.Add(-ago) } }
+	issued := func(ago time.Duration) func(*keyring.Record) {
+		return func(r *keyring.Record) { r.IssuedAt = now.Add(-ago) }
+	}
 	cc := acct
 	cc.Grant, cc.Account = auth.GrantClientCredentials, ClientCredentialsAccount
 	ccRec := rec(time.Hour, func(r *keyring.Record) { r.RefreshToken, r.Binding = "", keyring.BindingOf(&cc) })
