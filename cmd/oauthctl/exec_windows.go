@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"os/signal"
 )
 
 const exeSuffix = ".exe"
@@ -14,6 +15,9 @@ const exeSuffix = ".exe"
 // and the environment, and exits with its exit code (Windows has no exec).
 // It returns only when the program cannot be started.
 func run(path string, argv []string) error {
+	// Ctrl-C reaches every process on the console: the child decides, and
+	// this one waits for its exit code.
+	signal.Ignore(os.Interrupt)
 	c := exec.Command(path, argv[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
 	err := c.Run()
