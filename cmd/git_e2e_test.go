@@ -151,7 +151,7 @@ func gitRun(t *testing.T, env []string, dir, stdin, name string, args ...string)
 func TestGitCredentialEndToEnd(t *testing.T) {
 	git, backend := requireGit(t)
 	testkeyring.Require(t)
-	bin := tkBuild(t)
+	bin := buildOauthctl(t)
 	op := testop.Start(t)
 
 	dir := t.TempDir()

@@ -20,7 +20,7 @@ import (
 // prints nothing on stdout, and writes no token anywhere else.
 func TestBinaryKeychainUnavailable(t *testing.T) {
 	testkeyring.Require(t)
-	bin := tkBuild(t)
+	bin := buildOauthctl(t)
 	bareEnv, stopBare, err := testkeyring.StartBus()
 	if err != nil {
 		t.Fatalf("StartBus: %v", err)

@@ -20,17 +20,6 @@ import (
 	"github.com/oauthctl/oauthctl/keyring"
 )
 
-// buildOauthctl builds the oauthctl binary into a temp directory.
-func buildOauthctl(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "oauthctl")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/oauthctl/oauthctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // TestLoginBinary runs the built oauthctl end to end against the in-process
 // OP and the private gnome-keyring: the URL reaches the browser through
 // --browser-command, through $BROWSER, or is printed (--no-browser); the

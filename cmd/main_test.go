@@ -12,10 +12,12 @@ import (
 // private D-Bus session (see internal/testkeyring) and, on first use, a
 // Vault dev server (internal/testvault). It is the only TestMain of package
 // cmd: tests that need the real keychain call testkeyring.Require, those
-// that need Vault testvault.Require.
+// that need Vault testvault.Require. The binaries that buildOauthctl built
+// for the run are removed at the end.
 func TestMain(m *testing.M) {
 	stopVault := testvault.Setup()
 	code := testkeyring.Main(m)
 	stopVault()
+	removeBinaries()
 	os.Exit(code)
 }

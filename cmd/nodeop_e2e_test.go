@@ -223,7 +223,7 @@ func TestNodeOPNoRefreshTokenHint(t *testing.T) {
 func TestNodeOPConcurrentProcesses(t *testing.T) {
 	testkeyring.Require(t)
 	op := nodeop.Start(t)
-	bin := tkBuild(t)
+	bin := buildOauthctl(t)
 	c := nodeop.Clients[2] // client_secret_post
 	env := nodeEnv(t, op, c, "")
 	store := keyring.NewMemory()

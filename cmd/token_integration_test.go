@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -25,17 +24,6 @@ import (
 	"github.com/oauthctl/oauthctl/internal/testop"
 	"github.com/oauthctl/oauthctl/keyring"
 )
-
-// tkBuild builds the oauthctl binary into a temp directory.
-func tkBuild(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "oauthctl")
-	build := exec.CommandContext(t.Context(), "go", "build", "-o", bin, "github.com/oauthctl/oauthctl")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
 
 // tkAccountName is a unique account name, so that tests sharing the private
 // keychain never touch each other's items.
@@ -53,7 +41,7 @@ func tkAccountName(t *testing.T) string {
 // survives.
 func TestTokenConcurrentProcesses(t *testing.T) {
 	testkeyring.Require(t)
-	bin := tkBuild(t)
+	bin := buildOauthctl(t)
 	op := testop.Start(t, testop.WithRevokeFamilyOnReuse())
 	e := newTkEnv(t, testopTokenYAML("testop", op))
 	e.setenv("OAUTHCTL_TESTOP_CLIENT_ID", testop.NativeClientID)
@@ -274,7 +262,7 @@ func TestExecBinary(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("uses sh and SIGTERM")
 	}
-	bin := tkBuild(t)
+	bin := buildOauthctl(t)
 	e := newTkEnv(t, fixedYAML("https://t.example/token"))
 	e.store = keyring.NewKeychain()
 	acct := fakeAccount("https://t.example/token")
