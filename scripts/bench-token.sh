@@ -7,19 +7,30 @@
 #   hello       a minimal Go program that prints a string (the process floor)
 #   keyringget  a minimal Go program that does one go-keyring Get of the same
 #               keychain item `oauthctl token` reads (the keychain floor)
-#   oauthctl    `oauthctl token bench`, the hot path: index file, one lookup
-#               in the Linux kernel keyring (keyring/kernelcache.go), print
+#   oauthctl    `oauthctl token bench` run by the small front binary
+#               (cmd/oauthctl, installed as "oauthctl"), the hot path: index
+#               file, one lookup in the Linux kernel keyring
+#               (keyring/kernelcache.go), print
 #   oauthctl-nocache
-#               the same with OAUTHCTL_KERNEL_CACHE=0: index file, one
+#               the front with OAUTHCTL_KERNEL_CACHE=0: index file, one
 #               keychain read (2 D-Bus round trips where go-keyring's Get
 #               takes 7; see keyring/secretservice_linux.go), print
+#   oauthctl-full
+#               (informational, no goal) `oauthctl-full token bench`, the
+#               full program (the module's root package) run directly, as a
+#               self-contained oauthctl would be: the same hot path with the
+#               kernel cache on, behind the start-up of the large binary
 # each built twice: with the default settings and with CGO_ENABLED=0 (the
-# README's build; hello has no cgo either way). internal/bench/harness runs
-# them in one interleaved loop, takes wall time per process and peak RSS
-# from GNU time (%M), and checks the goals of issue 14 for each build:
-# with the kernel cache at most 0.5x the keychain floor and 1.8x the process
-# floor, peak RSS under 10 MiB; without it at most 1.1x the keychain floor.
-# It exits 3 when a goal fails.
+# README's build; hello has no cgo either way). The front and the full
+# program of each build sit side by side in their own directory, as
+# scripts/install.sh installs them; the script first checks that a copy of
+# the front alone (no oauthctl-full beside it) prints the token with the
+# cache on and off, so the front rows never measure a hand-over to the full
+# program. internal/bench/harness runs them in one interleaved loop, takes
+# wall time per process and peak RSS from GNU time (%M), and checks the goals
+# of issue 14 for the front of each build: with the kernel cache at most
+# 0.5x the keychain floor and 1.8x the process floor, peak RSS under 10 MiB;
+# without it at most 1.1x the keychain floor. It exits 3 when a goal fails.
 #
 # Usage: scripts/bench-token.sh [RUNS]        (default 200 runs of each)
 #
@@ -37,18 +48,24 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 if [ -z "${OAUTHCTL_BENCH_INNER:-}" ]; then
   tmp=$(mktemp -d)
   trap 'rm -rf "$tmp"' EXIT
-  mkdir -p "$tmp/bin" "$tmp/home" "$tmp/run"
+  mkdir -p "$tmp/bin" "$tmp/static" "$tmp/front-only" "$tmp/home" "$tmp/run"
   chmod 700 "$tmp/run"
   # Build before HOME moves: the Go caches live under the real HOME.
   echo "building (go $(go env GOVERSION), $(go env GOOS)/$(go env GOARCH))..." >&2
-  (cd "$root" && go build -o "$tmp/bin/oauthctl" . &&
+  # The front (oauthctl) finds the full program (oauthctl-full) in its own
+  # directory: each build gets one.
+  (cd "$root" && go build -o "$tmp/bin/oauthctl" ./cmd/oauthctl &&
+    go build -o "$tmp/bin/oauthctl-full" . &&
     go build -o "$tmp/bin/hello" ./internal/bench/hello &&
     go build -o "$tmp/bin/keyringget" ./internal/bench/keyringget &&
     go build -o "$tmp/bin/harness" ./internal/bench/harness &&
-    # The same two programs built without cgo (a static binary: no dynamic
-    # loader at start-up), as release builds of Go CLIs usually are.
-    CGO_ENABLED=0 go build -o "$tmp/bin/oauthctl-static" . &&
-    CGO_ENABLED=0 go build -o "$tmp/bin/keyringget-static" ./internal/bench/keyringget)
+    # The same programs built without cgo (static binaries: no dynamic
+    # loader at start-up), as release builds of Go CLIs usually are and as
+    # scripts/install.sh builds them.
+    CGO_ENABLED=0 go build -o "$tmp/static/oauthctl" ./cmd/oauthctl &&
+    CGO_ENABLED=0 go build -o "$tmp/static/oauthctl-full" . &&
+    CGO_ENABLED=0 go build -o "$tmp/static/keyringget" ./internal/bench/keyringget)
+  cp "$tmp/bin/oauthctl" "$tmp/front-only/oauthctl"
   if [ "${BENCH_USE_SESSION_KEYRING:-}" = 1 ]; then
     OAUTHCTL_BENCH_INNER="$tmp" "$0" "$@"
     exit
@@ -63,7 +80,7 @@ if [ -z "${OAUTHCTL_BENCH_INNER:-}" ]; then
 fi
 
 tmp=$OAUTHCTL_BENCH_INNER
-bin="$tmp/bin"
+bin="$tmp/bin" static="$tmp/static"
 if [ "${BENCH_USE_SESSION_KEYRING:-}" != 1 ]; then
   # A throwaway login keyring, created unlocked. Without --foreground the
   # daemon returns once it serves the bus (so D-Bus activation cannot start
@@ -83,13 +100,26 @@ provider=bench account="bench-$$"
 "$bin/harness" seed "$provider" "$account"
 trap '"$bin/harness" unseed "$provider" "$account" || true' EXIT
 
-# Sanity: the command under test prints the seeded token and nothing else.
-out=$("$bin/oauthctl" token "$provider")
-case "$out" in fake-bench-access-token-*) ;; *) echo "bench-token.sh: unexpected token output" >&2; exit 1 ;; esac
+# Sanity: the commands under test print the seeded token and nothing else.
+# The front alone (front-only: no oauthctl-full beside it, so a hand-over
+# would fail) answers with the cache off (one keychain read) and then on
+# (that call fills the kernel key), so the front rows measure the front.
+check() {
+  local out
+  out=$("$@") || { echo "bench-token.sh: $* failed" >&2; exit 1; }
+  case "$out" in fake-bench-access-token-*) ;; *) echo "bench-token.sh: unexpected token output from $*" >&2; exit 1 ;; esac
+}
+off=OAUTHCTL_KERNEL_CACHE=0
+check env "$off" "$tmp/front-only/oauthctl" token "$provider"
+check "$tmp/front-only/oauthctl" token "$provider"
+for b in "$bin" "$static"; do
+  check "$b/oauthctl" token "$provider"
+  check "$b/oauthctl-full" token "$provider"
+done
 
-# That first call filled the kernel cache, unless keyctl is unavailable
-# (then the "oauthctl" rows measure the fallback, and the goals fail).
-# The key answers the request as given ("token bench": no --account).
+# That first cached call filled the kernel cache, unless keyctl is
+# unavailable (then the "oauthctl" rows measure the fallback, and the goals
+# fail). The key answers the request as given ("token bench": no --account).
 if grep -q " oauthctl:[0-9a-f]*:$provider:: " /proc/keys 2>/dev/null; then
   echo "kernel cache: filled" >&2
 else
@@ -97,7 +127,6 @@ else
 fi
 
 echo "machine: $(nproc) CPUs, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)" >&2
-off=OAUTHCTL_KERNEL_CACHE=0
 status=0
 "$bin/harness" run -n "$runs" \
   -goal "oauthctl/keyringget<=0.5" -goal "oauthctl/hello<=1.8" -goal "oauthctl.rss<10" \
@@ -108,8 +137,10 @@ status=0
   "keyringget=$bin/keyringget oauthctl $provider:$account" \
   "oauthctl=$bin/oauthctl token $provider" \
   "oauthctl-nocache=$off $bin/oauthctl token $provider" \
-  "keyringget-static=$bin/keyringget-static oauthctl $provider:$account" \
-  "oauthctl-static=$bin/oauthctl-static token $provider" \
-  "oauthctl-static-nocache=$off $bin/oauthctl-static token $provider" || status=$?
+  "oauthctl-full=$bin/oauthctl-full token $provider" \
+  "keyringget-static=$static/keyringget oauthctl $provider:$account" \
+  "oauthctl-static=$static/oauthctl token $provider" \
+  "oauthctl-static-nocache=$off $static/oauthctl token $provider" \
+  "oauthctl-full-static=$static/oauthctl-full token $provider" || status=$?
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo ?)" >&2
 exit "$status"

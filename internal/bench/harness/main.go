@@ -23,8 +23,10 @@
 // resident set from the kernel's rusage (ru_maxrss), so the measurement adds
 // no process of its own. Interleaving the commands in one loop puts them
 // under the same machine load. The first command is the process floor, the
-// second the keychain floor, the third the command under test; ratios are
-// against the keychain floor.
+// second the keychain floor, the rest the commands under test (the front
+// binary's rows, which have goals, and informational ones such as the full
+// program run directly, which have none); ratios are against the keychain
+// floor.
 package main
 
 import (
