@@ -160,10 +160,12 @@ func TestFrontAloneServesToken(t *testing.T) {
 	})
 }
 
-// frontMissingFull is what the front prints when it cannot start the full
-// program because there is none beside it.
-const frontMissingFull = "oauthctl: cannot start the full program: no such file or directory\n" +
-	"install " + front.FullProgram + " beside " + front.FrontProgram + " (see README: Install)\n"
+// frontMissingFull is what the front at bin prints when it cannot start the
+// full program because there is none beside it.
+func frontMissingFull(bin string) string {
+	return "oauthctl: cannot start the full program: " + filepath.Join(filepath.Dir(bin), exe(front.FullProgram)) + ": no such file or directory\n" +
+		"install " + front.FullProgram + " beside " + front.FrontProgram + ": see README, Build and run (or run scripts/install.sh)\n"
+}
 
 // TestFrontAloneNeedsFull: with no full program beside it, whatever the
 // front cannot answer from stored state (a token that needs a refresh,
@@ -190,7 +192,7 @@ func TestFrontAloneNeedsFull(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got := runProgram(t, bin, tt.env.environ(), "", tt.args...)
-			if diff := cmp.Diff(tkResult{code: 1, errOut: frontMissingFull}, got, cmp.AllowUnexported(tkResult{})); diff != "" {
+			if diff := cmp.Diff(tkResult{code: 1, errOut: frontMissingFull(bin)}, got, cmp.AllowUnexported(tkResult{})); diff != "" {
 				t.Errorf("oauthctl %s (-want +got):\n%s", strings.Join(tt.args, " "), diff)
 			}
 		})

@@ -49,10 +49,12 @@ func main() {
 	}
 	path, err := fullProgram()
 	if err == nil {
-		err = run(path, os.Args)
+		if err = run(path, os.Args); err != nil {
+			err = fmt.Errorf("%s: %w", path, err)
+		}
 	}
 	fmt.Fprintf(os.Stderr, "oauthctl: cannot start the full program: %s\n", sanitize.Line(err.Error(), front.MaxShownMessage))
-	fmt.Fprintf(os.Stderr, "install %s beside %s (see README: Install)\n", front.FullProgram, front.FrontProgram)
+	fmt.Fprintf(os.Stderr, "install %s beside %s: see README, Build and run (or run scripts/install.sh)\n", front.FullProgram, front.FrontProgram)
 	os.Exit(1)
 }
 
