@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/spf13/cobra"
@@ -30,16 +29,11 @@ const (
 
 // ClientOptions are the inputs of `oauthctl client set|unset`.
 type ClientOptions struct {
-	IO     *iostreams.IOStreams
-	Getenv func(string) string
-	Now    func() time.Time
-	Store  func() (keyring.Store, error)
-	Paths  func() (keyring.Paths, error)
-	// State is where the registrations live (nil: the files under Paths).
-	State     func() (keyring.StateStore, error)
+	IO        *iostreams.IOStreams
+	Getenv    func(string) string
 	Catalogue func() (*auth.Catalogue, error)
-	// Session carries the use cases (here: dropping the provider's tokens
-	// from the kernel cache when its client changes).
+	// Session carries the use cases: storing and removing the client
+	// (SetClient, UnsetClient).
 	Session *session.Service
 	// ReadHidden reads one line from the terminal without echoing it (the
 	// secret prompt). Tests replace it.
@@ -74,8 +68,7 @@ OAUTHCTL_<NAME>_CLIENT_SECRET), client_id in providers.yaml, then what
 }
 
 func newClientOptions(f *Factory) *ClientOptions {
-	opts := &ClientOptions{IO: f.IO, Getenv: f.Getenv, Now: f.Now, Store: f.Store, Paths: f.Paths, State: f.State, Catalogue: f.Catalogue,
-		Session: f.Session()}
+	opts := &ClientOptions{IO: f.IO, Getenv: f.Getenv, Catalogue: f.Catalogue, Session: f.Session()}
 	opts.ReadHidden = func(ctx context.Context) (string, error) { return readHiddenLine(ctx, opts.IO.In) }
 	return opts
 }
@@ -138,9 +131,8 @@ secret fails until one is configured again.`,
 //  1. check the provider exists;
 //  2. read the client ID and secret (prompts on a terminal, else two lines
 //     of stdin) and validate them;
-//  3. store the secret in the keychain (or delete a stale one for a public
-//     client), then the client ID in clients.json, so that a failed keychain
-//     write leaves the file untouched;
+//  3. store them (session.Service.SetClient, which says in which order and
+//     why);
 //  4. say on stderr what was stored and what takes precedence over it.
 func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	p, err := lookupProvider(opts.Catalogue, opts.Provider)
@@ -159,41 +151,13 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	if id == "" && p.ClientIDSource != "env" && p.ClientIDSource != "config" {
 		return usageErrorf("no client ID given and none is configured for %s: give it on the first line", p.Name)
 	}
-	st, err := opts.Store()
+	res, err := opts.Session.SetClient(ctx, p, id, secret)
 	if err != nil {
 		return err
-	}
-	// The provider's cached tokens were minted or refreshed for the old
-	// client: from now on `token` takes the normal path, which checks them.
-	opts.Session.InvalidateProviderCache(p.Name)
-	if secret != "" {
-		err = st.SetClientSecret(ctx, p.Name, secret)
-	} else {
-		err = st.DeleteClientSecret(ctx, p.Name)
-	}
-	if err != nil {
-		return fmt.Errorf("storing the client secret: %w", err)
-	}
-	state, err := stateOf(opts.State, opts.Paths)
-	if err != nil {
-		return err
-	}
-	err = state.UpdateClients(ctx, func(c *keyring.Clients) error {
-		r := keyring.ClientRegistration{ClientID: id, SecretStored: secret != "", UpdatedAt: opts.Now().UTC()}
-		if id == "" && secret != "" {
-			// The secret is for the client ID configured elsewhere: record
-			// which, so that it is never sent with another one.
-			r.SecretClientID = p.ClientID
-		}
-		c.Providers[p.Name] = r
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("saving the client ID: %w", err)
 	}
 
 	w := opts.IO.ErrOut
-	idPlace, secretPlace := clientPlaces(state)
+	idPlace, secretPlace := clientPlaces(res.State)
 	switch {
 	case id != "" && secret != "":
 		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client ID in %s and its secret in %s.", p.Name, idPlace, secretPlace)))
@@ -202,15 +166,12 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	default:
 		fmt.Fprintln(w, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Stored the %s client secret in %s.", p.Name, secretPlace)))
 	}
-	effective := id
 	switch p.ClientIDSource {
 	case "env":
-		effective = p.ClientID
 		if id != "" && id != p.ClientID {
 			fmt.Fprintf(w, "note: %s is set and takes precedence over the stored client ID; the stored secret is used only with the stored client ID\n", auth.ClientIDEnv(p.Name))
 		}
 	case "config":
-		effective = p.ClientID
 		if id != "" && id != p.ClientID {
 			fmt.Fprintf(w, "note: client_id in providers.yaml takes precedence over the stored client ID; the stored secret is used only with the stored client ID\n")
 		}
@@ -218,55 +179,19 @@ func clientSetRun(ctx context.Context, opts *ClientOptions) error {
 	if opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
 		fmt.Fprintf(w, "note: %s is set and takes precedence over the stored secret\n", auth.ClientSecretEnv(p.Name))
 	}
-	if ix, err := state.LoadIndex(ctx); err == nil {
-		for _, a := range ix.ProviderAccounts(p.Name) {
-			if a.ClientID != "" && a.ClientID != effective {
-				fmt.Fprintf(w, "note: the %s account %s was signed in with another client; run: oauthctl login %s --account %s\n",
-					p.Name, a.Account, p.Name, a.Account)
-			}
-		}
+	for _, a := range res.OtherClientAccounts {
+		fmt.Fprintf(w, "note: the %s account %s was signed in with another client; run: oauthctl login %s --account %s\n",
+			p.Name, a, p.Name, a)
 	}
 	return nil
 }
 
-// clientUnsetRun removes the stored secret and client ID.
+// clientUnsetRun removes the stored secret and client ID
+// (session.Service.UnsetClient).
 func clientUnsetRun(ctx context.Context, opts *ClientOptions) error {
-	cat, err := opts.Catalogue()
-	if err != nil {
-		return err
-	}
-	var unknown *auth.UnknownProviderError
 	name := opts.Provider
-	state, err := stateOf(opts.State, opts.Paths)
-	if err != nil {
+	if err := opts.Session.UnsetClient(ctx, name); err != nil {
 		return err
-	}
-	clients, err := state.LoadClients(ctx)
-	if err != nil {
-		return err
-	}
-	_, registered := clients.Providers[name]
-	// A provider removed from providers.yaml may still have a registration
-	// to clean up.
-	if _, err := cat.Get(name); errors.As(err, &unknown) && !registered {
-		return err
-	}
-	st, err := opts.Store()
-	if err != nil {
-		return err
-	}
-	opts.Session.InvalidateProviderCache(name) // as in clientSetRun
-	if err := st.DeleteClientSecret(ctx, name); err != nil {
-		return fmt.Errorf("removing the client secret: %w", err)
-	}
-	if registered {
-		err = state.UpdateClients(ctx, func(c *keyring.Clients) error {
-			delete(c.Providers, name)
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("removing the client ID: %w", err)
-		}
 	}
 	fmt.Fprintln(opts.IO.ErrOut, opts.IO.ErrColorScheme().Success(fmt.Sprintf("Removed the stored %s client ID and secret.", name)))
 	if opts.Getenv(auth.ClientIDEnv(name)) != "" || opts.Getenv(auth.ClientSecretEnv(name)) != "" {

@@ -39,7 +39,7 @@ func TestNewCmdClient(t *testing.T) {
 			if tt.want == nil {
 				return
 			}
-			got.IO, got.Getenv, got.Now, got.Store, got.Paths, got.Catalogue, got.ReadHidden, got.Session = nil, nil, nil, nil, nil, nil, nil, nil
+			got.IO, got.Getenv, got.Catalogue, got.ReadHidden, got.Session = nil, nil, nil, nil, nil
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
@@ -275,6 +275,42 @@ func TestClientSetKeychainFails(t *testing.T) {
 	}
 	if c, _ := keyring.LoadClients(e.paths.ClientsPath()); len(c.Providers) != 0 {
 		t.Errorf("clients.json was written: %+v", c)
+	}
+}
+
+// registrationFailState is the files' state store whose client
+// registration writes fail (a full disk, a Vault policy without write).
+type registrationFailState struct{ keyring.StateStore }
+
+func (registrationFailState) UpdateClients(context.Context, func(*keyring.Clients) error) error {
+	return errors.New("no space left on device")
+}
+
+// TestClientSetRegistrationFails: when the client ID cannot be recorded,
+// the new secret is not left in the keychain, where nothing names its
+// client ID (it used to be: the secret was written first), and what was
+// stored before is put back.
+func TestClientSetRegistrationFails(t *testing.T) {
+	t.Parallel()
+	e := newAcEnv(t, "")
+	if r := e.runIn("id-old\nfake-old\n", "client", "set", "google"); r.code != 0 {
+		t.Fatal(r.errOut)
+	}
+	for _, tt := range []struct{ provider, secret string }{{"github", ""}, {"google", "fake-old"}} {
+		f, out, errOut := e.factory("id-new\nfake-new\n")
+		f.State = func() (keyring.StateStore, error) {
+			return registrationFailState{keyring.FileState{Paths: e.paths}}, nil
+		}
+		code := Run(t.Context(), f, []string{"client", "set", tt.provider})
+		if code != ExitError || out.String() != "" || errOut.String() != "oauthctl: saving the client ID: no space left on device\n" {
+			t.Errorf("%s: exit %d stdout %q stderr %q", tt.provider, code, out, errOut)
+		}
+		if s, _ := e.store.ClientSecret(t.Context(), tt.provider); s != tt.secret {
+			t.Errorf("%s: the keychain holds %q, want %q", tt.provider, s, tt.secret)
+		}
+	}
+	if c, _ := keyring.LoadClients(e.paths.ClientsPath()); c.Providers["google"].ClientID != "id-old" || len(c.Providers) != 1 {
+		t.Errorf("registrations %+v, want google's old one only", c.Providers)
 	}
 }
 
