@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"net"
 	"net/url"
 	"slices"
 	"sort"
@@ -17,6 +16,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/oauthctl/oauthctl/internal/loopback"
 	"github.com/oauthctl/oauthctl/internal/oauthval"
 	"github.com/oauthctl/oauthctl/internal/suggest"
 	"github.com/oauthctl/oauthctl/internal/userconfig"
@@ -621,14 +621,10 @@ func CheckEndpointURL(raw string) error {
 	}
 }
 
-// IsLoopbackHost reports whether host is localhost or a loopback IP literal.
-func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+// IsLoopbackHost is loopback.IsHost: host (no port) is localhost or a
+// loopback IP literal. The rule lives in internal/loopback so that
+// keyring/vault, which may not import auth, applies the same one.
+func IsLoopbackHost(host string) bool { return loopback.IsHost(host) }
 
 func checkRedirectURI(raw string) error {
 	u, err := url.Parse(raw)

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/oauthctl/oauthctl/internal/clock"
+	"github.com/oauthctl/oauthctl/internal/loopback"
 	"github.com/oauthctl/oauthctl/keyring"
 )
 
@@ -201,12 +202,12 @@ func New(cfg Config) (*Vault, error) {
 		}
 		return nil, vaultConfigError("%s=%s is not an http(s) URL without user info or query", AddrEnv, shown)
 	}
-	loopback := isLoopbackHost(u.Hostname())
-	if u.Scheme == "http" && !loopback {
+	local := loopback.IsHost(u.Hostname())
+	if u.Scheme == "http" && !local {
 		return nil, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: fmt.Sprintf("%s=%s sends the Vault token and the tokens in the clear", AddrEnv, cfg.Addr),
 			Hint: "use https (plain http is accepted only for a loopback address)"}
 	}
-	if cfg.SkipVerify && !loopback {
+	if cfg.SkipVerify && !local {
 		return nil, &keyring.UnavailableError{Backend: keyring.BackendVault, Op: "configure", Msg: fmt.Sprintf("%s is refused for %s, which is not a loopback address", SkipVerifyEnv, u.Host),
 			Hint: "set VAULT_CACERT to the server's CA certificate instead"}
 	}
@@ -257,7 +258,7 @@ func New(cfg Config) (*Vault, error) {
 			if req.URL.Host != u.Host {
 				return fmt.Errorf("refusing a redirect to another host (%s): point %s at the Vault server itself", req.URL.Host, AddrEnv)
 			}
-			if req.URL.Scheme != "https" && !isLoopbackHost(req.URL.Hostname()) {
+			if req.URL.Scheme != "https" && !loopback.IsHost(req.URL.Hostname()) {
 				return fmt.Errorf("refusing a redirect to %s", req.URL.Redacted())
 			}
 			return nil
@@ -299,16 +300,6 @@ func pathErrText(err error) string {
 		return pe.Path + ": " + pe.Err.Error()
 	}
 	return err.Error()
-}
-
-// isLoopbackHost reports whether host (no port) is localhost or a
-// loopback IP.
-func isLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // cleanVaultPath checks a mount or prefix: slash-separated segments of
