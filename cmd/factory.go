@@ -45,6 +45,11 @@ type Factory struct {
 	State func() (keyring.StateStore, error)
 	// Catalogue returns the merged built-in and user providers.
 	Catalogue func() (*auth.Catalogue, error)
+	// UserConfig returns the user's providers.yaml (readUserConfig), read
+	// once per process: the store choice and the catalogue both need it on
+	// a `token` miss. The editing commands (`providers add/remove`) read
+	// the file afresh before they rewrite it.
+	UserConfig func() (auth.ConfigSource, error)
 	// Paths returns where the index and lock files live.
 	Paths func() (keyring.Paths, error)
 	// KernelCache returns the kernel-keyring copy of the access tokens
@@ -99,7 +104,13 @@ const ClientCredentialsAccount = session.ClientCredentialsAccount
 // NewFactory wires the production dependencies. ctx bounds the reads that
 // lazy constructors make (the client registrations, from Vault).
 func NewFactory(ctx context.Context, io *iostreams.IOStreams, builtin []byte, version string) *Factory {
-	getenv := os.Getenv
+	return newFactory(ctx, io, builtin, version, os.Getenv, readUserConfig)
+}
+
+// newFactory is NewFactory with the environment and the providers.yaml
+// reader given (tests count the reads).
+func newFactory(ctx context.Context, io *iostreams.IOStreams, builtin []byte, version string,
+	getenv func(string) string, readConfig func(getenv func(string) string) (auth.ConfigSource, error)) *Factory {
 	f := &Factory{
 		IO:      io,
 		Getenv:  getenv,
@@ -110,8 +121,9 @@ func NewFactory(ctx context.Context, io *iostreams.IOStreams, builtin []byte, ve
 	}
 	f.HTTPClient = sync.OnceValue(NewHTTPClient)
 	f.Paths = sync.OnceValues(func() (keyring.Paths, error) { return keyring.DefaultPaths(getenv) })
+	f.UserConfig = sync.OnceValues(func() (auth.ConfigSource, error) { return readConfig(getenv) })
 	var storeKind func() (string, error)
-	f.Store, f.State, storeKind = newStores(getenv, f.Paths)
+	f.Store, f.State, storeKind = newStores(getenv, f.UserConfig, f.Paths)
 	// The kernel cache copies tokens of the local keychain store only: a
 	// store shared with other machines could replace a token behind it
 	// (with Vault, a logout on another machine must end the session here).
@@ -126,7 +138,7 @@ func NewFactory(ctx context.Context, io *iostreams.IOStreams, builtin []byte, ve
 		return keyring.NewKernelCache(p.Index, "keychain", getenv, time.Now)
 	})
 	f.Catalogue = sync.OnceValues(func() (*auth.Catalogue, error) {
-		user, err := readUserConfig(getenv)
+		user, err := f.UserConfig()
 		if err != nil {
 			return nil, err
 		}
