@@ -113,12 +113,7 @@ func TestExchangeClientAuth(t *testing.T) {
 					r.Metadata = &Metadata{TokenAuthMethods: tt.discovered}
 				}
 			})
-			if _, err := as.Visit(l.AuthURL()); err != nil {
-				t.Fatal(err)
-			}
-			if err := waitOutcome(t, l); err != nil {
-				t.Fatal(err)
-			}
+			visit(t, as, l)
 			tok, _, err := l.Finish(t.Context())
 			var got []string
 			for _, f := range as.TokenRequests() {
@@ -172,12 +167,7 @@ func TestExchangeSpentCodeNotResent(t *testing.T) {
 		return true
 	}
 	l := startLogin(t, as, func(r *LoginRequest) { r.ClientSecret = "fake-secret" })
-	if _, err := as.Visit(l.AuthURL()); err != nil {
-		t.Fatal(err)
-	}
-	if err := waitOutcome(t, l); err != nil {
-		t.Fatal(err)
-	}
+	visit(t, as, l)
 	_, _, err := l.Finish(t.Context())
 	if !errors.As(err, new(*CodeRejectedError)) {
 		t.Errorf("error %v, want *CodeRejectedError", err)
@@ -449,12 +439,7 @@ func TestExchangeFreshConnection(t *testing.T) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 
-	if _, err := as.Visit(l.AuthURL()); err != nil {
-		t.Fatal(err)
-	}
-	if err := waitOutcome(t, l); err != nil {
-		t.Fatal(err)
-	}
+	visit(t, as, l)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
 	defer cancel()
 	tok, _, err := l.Finish(ctx)

@@ -109,12 +109,7 @@ func TestMalformedTokenRefused(t *testing.T) {
 				return true
 			}
 			l := startLogin(t, as, nil)
-			if _, err := as.Visit(l.AuthURL()); err != nil {
-				t.Fatal(err)
-			}
-			if err := waitOutcome(t, l); err != nil {
-				t.Fatal(err)
-			}
+			visit(t, as, l)
 			tok, _, err := l.Finish(t.Context())
 			check(t, tok, err)
 		})
@@ -139,12 +134,7 @@ func TestResponseBodiesCapped(t *testing.T) {
 			as := fakeas.Start(t)
 			as.JWKS = func(w http.ResponseWriter, r *http.Request) bool { huge(w, r); return true }
 			l := startLogin(t, as, nil)
-			if _, err := as.Visit(l.AuthURL()); err != nil {
-				t.Fatal(err)
-			}
-			if err := waitOutcome(t, l); err != nil {
-				t.Fatal(err)
-			}
+			visit(t, as, l)
 			_, _, err := l.Finish(t.Context())
 			return err
 		}},
@@ -226,12 +216,7 @@ func TestJWKSFailureIsProviderProblem(t *testing.T) {
 			as := fakeas.Start(t)
 			as.JWKS = func(w http.ResponseWriter, r *http.Request) bool { tt.serve(w); return true }
 			l := startLogin(t, as, nil)
-			if _, err := as.Visit(l.AuthURL()); err != nil {
-				t.Fatal(err)
-			}
-			if err := waitOutcome(t, l); err != nil {
-				t.Fatal(err)
-			}
+			visit(t, as, l)
 			_, _, err := l.Finish(t.Context())
 			var ite *IDTokenError
 			if !errors.Is(err, ErrUnavailable) || errors.As(err, &ite) || !strings.Contains(err.Error(), "signing keys") {
@@ -263,12 +248,7 @@ func TestIDTokenSeveralAudiencesNeedAZP(t *testing.T) {
 			as := fakeas.Start(t)
 			as.Claims = tt.claims
 			l := startLogin(t, as, nil)
-			if _, err := as.Visit(l.AuthURL()); err != nil {
-				t.Fatal(err)
-			}
-			if err := waitOutcome(t, l); err != nil {
-				t.Fatal(err)
-			}
+			visit(t, as, l)
 			_, _, err := l.Finish(t.Context())
 			var ite *IDTokenError
 			switch {

@@ -86,6 +86,21 @@ func waitOutcome(t *testing.T, l *Login) error {
 	return err
 }
 
+// visit runs the browser's side of a login through the fake server (its
+// authorization endpoint redirects to the listener at once) and waits until
+// the listener has taken the callback.
+func visit(t *testing.T, as *fakeas.Server, l *Login) {
+	t.Helper()
+	resp, err := as.Visit(l.AuthURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := waitOutcome(t, l); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // completes runs the genuine flow through the fake server's authorization
 // endpoint and checks that it succeeds with exactly one exchange, of the
 // genuine code: whatever a test sent before did not end or spoil the login.
@@ -619,12 +634,7 @@ func TestFinishErrors(t *testing.T) {
 			as := fakeas.Start(t)
 			as.Token = func(w http.ResponseWriter, r *http.Request, g fakeas.Grant) bool { tt.token(w); return true }
 			l := startLogin(t, as, nil)
-			if _, err := as.Visit(l.AuthURL()); err != nil {
-				t.Fatal(err)
-			}
-			if err := waitOutcome(t, l); err != nil {
-				t.Fatal(err)
-			}
+			visit(t, as, l)
 			_, _, err := l.Finish(t.Context())
 			if !errors.Is(err, tt.wantIs) || err == nil || !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Errorf("err = %v, want %v containing %q", err, tt.wantIs, tt.wantMsg)
@@ -651,12 +661,7 @@ func TestExchangeCancelled(t *testing.T) {
 		return true
 	}
 	l := startLogin(t, as, nil)
-	if _, err := as.Visit(l.AuthURL()); err != nil {
-		t.Fatal(err)
-	}
-	if err := waitOutcome(t, l); err != nil {
-		t.Fatal(err)
-	}
+	visit(t, as, l)
 	ctx, cancel := context.WithCancel(t.Context())
 	go func() { <-arrived; cancel() }()
 	if _, _, err := l.Finish(ctx); !errors.Is(err, context.Canceled) {
@@ -706,12 +711,7 @@ func TestIDTokenChecks(t *testing.T) {
 				}
 			}
 			l := startLogin(t, as, nil)
-			if _, err := as.Visit(l.AuthURL()); err != nil {
-				t.Fatal(err)
-			}
-			if err := waitOutcome(t, l); err != nil {
-				t.Fatal(err)
-			}
+			visit(t, as, l)
 			_, id, err := l.Finish(t.Context())
 			if tt.wantMsg == "" {
 				if err != nil || id.Subject != fakeas.Subject {
@@ -753,12 +753,7 @@ func TestMultiTenantIssuer(t *testing.T) {
 				}
 			}
 			l := startLogin(t, as, func(r *LoginRequest) { r.Provider.Issuer = as.URL + "/{tenantid}/v2.0" })
-			if _, err := as.Visit(l.AuthURL()); err != nil {
-				t.Fatal(err)
-			}
-			if err := waitOutcome(t, l); err != nil {
-				t.Fatal(err)
-			}
+			visit(t, as, l)
 			_, id, err := l.Finish(t.Context())
 			if tt.wantErr == "" {
 				if err != nil || id.Issuer != as.URL+tt.iss {
