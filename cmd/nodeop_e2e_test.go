@@ -1,10 +1,8 @@
 package cmd
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -248,31 +246,12 @@ func TestNodeOPConcurrentProcesses(t *testing.T) {
 	}
 	before := len(op.Grants("refresh_token"))
 
-	const n = 20
-	cmds := make([]*exec.Cmd, n)
-	outs := make([]*bytes.Buffer, n)
-	errs := make([]*bytes.Buffer, n)
-	for i := range cmds {
-		outs[i], errs[i] = &bytes.Buffer{}, &bytes.Buffer{}
-		cmds[i] = exec.CommandContext(t.Context(), bin, "token", "node", "--account", acct.Account)
-		cmds[i].Env = env.environ()
-		cmds[i].Stdout, cmds[i].Stderr = outs[i], errs[i]
-	}
-	for i, c := range cmds {
-		if err := c.Start(); err != nil {
-			t.Fatalf("starting process %d: %v", i, err)
-		}
-	}
-	for i, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Errorf("process %d: %v; stderr: %s", i, err, errs[i])
-		}
-	}
+	outs, errs := runAtOnce(t, 20, env.environ(), bin, "token", "node", "--account", acct.Account)
 	stored, err := kc.Load(t.Context(), acct.Key())
 	if err != nil || stored.AccessToken == rec.AccessToken {
 		t.Fatalf("the stored token was not refreshed (%v)", err)
 	}
-	for i := range cmds {
+	for i := range outs {
 		if outs[i].String() != stored.AccessToken+"\n" || errs[i].Len() != 0 {
 			t.Errorf("process %d printed the new token: %v, stderr %q", i, outs[i].String() == stored.AccessToken+"\n", errs[i])
 		}

@@ -52,31 +52,12 @@ func TestTokenConcurrentProcesses(t *testing.T) {
 	e.seed(acct, rec)
 	t.Cleanup(func() { _ = e.store.Delete(context.Background(), acct.Key()) }) // t.Context() is done in Cleanup
 
-	const n = 20
-	cmds := make([]*exec.Cmd, n)
-	outs := make([]*bytes.Buffer, n)
-	errs := make([]*bytes.Buffer, n)
-	for i := range cmds {
-		outs[i], errs[i] = &bytes.Buffer{}, &bytes.Buffer{}
-		cmds[i] = exec.CommandContext(t.Context(), bin, "token", "testop", "--account", acct.Account)
-		cmds[i].Env = e.environ()
-		cmds[i].Stdout, cmds[i].Stderr = outs[i], errs[i]
-	}
-	for i, c := range cmds {
-		if err := c.Start(); err != nil {
-			t.Fatalf("starting process %d: %v", i, err)
-		}
-	}
-	for i, c := range cmds {
-		if err := c.Wait(); err != nil {
-			t.Errorf("process %d: %v; stderr: %s", i, err, errs[i])
-		}
-	}
+	outs, errs := runAtOnce(t, 20, e.environ(), bin, "token", "testop", "--account", acct.Account)
 	stored := e.load(acct.Key())
 	if stored.RefreshToken == rec.RefreshToken || stored.AccessToken == rec.AccessToken {
 		t.Fatalf("the stored tokens were not refreshed")
 	}
-	for i := range cmds {
+	for i := range outs {
 		if outs[i].String() != stored.AccessToken+"\n" || errs[i].Len() != 0 {
 			t.Errorf("process %d printed %q, stderr %q; want the new access token only", i, outs[i], errs[i])
 		}
@@ -124,7 +105,44 @@ func TestTokenConcurrentProcesses(t *testing.T) {
 	if out, err := after.Output(); err != nil || string(out) != final.AccessToken+"\n" {
 		t.Errorf("token after --force-refresh: %v; printed the refreshed token: %t", err, string(out) == final.AccessToken+"\n")
 	}
-	if diff := cmp.Diff([]string{rec.RefreshToken, stored.RefreshToken}, refreshTokensSent(op)); diff != "" {
+	checkGrantAlive(t, op, []string{rec.RefreshToken, stored.RefreshToken}, final.AccessToken)
+	if a := e.index().Find("testop", acct.Account); a == nil || !a.Expiry.Equal(final.Expiry) || a.LoginRequired {
+		t.Errorf("index entry %+v, want expiry %v", a, final.Expiry)
+	}
+}
+
+// runAtOnce starts n processes of argv with env together and waits for
+// them all; it returns each one's stdout and stderr. A process that cannot
+// start ends the test; one that fails is an error.
+func runAtOnce(t *testing.T, n int, env []string, argv ...string) (outs, errs []*bytes.Buffer) {
+	t.Helper()
+	cmds := make([]*exec.Cmd, n)
+	outs, errs = make([]*bytes.Buffer, n), make([]*bytes.Buffer, n)
+	for i := range cmds {
+		outs[i], errs[i] = &bytes.Buffer{}, &bytes.Buffer{}
+		cmds[i] = exec.CommandContext(t.Context(), argv[0], argv[1:]...)
+		cmds[i].Env = env
+		cmds[i].Stdout, cmds[i].Stderr = outs[i], errs[i]
+	}
+	for i, c := range cmds {
+		if err := c.Start(); err != nil {
+			t.Fatalf("starting process %d: %v", i, err)
+		}
+	}
+	for i, c := range cmds {
+		if err := c.Wait(); err != nil {
+			t.Errorf("process %d: %v; stderr: %s", i, err, errs[i])
+		}
+	}
+	return outs, errs
+}
+
+// checkGrantAlive checks the testop side of refreshes through oauthctl:
+// the refresh tokens sent were exactly wantSent, each refresh got 200, and
+// final, the last access token, still opens the userinfo endpoint.
+func checkGrantAlive(t *testing.T, op *testop.OP, wantSent []string, final string) {
+	t.Helper()
+	if diff := cmp.Diff(wantSent, refreshTokensSent(op)); diff != "" {
 		t.Errorf("refresh tokens sent (-want +got):\n%s", diff)
 	}
 	for _, r := range op.TokenRequests("refresh_token") {
@@ -133,7 +151,7 @@ func TestTokenConcurrentProcesses(t *testing.T) {
 		}
 	}
 	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, op.Endpoints().Userinfo, nil)
-	req.Header.Set("Authorization", "Bearer "+final.AccessToken)
+	req.Header.Set("Authorization", "Bearer "+final)
 	resp, err := op.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -141,9 +159,6 @@ func TestTokenConcurrentProcesses(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("userinfo with the final token: %s", resp.Status)
-	}
-	if a := e.index().Find("testop", acct.Account); a == nil || !a.Expiry.Equal(final.Expiry) || a.LoginRequired {
-		t.Errorf("index entry %+v, want expiry %v", a, final.Expiry)
 	}
 }
 

@@ -243,24 +243,7 @@ func TestVaultBinary(t *testing.T) {
 		if code != 0 || out != final.AccessToken+"\n" || final.AccessToken == stored.AccessToken {
 			t.Errorf("a later --force-refresh: exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
-		if diff := cmp.Diff([]string{rec.RefreshToken, stored.RefreshToken}, refreshTokensSent(op)); diff != "" {
-			t.Errorf("refresh tokens sent (-want +got):\n%s", diff)
-		}
-		for _, r := range op.TokenRequests("refresh_token") {
-			if r.Status != http.StatusOK {
-				t.Errorf("a refresh request got HTTP %d", r.Status)
-			}
-		}
-		req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, op.Endpoints().Userinfo, nil)
-		req.Header.Set("Authorization", "Bearer "+final.AccessToken)
-		resp, err := op.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Errorf("userinfo with the final token: %s", resp.Status)
-		}
+		checkGrantAlive(t, op, []string{rec.RefreshToken, stored.RefreshToken}, final.AccessToken)
 		for _, m := range ms {
 			m.checkNothingLocal(t)
 		}
