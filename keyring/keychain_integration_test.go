@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,29 +83,6 @@ func newTestKeychain(t *testing.T, chunkSize int) *keyring.Keychain {
 	return &keyring.Keychain{Backend: keyring.OSBackend{}, Service: service, Timeout: 10 * time.Second, ChunkSize: chunkSize}
 }
 
-// bigRecord is a token set of about size bytes of JSON, shaped like a real
-// one (JWTs are base64url text), with obviously fake values.
-func bigRecord(size int, tag string) *keyring.Record {
-	fill := func(prefix string, n int) string {
-		var b strings.Builder
-		b.WriteString(prefix)
-		for i := 0; b.Len() < n; i++ {
-			b.WriteString(strconv.Itoa(i % 10))
-			b.WriteByte("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ-_"[i%54])
-		}
-		return b.String()
-	}
-	return &keyring.Record{
-		AccessToken:   fill("fake-at-"+tag+"-", size*35/100),
-		RefreshToken:  fill("fake-rt-"+tag+"-", 200),
-		IDToken:       fill("fake.idtoken."+tag+"-", size*6/10),
-		TokenType:     "Bearer",
-		Expiry:        time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC),
-		RefreshExpiry: time.Date(2030, 6, 1, 0, 0, 0, 0, time.UTC),
-		Scopes:        []string{"openid", "email", "profile", "offline_access"},
-	}
-}
-
 func recordJSONLen(t *testing.T, rec *keyring.Record) int {
 	t.Helper()
 	data, err := json.Marshal(rec)
@@ -164,7 +140,7 @@ func TestKeychainChunkedRoundTrip(t *testing.T) {
 	kc := newTestKeychain(t, 1000)
 	ctx := t.Context()
 	key := keyring.Key{Provider: "google", Account: "alice@example.com"}
-	rec := bigRecord(10_000, "one")
+	rec := storetest.BigRecord(10_000, "one")
 	size := recordJSONLen(t, rec)
 	if size < 9_500 || size > 11_000 {
 		t.Fatalf("test record is %d bytes, want ~10 KB", size)
@@ -218,7 +194,7 @@ func TestKeychainOverwrite(t *testing.T) {
 	ctx := t.Context()
 	key := keyring.Key{Provider: "microsoft", Account: "bob"}
 
-	if err := kc.Save(ctx, key, bigRecord(10_000, "first")); err != nil {
+	if err := kc.Save(ctx, key, storetest.BigRecord(10_000, "first")); err != nil {
 		t.Fatalf("Save chunked: %v", err)
 	}
 
@@ -240,11 +216,11 @@ func TestKeychainOverwrite(t *testing.T) {
 		t.Errorf("Load inline (-want +got):\n%s", diff)
 	}
 
-	if err := kc.Save(ctx, key, bigRecord(10_000, "second")); err != nil {
+	if err := kc.Save(ctx, key, storetest.BigRecord(10_000, "second")); err != nil {
 		t.Fatalf("Save chunked again: %v", err)
 	}
 	oldGen, _ := manifest(t, kc, key)
-	bigger := bigRecord(20_000, "third")
+	bigger := storetest.BigRecord(20_000, "third")
 	if err := kc.Save(ctx, key, bigger); err != nil {
 		t.Fatalf("Save bigger: %v", err)
 	}
@@ -355,7 +331,7 @@ func TestKeychainCorrupt(t *testing.T) {
 			kc := newTestKeychain(t, 1000)
 			ctx := t.Context()
 			t.Cleanup(func() { _ = kc.Delete(context.Background(), key) })
-			if err := kc.Save(ctx, key, bigRecord(5_000, "corrupt")); err != nil {
+			if err := kc.Save(ctx, key, storetest.BigRecord(5_000, "corrupt")); err != nil {
 				t.Fatalf("Save: %v", err)
 			}
 			tt.damage(t, kc)
@@ -372,7 +348,7 @@ func TestKeychainCorrupt(t *testing.T) {
 			}
 
 			// A new login overwrites the damaged record.
-			fresh := bigRecord(3_000, "fresh")
+			fresh := storetest.BigRecord(3_000, "fresh")
 			if err := kc.Save(ctx, key, fresh); err != nil {
 				t.Fatalf("Save over the damaged record: %v", err)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/oauthctl/oauthctl/cmd"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/keyring/storetest"
 )
 
 // fakeBackend is an in-memory keychain with the failure modes of real ones:
@@ -219,7 +220,7 @@ func TestKeychainHalvesOnTooBig(t *testing.T) {
 	b.maxSize = 700
 	kc := fakeKeychain(b, 4000)
 	key := keyring.Key{Provider: "microsoft", Account: "dave"}
-	rec := bigRecord(3000, "halve")
+	rec := storetest.BigRecord(3000, "halve")
 	if err := kc.Save(t.Context(), key, rec); err != nil {
 		t.Fatalf("Save: %v", err)
 	}
@@ -243,7 +244,7 @@ func TestKeychainTooBigEverywhere(t *testing.T) {
 	b := newFakeBackend()
 	b.maxSize = 10
 	kc := fakeKeychain(b, 2000)
-	err := kc.Save(t.Context(), keyring.Key{Provider: "p", Account: "a"}, bigRecord(3000, "x"))
+	err := kc.Save(t.Context(), keyring.Key{Provider: "p", Account: "a"}, storetest.BigRecord(3000, "x"))
 	if !errors.Is(err, keyring.ErrUnavailable) {
 		t.Fatalf("Save: got %v, want ErrUnavailable", err)
 	}
@@ -259,7 +260,7 @@ func TestKeychainTooBigEverywhere(t *testing.T) {
 // or the manifest) leaves the previous record readable and no new chunks.
 func TestKeychainFailedWriteKeepsOldRecord(t *testing.T) {
 	key := keyring.Key{Provider: "google", Account: "erin"}
-	newRec := bigRecord(3500, "new")
+	newRec := storetest.BigRecord(3500, "new")
 	n := (len(mustJSON(t, newRec)) + 999) / 1000
 	if n < 3 {
 		t.Fatalf("new record makes %d chunks, want at least 3", n)
@@ -271,7 +272,7 @@ func TestKeychainFailedWriteKeepsOldRecord(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newFakeBackend()
 			kc := fakeKeychain(b, 1000)
-			old := bigRecord(2500, "old")
+			old := storetest.BigRecord(2500, "old")
 			if err := kc.Save(t.Context(), key, old); err != nil {
 				t.Fatalf("Save old: %v", err)
 			}
@@ -304,10 +305,10 @@ func TestKeychainLoadRetriesOnConcurrentSave(t *testing.T) {
 	b := newFakeBackend()
 	kc := fakeKeychain(b, 1000)
 	key := keyring.Key{Provider: "google", Account: "frank"}
-	if err := kc.Save(t.Context(), key, bigRecord(3000, "before")); err != nil {
+	if err := kc.Save(t.Context(), key, storetest.BigRecord(3000, "before")); err != nil {
 		t.Fatal(err)
 	}
-	after := bigRecord(3000, "after")
+	after := storetest.BigRecord(3000, "after")
 	var once sync.Once
 	b.onGet = func(_, user string) {
 		if strings.Contains(user, "#") {
@@ -481,7 +482,7 @@ func TestKeychainNoSecretsInErrors(t *testing.T) {
 	b := newFakeBackend()
 	kc := fakeKeychain(b, 500)
 	key := keyring.Key{Provider: "p", Account: "a"}
-	rec := bigRecord(2000, "secretive")
+	rec := storetest.BigRecord(2000, "secretive")
 	if err := kc.Save(t.Context(), key, rec); err != nil {
 		t.Fatal(err)
 	}
