@@ -93,17 +93,7 @@ func TestLaunchOtherUser(t *testing.T) {
 		}
 		// He got no redirect and cannot stop the login: the victim's
 		// browser, arriving later, completes it, and the refusal is told.
-		resp, err := browserStandIn(t).Get(launch)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if err := waitOutcome(t, l); err != nil {
-			t.Fatalf("Wait: %v", err)
-		}
-		if _, _, err := l.Finish(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		browserCompletes(t, l, launch)
 		if got := l.ForeignVisits(); len(got) != 1 || !strings.Contains(got[0], "uid 65534") {
 			t.Errorf("ForeignVisits = %q", got)
 		}

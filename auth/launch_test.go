@@ -46,7 +46,15 @@ func TestLaunchBrowserSucceeds(t *testing.T) {
 	if strings.Contains(argv, "state=") || strings.Contains(argv, as.URL) || !strings.HasPrefix(argv, "http://127.0.0.1:") {
 		t.Fatalf("the launcher would see %s", argv)
 	}
-	resp, err := browserStandIn(t).Get(argv)
+	browserCompletes(t, l, argv)
+}
+
+// browserCompletes opens launch in a fresh browser stand-in, which follows
+// the redirects to the callback, and checks that the login completes: the
+// browser ends on HTTP 200, and Wait and Finish succeed.
+func browserCompletes(t *testing.T, l *Login, launch string) {
+	t.Helper()
+	resp, err := browserStandIn(t).Get(launch)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,17 +154,7 @@ func TestLaunchArgvAttack(t *testing.T) {
 			t.Fatalf("cookie-less callback: %d, want 403", rec.status)
 		}
 		// The genuine browser still completes.
-		resp, err := browserStandIn(t).Get(l.LaunchURL())
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if err := waitOutcome(t, l); err != nil {
-			t.Fatalf("Wait: %v", err)
-		}
-		if _, _, err := l.Finish(t.Context()); err != nil {
-			t.Fatal(err)
-		}
+		browserCompletes(t, l, l.LaunchURL())
 	})
 }
 
