@@ -156,7 +156,7 @@ func isEnvName(name string) bool {
 
 // execRun gets a fresh token like `token`, then runs the command with it in
 // the environment. Steps:
-//  1. resolve the account and acquire the token (warnings to stderr);
+//  1. get a fresh access token (session.Token; warnings to stderr);
 //  2. start the command with the inherited environment plus the token
 //     variable (any inherited value of it removed);
 //  3. pass SIGTERM and SIGHUP on to it: they are usually sent to one PID (a
@@ -167,12 +167,8 @@ func isEnvName(name string) bool {
 //  4. wait and return its status as an *ExitStatusError.
 func execRun(ctx context.Context, opts *ExecOptions) error {
 	f := opts.Factory
-	svc := f.Session()
-	acct, err := svc.ResolveAccount(ctx, opts.Provider, opts.Account)
-	if err != nil {
-		return err
-	}
-	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{MinTTL: opts.MinTTL, MinTTLSet: opts.MinTTLSet, LockWait: opts.LockWait, Retry: opts.Retry})
+	res, warnings, err := f.Session().Token(ctx, session.TokenRequest{Provider: opts.Provider, Account: opts.Account,
+		Acquire: session.AcquireOptions{MinTTL: opts.MinTTL, MinTTLSet: opts.MinTTLSet, LockWait: opts.LockWait, Retry: opts.Retry}})
 	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {
 		return err
@@ -180,7 +176,7 @@ func execRun(ctx context.Context, opts *ExecOptions) error {
 
 	cmd := exec.Command(opts.Command[0], opts.Command[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = opts.IO.In, opts.IO.Out, opts.IO.ErrOut
-	cmd.Env = withEnv(opts.Environ(), opts.Env, rec.AccessToken)
+	cmd.Env = withEnv(opts.Environ(), opts.Env, res.Token)
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGHUP)

@@ -84,7 +84,7 @@ the keychain or the provider fails (5, 6); 2 for malformed input.`,
 //  2. check that the request may get a token and find the provider
 //     (session.GitTarget); a request that is not served is a hint on
 //     stderr and exit 0;
-//  3. resolve the account and acquire a fresh token (session.Acquire, as
+//  3. get a fresh access token (gitCredentialGet: session.Token, as
 //     `token` does, honouring an earlier erase); "sign in first" is a hint
 //     on stderr and exit 0 (or, with --login on a terminal, a login);
 //  4. print username, password and password_expiry_utc on stdout.
@@ -127,16 +127,8 @@ func gitCredentialRun(ctx context.Context, opts *GitCredentialOptions) error {
 		return gitCredentialErase(ctx, opts, svc, p, cred)
 	}
 
-	acct, err := svc.ResolveAccount(ctx, p.Name, opts.Account)
-	if err == nil {
-		rec, warnings, aerr := svc.Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
-		printWarnings(opts.IO.ErrOut, warnings)
-		if aerr == nil {
-			return writeGitCredential(opts.IO.Out, p.GitUser(), rec.AccessToken, rec.Expiry.Unix(), !rec.Expiry.IsZero())
-		}
-		err = aerr
-	}
-	if ExitCode(err) != ExitSignIn {
+	err = gitCredentialGet(ctx, opts, svc, p)
+	if err == nil || ExitCode(err) != ExitSignIn {
 		return err
 	}
 	if opts.Login && opts.IO.ErrTTY && ctx.Err() == nil {
@@ -155,16 +147,20 @@ func gitCredentialLogin(ctx context.Context, opts *GitCredentialOptions, svc *se
 	if err := loginRun(ctx, lo); err != nil {
 		return err
 	}
-	acct, err := svc.ResolveAccount(ctx, p.Name, opts.Account)
-	if err != nil {
-		return err
-	}
-	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
+	return gitCredentialGet(ctx, opts, svc, p)
+}
+
+// gitCredentialGet gets a fresh access token of p's account
+// (session.Token, as `token` does, honouring an earlier erase), prints the
+// warnings on stderr and the answer to get on stdout.
+func gitCredentialGet(ctx context.Context, opts *GitCredentialOptions, svc *session.Service, p *auth.Provider) error {
+	res, warnings, err := svc.Token(ctx, session.TokenRequest{Provider: p.Name, Account: opts.Account,
+		Acquire: session.AcquireOptions{MinTTL: DefaultMinTTL}})
 	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {
 		return err
 	}
-	return writeGitCredential(opts.IO.Out, p.GitUser(), rec.AccessToken, rec.Expiry.Unix(), !rec.Expiry.IsZero())
+	return writeGitCredential(opts.IO.Out, p.GitUser(), res.Token, res.Expiry.Unix(), !res.Expiry.IsZero())
 }
 
 // gitCredentialErase marks the rejected password, if it is the account's

@@ -11,7 +11,6 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/internal/kube"
-	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/session"
 )
 
@@ -118,39 +117,27 @@ func kubeCredentialRun(ctx context.Context, opts *KubeCredentialOptions) error {
 	return nil
 }
 
-// kubeCredential resolves the account and acquires its token, printing the
-// warnings on stderr (kubectl shows them).
+// kubeCredential gets the token kubectl asks for (session.Token: the ID
+// token, or the access token with --access-token) with its expiry,
+// printing the warnings on stderr (kubectl shows them).
 func kubeCredential(ctx context.Context, opts *KubeCredentialOptions) (kube.Credential, error) {
-	svc := opts.Factory.Session()
-	acct, err := svc.ResolveAccount(ctx, opts.Provider, opts.Account)
-	if err != nil {
-		return kube.Credential{}, err
-	}
-	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{
-		MinTTL:    opts.MinTTL,
-		MinTTLSet: opts.MinTTLSet,
-		IDToken:   !opts.AccessToken,
-		LockWait:  opts.LockWait,
-		Retry:     opts.Retry,
-	})
+	res, warnings, err := opts.Factory.Session().Token(ctx, session.TokenRequest{Provider: opts.Provider, Account: opts.Account,
+		Acquire: session.AcquireOptions{
+			MinTTL:    opts.MinTTL,
+			MinTTLSet: opts.MinTTLSet,
+			IDToken:   !opts.AccessToken,
+			LockWait:  opts.LockWait,
+			Retry:     opts.Retry,
+		}})
 	printWarnings(opts.IO.ErrOut, warnings)
+	var noID *session.NoIDTokenError
+	if errors.As(err, &noID) {
+		return kube.Credential{}, withHint(err, "run: oauthctl login %s, or use kube-credential --access-token if the cluster accepts access tokens", noID.Key.Provider)
+	}
 	if err != nil {
 		return kube.Credential{}, err
 	}
-	return credentialOf(acct, rec, opts.AccessToken)
-}
-
-// credentialOf picks the token kubectl gets from rec, with its expiry: the
-// ID token's exp, or the access token's expiry.
-func credentialOf(acct *keyring.Account, rec *keyring.Record, accessToken bool) (kube.Credential, error) {
-	if accessToken {
-		return kube.Credential{Token: rec.AccessToken, Expiry: rec.Expiry}, nil
-	}
-	if rec.IDToken == "" {
-		return kube.Credential{}, withHint(fmt.Errorf("%w: no ID token is stored for %s (the provider is not OpenID Connect, or the login did not ask for the openid scope)",
-			auth.ErrReauthRequired, acct.Key()), "run: oauthctl login %s, or use kube-credential --access-token if the cluster accepts access tokens", acct.Provider)
-	}
-	return kube.Credential{Token: rec.IDToken, Expiry: session.IDTokenExpiry(rec.IDToken)}, nil
+	return kube.Credential{Token: res.Token, Expiry: res.Expiry}, nil
 }
 
 // kubeLogin runs `oauthctl login PROVIDER [--account NAME]` with the

@@ -2,6 +2,7 @@ package cmd
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +11,6 @@ import (
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/cmd/front"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
-	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/session"
 )
 
@@ -101,57 +101,51 @@ new tokens could not be stored (nothing printed).`,
 
 // tokenRun prints the token: from the kernel keyring cache when it holds a
 // fresh copy (cmd/front.Serve, as the front binary does: the index file and
-// a few keyctl calls), else
-// it resolves the account from the index, gets a fresh token through
-// session.Acquire (whose first step is one keychain read) and copies it into
-// the cache (session.Fill). It prints the warnings on stderr and then the
+// a few keyctl calls), else through session.Token, which resolves the
+// account from the index, gets a fresh token through session.Acquire (whose
+// first step is one keychain read) and copies it into the cache under the
+// index bytes Serve read. It prints the warnings on stderr and then the
 // payload on stdout. Nothing reaches stdout unless the whole operation
 // succeeded.
 func tokenRun(ctx context.Context, opts *TokenOptions) error {
 	f := opts.Factory
-	svc := f.Session()
-	o := session.AcquireOptions{
+	req := session.TokenRequest{Provider: opts.Provider, Account: opts.Account, Acquire: session.AcquireOptions{
 		MinTTL:    opts.MinTTL,
 		MinTTLSet: opts.MinTTLSet,
 		Force:     opts.Force,
 		IDToken:   opts.IDToken,
 		LockWait:  opts.LockWait,
 		Retry:     opts.Retry,
-	}
-	var index []byte
+	}}
 	if !opts.Force && !opts.IDToken {
 		var served bool
 		var err error
-		served, index, err = front.Serve(ctx, f.frontDeps(), opts.request(), opts.IO.Out, opts.IO.ErrOut)
+		served, req.Index, err = front.Serve(ctx, f.frontDeps(), opts.request(), opts.IO.Out, opts.IO.ErrOut)
 		if served {
 			return err
 		}
 	}
-	acct, err := svc.ResolveAccount(ctx, opts.Provider, opts.Account)
-	if err != nil {
-		return err
-	}
-	rec, warnings, err := svc.Acquire(ctx, acct, o)
+	res, warnings, err := f.Session().Token(ctx, req)
 	printWarnings(opts.IO.ErrOut, warnings)
+	var noID *session.NoIDTokenError
+	if errors.As(err, &noID) {
+		return withHint(err, "run: oauthctl login %s", noID.Key.Provider)
+	}
 	if err != nil {
 		return err
 	}
-	svc.Fill(opts.Provider, opts.Account, index, acct, rec, o, warnings)
-	return writeToken(opts, f.Now(), acct, rec)
+	return writeToken(opts, f.Now(), res)
 }
 
-// writeToken prints rec in the format the flags ask for.
-func writeToken(opts *TokenOptions, now time.Time, acct *keyring.Account, rec *keyring.Record) error {
+// writeToken prints the token Token handed out in the format the flags ask
+// for.
+func writeToken(opts *TokenOptions, now time.Time, res *session.TokenResult) error {
 	if !opts.IDToken {
 		// Acquire refused malformed stored tokens (session.checkServable); a
 		// kernel-cache hit holds only what an earlier Acquire served.
-		return front.Write(opts.IO.Out, opts.request(), now, acct, rec)
+		return front.Write(opts.IO.Out, opts.request(), now, res.Account, res.Record)
 	}
-	if rec.IDToken == "" {
-		return withHint(fmt.Errorf("%w: no ID token is stored for %s (the provider is not OpenID Connect, or the login did not ask for the openid scope)",
-			auth.ErrReauthRequired, acct.Key()), "run: oauthctl login %s", acct.Provider)
-	}
-	if _, err := fmt.Fprintln(opts.IO.Out, rec.IDToken); err != nil {
+	if _, err := fmt.Fprintln(opts.IO.Out, res.Token); err != nil {
 		return fmt.Errorf("writing the token: %w", err)
 	}
 	return nil
