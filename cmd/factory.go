@@ -78,7 +78,9 @@ func stateOf(state func() (keyring.StateStore, error), paths func() (keyring.Pat
 	return keyring.FileState{Paths: p}, nil
 }
 
-// Session returns the use cases wired to f's dependencies. It builds nothing:
+// Session returns the use cases wired to f's dependencies: the only place
+// that builds a session.Service outside tests (TestSessionWiresEveryDependency),
+// so that no command runs with a dependency left out. It builds nothing:
 // the store, catalogue and HTTP client stay lazy, so `token` on its cached
 // path still pays for none of them.
 func (f *Factory) Session() *session.Service {
@@ -91,6 +93,7 @@ func (f *Factory) Session() *session.Service {
 		Paths:      f.Paths,
 		Cache:      f.KernelCache,
 		State:      f.State,
+		ConfigPath: func() string { return UserConfigPath(f.Getenv) },
 	}
 }
 

@@ -107,8 +107,6 @@ func gitCredentialRun(ctx context.Context, opts *GitCredentialOptions) error {
 		return err
 	}
 	svc := opts.Factory.Session()
-	getenv := opts.Factory.Getenv
-	svc.ConfigPath = func() string { return UserConfigPath(getenv) }
 	p, err := svc.GitTarget(session.GitRequest{Protocol: cred.get("protocol"), Host: cred.get("host"), Provider: opts.Provider})
 	var notServed *session.GitNotServedError
 	switch {

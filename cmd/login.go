@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -30,19 +29,14 @@ const DefaultLoginTimeout = 5 * time.Minute
 
 // LoginOptions are the inputs of `oauthctl login`.
 type LoginOptions struct {
-	IO         *iostreams.IOStreams
-	Getenv     func(string) string
-	Now        func() time.Time
-	HTTPClient func() *http.Client
+	IO *iostreams.IOStreams
 	// Browser opens the authorization URL; --browser-command replaces it.
-	Browser   browser.Opener
-	Store     func() (keyring.Store, error)
-	Catalogue func() (*auth.Catalogue, error)
-	Paths     func() (keyring.Paths, error)
-	// KernelCache is the kernel keyring copy of the access tokens, which a
-	// login invalidates (nil: none).
-	KernelCache func() *keyring.KernelCache
-	State       func() (keyring.StateStore, error)
+	Browser browser.Opener
+	// Session carries the use cases and their dependencies
+	// (Factory.Session): the environment, clock, HTTP client, store,
+	// catalogue, index and kernel cache. `login` without a PROVIDER that
+	// adds one replaces its Catalogue.
+	Session *session.Service
 
 	Provider string
 	// Account names the account to store the login under; empty means the
@@ -75,15 +69,12 @@ type LoginOptions struct {
 
 // loginOptions returns the dependencies of a login, wired once for every
 // front-end that signs in (login, git-credential --login, kube-credential
-// --login): a copy that left out State would write the index to local files
-// while the tokens go to Vault, and one without KernelCache would skip the
-// cache invalidation around the store write.
+// --login), the use cases from Factory.Session: a copy that left out State
+// would write the index to local files while the tokens go to Vault, and
+// one without the kernel cache would skip the cache invalidation around the
+// store write.
 func (f *Factory) loginOptions() *LoginOptions {
-	return &LoginOptions{
-		IO: f.IO, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Browser: f.Browser,
-		Store: f.Store, Catalogue: f.Catalogue, Paths: f.Paths, State: f.State, KernelCache: f.KernelCache,
-		Timeout: DefaultLoginTimeout,
-	}
+	return &LoginOptions{IO: f.IO, Browser: f.Browser, Session: f.Session(), Timeout: DefaultLoginTimeout}
 }
 
 // NewCmdLogin builds `oauthctl login`.
@@ -190,7 +181,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 	o.IO = &ios
 	opts = &o
 
-	svc := opts.session()
+	svc := opts.Session
 	p, err := loginProvider(opts, svc)
 	if err != nil {
 		return err
@@ -209,7 +200,7 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 	rp, md, client, scopes := plan.Provider, plan.Metadata, plan.Client, plan.Scopes
 	l, err := auth.StartLogin(ctx, auth.LoginRequest{
 		Provider: rp, ClientSecret: secret, Scopes: scopes, Params: plan.Params,
-		Metadata: md, ClientAuth: plan.ClientAuth, HTTPClient: client, Now: opts.Now,
+		Metadata: md, ClientAuth: plan.ClientAuth, HTTPClient: client, Now: opts.Session.Now,
 	})
 	if err != nil {
 		return err
@@ -244,16 +235,6 @@ func loginRun(ctx context.Context, opts *LoginOptions) (err error) {
 		return ctx.Err() // Ctrl-C during the exchange: nothing is stored
 	}
 	return completeLogin(ctx, opts, svc, plan, tok, ident)
-}
-
-// session returns the use cases wired to opts' dependencies.
-func (opts *LoginOptions) session() *session.Service {
-	getenv := opts.Getenv
-	return &session.Service{
-		Getenv: getenv, Now: opts.Now, HTTPClient: opts.HTTPClient, Store: opts.Store,
-		Catalogue: opts.Catalogue, Paths: opts.Paths, State: opts.State, Cache: opts.KernelCache,
-		ConfigPath: func() string { return UserConfigPath(getenv) },
-	}
 }
 
 // request is what the flags ask the login to do.
@@ -356,10 +337,10 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 	fmt.Fprintf(w, "If your browser did not open, visit:\n\n  %s\n\n", launch)
 	opener := opts.Browser
 	if opts.BrowserCommand != "" {
-		opener = browser.NewWithCommand(w, opts.Getenv, opts.BrowserCommand)
+		opener = browser.NewWithCommand(w, opts.Session.Getenv, opts.BrowserCommand)
 	}
 	if opener == nil {
-		opener = browser.New(w, opts.Getenv)
+		opener = browser.New(w, opts.Session.Getenv)
 	}
 	if err := opener(ctx, launch); err != nil {
 		// No browser opened it: the one-time address is retired and the
@@ -378,7 +359,7 @@ func announceLogin(ctx context.Context, opts *LoginOptions, p *auth.Provider, l 
 		fmt.Fprintf(w, "The address above no longer works; open this one in a browser instead:\n\n  %s\n\n", l.AuthURL())
 		return nil
 	}
-	return opts.IO.StartLive(waitingMessage, opts.Now)
+	return opts.IO.StartLive(waitingMessage, opts.Session.Now)
 }
 
 // readPasted feeds pasted lines to the login until one ends it. A refused

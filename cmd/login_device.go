@@ -44,7 +44,7 @@ func loginDeviceRun(ctx context.Context, opts *LoginOptions) error {
 //
 // Nothing is written to stdout.
 func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Context, time.Duration) error) error {
-	svc := opts.session()
+	svc := opts.Session
 	p, err := loginProvider(opts, svc)
 	if err != nil {
 		return err
@@ -58,7 +58,7 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 	// Not LoginClientSecret: GitHub's device flow needs no secret although
 	// its browser login does, and a provider that wants one says
 	// invalid_client, which the flow reports naming the variable to set.
-	secret, _, err := session.ResolveClientSecret(ctx, opts.Getenv, opts.Store, p)
+	secret, _, err := session.ResolveClientSecret(ctx, svc.Getenv, svc.Store, p)
 	if err != nil {
 		return err
 	}
@@ -72,7 +72,7 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 	}
 	flow := &auth.DeviceFlow{
 		Provider: rp, ClientSecret: secret, ClientAuth: auth.ChooseClientAuth(rp, secret, md, plan.ClientAuth), Scopes: scopes,
-		HTTPClient: client, Timeout: opts.Timeout, Now: opts.Now, Sleep: sleep,
+		HTTPClient: client, Timeout: opts.Timeout, Now: svc.Now, Sleep: sleep,
 	}
 	flowDone := make(chan struct{})
 	tok, err := flow.Run(ctx, func(dc *auth.DeviceCode) error {
@@ -89,7 +89,7 @@ func deviceLogin(ctx context.Context, opts *LoginOptions, sleep func(context.Con
 	}
 	ident, err := auth.ResolveIdentity(ctx, client, auth.IdentityRequest{
 		Provider: rp, ClientID: rp.ClientID, OIDC: rp.Issuer != "" && slices.Contains(scopes, "openid"),
-		Metadata: md, Now: opts.Now,
+		Metadata: md, Now: svc.Now,
 	}, tok)
 	if err != nil {
 		return loginFinishError(ctx, rp, err)

@@ -21,7 +21,7 @@ const addProviderItem = "add a provider by issuer URL…"
 // add` flow and signs in to the new entry); elsewhere it is a usage error
 // that lists the providers (exit 2).
 func pickLoginProvider(ctx context.Context, opts *LoginOptions) error {
-	cat, err := opts.Catalogue()
+	cat, err := opts.Session.Catalogue()
 	if err != nil {
 		return err
 	}
@@ -52,14 +52,16 @@ func pickLoginProvider(ctx context.Context, opts *LoginOptions) error {
 		opts.Provider = ps[i].Name
 		return nil
 	}
-	add := &ProvidersAddOptions{IO: opts.IO, Getenv: opts.Getenv, Now: opts.Now, HTTPClient: opts.HTTPClient,
-		Catalogue: opts.Catalogue, Builtin: opts.Builtin, Paths: opts.Paths, State: opts.State, FromLogin: true}
+	svc := *opts.Session
+	add := &ProvidersAddOptions{IO: opts.IO, Getenv: svc.Getenv, Now: svc.Now, HTTPClient: svc.HTTPClient,
+		Catalogue: svc.Catalogue, Builtin: opts.Builtin, Paths: svc.Paths, State: svc.State, FromLogin: true}
 	newCat, err := providersAdd(ctx, add)
 	if err != nil {
 		return err
 	}
 	opts.Provider = add.Name
-	opts.Catalogue = func() (*auth.Catalogue, error) { return newCat, nil }
+	svc.Catalogue = func() (*auth.Catalogue, error) { return newCat, nil }
+	opts.Session = &svc
 	return nil
 }
 

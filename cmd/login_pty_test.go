@@ -230,11 +230,10 @@ func TestPickLoginProviderAdd(t *testing.T) {
 	stdin.WriteString("newop\n" + op.Issuer + "\nweb\n\n")
 	f := NewFactory(t.Context(), ios, builtin, "test")
 	var shown []picker.Item
-	opts := &LoginOptions{IO: ios, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Catalogue: f.Catalogue,
-		Paths: f.Paths, Builtin: builtin, Pick: func(_ context.Context, title string, items []picker.Item) (int, error) {
-			shown = items
-			return len(items) - 1, nil
-		}}
+	opts := &LoginOptions{IO: ios, Session: f.Session(), Builtin: builtin, Pick: func(_ context.Context, title string, items []picker.Item) (int, error) {
+		shown = items
+		return len(items) - 1, nil
+	}}
 	if err := pickLoginProvider(t.Context(), opts); err != nil {
 		t.Fatalf("%v\nstderr:\n%s", err, errOut)
 	}
@@ -244,7 +243,7 @@ func TestPickLoginProviderAdd(t *testing.T) {
 	if opts.Provider != "newop" {
 		t.Fatalf("provider %q, want newop", opts.Provider)
 	}
-	p, err := lookupProvider(opts.Catalogue, "newop")
+	p, err := lookupProvider(opts.Session.Catalogue, "newop")
 	if err != nil || p.ClientID != "web" || strings.Join(p.Scopes, " ") != "openid email offline_access" {
 		t.Fatalf("new provider %+v, %v", p, err)
 	}
@@ -282,10 +281,9 @@ func TestPickLoginProviderCancelled(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	ios.InTTY, ios.ErrTTY = true, true
 	f := NewFactory(t.Context(), ios, builtin, "test")
-	opts := &LoginOptions{IO: ios, Getenv: f.Getenv, Now: f.Now, HTTPClient: f.HTTPClient, Catalogue: f.Catalogue,
-		Paths: f.Paths, Builtin: builtin, Pick: func(context.Context, string, []picker.Item) (int, error) {
-			return -1, picker.ErrCancelled
-		}}
+	opts := &LoginOptions{IO: ios, Session: f.Session(), Builtin: builtin, Pick: func(context.Context, string, []picker.Item) (int, error) {
+		return -1, picker.ErrCancelled
+	}}
 	err = pickLoginProvider(t.Context(), opts)
 	if code := ExitCode(err); code != ExitInterrupted {
 		t.Errorf("exit %d, want %d", code, ExitInterrupted)

@@ -16,12 +16,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/cobra"
 
 	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/browser"
 	"github.com/oauthctl/oauthctl/internal/fakeas"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
 	"github.com/oauthctl/oauthctl/keyring"
+	"github.com/oauthctl/oauthctl/session"
 )
 
 // TestNewCmdLogin checks argv -> options, and the usage errors cobra
@@ -76,7 +78,7 @@ func TestNewCmdLogin(t *testing.T) {
 				return
 			}
 			opts := *got
-			opts.IO, opts.Getenv, opts.Now, opts.HTTPClient, opts.Browser, opts.Store, opts.Catalogue, opts.Paths = nil, nil, nil, nil, nil, nil, nil, nil
+			opts.IO, opts.Browser, opts.Session = nil, nil, nil
 			if opts.Pick == nil {
 				t.Error("no picker wired")
 			}
@@ -815,15 +817,20 @@ func TestLoginRunPaste(t *testing.T) {
 	})
 }
 
-// TestLoginOptionsWireEveryDependency: every front-end that signs in
-// (login, git-credential --login, kube-credential --login) gets its
-// dependencies from Factory.loginOptions, and that sets each one the
-// Factory has. A hand-copied set once left out State, so a login from git
-// with OAUTHCTL_STORE=vault wrote the account index to a local file while
-// the tokens went to Vault, and the next step could not find the account.
-func TestLoginOptionsWireEveryDependency(t *testing.T) {
+// TestFactoryWiresEveryDependency: Factory.Session is the one builder of
+// session.Service in cmd, and it sets every dependency the Service has;
+// the commands that run use cases get their Service from it, and every
+// front-end that signs in (login, git-credential --login, kube-credential
+// --login) gets its dependencies from Factory.loginOptions. A hand-copied
+// set once left out State, so a login from git with OAUTHCTL_STORE=vault
+// wrote the account index to a local file while the tokens went to Vault,
+// and the next step could not find the account; hand-built Services in
+// logout, switch, whoami and status each held a different subset.
+func TestFactoryWiresEveryDependency(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	f := NewFactory(t.Context(), ios, nil, "test")
+	checkServiceWired(t, "Factory.Session()", f.Session())
+
 	opts := f.loginOptions()
 	ov, ft := reflect.ValueOf(opts).Elem(), reflect.TypeOf(*f)
 	for i := range ov.NumField() {
@@ -835,7 +842,46 @@ func TestLoginOptionsWireEveryDependency(t *testing.T) {
 			t.Errorf("LoginOptions.%s is not wired from the Factory", name)
 		}
 	}
+	checkServiceWired(t, "loginOptions().Session", opts.Session)
 	if opts.Timeout != DefaultLoginTimeout {
 		t.Errorf("Timeout %v, want %v", opts.Timeout, DefaultLoginTimeout)
+	}
+
+	// The Service each command would run with.
+	var got *session.Service
+	for _, tt := range []struct {
+		name string
+		cmd  *cobra.Command
+		args []string
+	}{
+		{"login", NewCmdLogin(f, func(o *LoginOptions) error { got = o.Session; return nil }), []string{"google"}},
+		{"logout", NewCmdLogout(f, func(o *LogoutOptions) error { got = o.Session; return nil }), []string{"google"}},
+		{"switch", NewCmdSwitch(f, func(o *SwitchOptions) error { got = o.Session; return nil }), []string{"google", "me"}},
+		{"status", NewCmdStatus(f, func(o *StatusOptions) error { got = o.Session; return nil }), nil},
+		{"whoami", NewCmdWhoami(f, func(o *WhoamiOptions) error { got = o.Session; return nil }), nil},
+	} {
+		got = nil
+		tt.cmd.SetArgs(tt.args)
+		tt.cmd.SetOut(io.Discard)
+		tt.cmd.SetErr(io.Discard)
+		if err := tt.cmd.ExecuteContext(t.Context()); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		checkServiceWired(t, tt.name+"'s Session", got)
+	}
+}
+
+// checkServiceWired fails t for every dependency of svc that is not set.
+func checkServiceWired(t *testing.T, what string, svc *session.Service) {
+	t.Helper()
+	if svc == nil {
+		t.Errorf("%s is nil", what)
+		return
+	}
+	v := reflect.ValueOf(svc).Elem()
+	for i := range v.NumField() {
+		if v.Field(i).IsZero() {
+			t.Errorf("%s: %s is not wired from the Factory", what, v.Type().Field(i).Name)
+		}
 	}
 }

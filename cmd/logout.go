@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
@@ -17,16 +16,9 @@ import (
 
 // LogoutOptions are the inputs of `oauthctl logout`.
 type LogoutOptions struct {
-	IO         *iostreams.IOStreams
-	Getenv     func(string) string
-	HTTPClient func() *http.Client
-	Store      func() (keyring.Store, error)
-	Paths      func() (keyring.Paths, error)
-	State      func() (keyring.StateStore, error)
-	Catalogue  func() (*auth.Catalogue, error)
-	// KernelCache is the kernel keyring copy of the access tokens, which a
-	// logout invalidates (nil: none).
-	KernelCache func() *keyring.KernelCache
+	IO *iostreams.IOStreams
+	// Session carries the use cases (Factory.Session).
+	Session *session.Service
 
 	Provider string
 	Account  string
@@ -35,8 +27,7 @@ type LogoutOptions struct {
 
 // NewCmdLogout builds `oauthctl logout`.
 func NewCmdLogout(f *Factory, runF func(*LogoutOptions) error) *cobra.Command {
-	opts := &LogoutOptions{IO: f.IO, Getenv: f.Getenv, HTTPClient: f.HTTPClient, Store: f.Store, Paths: f.Paths, State: f.State, Catalogue: f.Catalogue,
-		KernelCache: f.KernelCache}
+	opts := &LogoutOptions{IO: f.IO, Session: f.Session()}
 	c := &cobra.Command{
 		Use:   "logout PROVIDER",
 		Short: "Revoke an account's tokens at the provider and delete them from this machine",
@@ -95,8 +86,7 @@ lock for too long; 6 when the keychain could not be changed.`,
 //
 // It stops at the first account whose stored tokens could not be deleted.
 func logoutRun(ctx context.Context, opts *LogoutOptions) error {
-	svc := &session.Service{Getenv: opts.Getenv, HTTPClient: opts.HTTPClient, Store: opts.Store, Paths: opts.Paths, State: opts.State, Catalogue: opts.Catalogue,
-		Cache: opts.KernelCache}
+	svc := opts.Session
 	plan, err := svc.PlanLogout(ctx, session.LogoutRequest{Provider: opts.Provider, Account: opts.Account, All: opts.All})
 	if err != nil {
 		return err

@@ -45,7 +45,7 @@ func TestNewCmdLogout(t *testing.T) {
 			if tt.want == nil {
 				return
 			}
-			got.IO, got.Getenv, got.HTTPClient, got.Store, got.Paths, got.Catalogue, got.KernelCache = nil, nil, nil, nil, nil, nil, nil
+			got.IO, got.Session = nil, nil
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}

@@ -19,12 +19,10 @@ import (
 
 // StatusOptions are the inputs of `oauthctl status`.
 type StatusOptions struct {
-	IO    *iostreams.IOStreams
-	Now   func() time.Time
-	Paths func() (keyring.Paths, error)
-	// State is where the index lives (nil: the files under Paths).
-	State     func() (keyring.StateStore, error)
-	Catalogue func() (*auth.Catalogue, error)
+	IO *iostreams.IOStreams
+	// Session carries the use cases (Factory.Session): the index, the
+	// catalogue, the clock.
+	Session *session.Service
 	// Check verifies that an account can still produce an access token
 	// (--check) and returns the warnings to print; production uses
 	// session.Acquire, which may refresh.
@@ -37,9 +35,9 @@ type StatusOptions struct {
 
 // NewCmdStatus builds `oauthctl status`.
 func NewCmdStatus(f *Factory, runF func(*StatusOptions) error) *cobra.Command {
-	opts := &StatusOptions{IO: f.IO, Now: f.Now, Paths: f.Paths, State: f.State, Catalogue: f.Catalogue}
+	opts := &StatusOptions{IO: f.IO, Session: f.Session()}
 	opts.Check = func(ctx context.Context, acct *keyring.Account) ([]session.Warning, error) {
-		_, warnings, err := f.Session().Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
+		_, warnings, err := opts.Session.Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
 		return warnings, err
 	}
 	c := &cobra.Command{
@@ -123,7 +121,7 @@ type statusCheck struct {
 //  3. print the table or the JSON object;
 //  4. return the worst check result: exit 4 when an account needs a login.
 func statusRun(ctx context.Context, opts *StatusOptions) error {
-	ix, err := openIndex(ctx, opts.State, opts.Paths)
+	ix, err := opts.Session.Index(ctx)
 	if err != nil {
 		return err
 	}
@@ -139,7 +137,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if ix2, err := openIndex(ctx, opts.State, opts.Paths); err == nil {
+		if ix2, err := opts.Session.Index(ctx); err == nil {
 			ix = ix2
 			if fresh := session.ListAccounts(ix, opts.Provider); len(fresh) > 0 {
 				accts = fresh
@@ -147,7 +145,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 		}
 	}
 
-	now := opts.Now()
+	now := opts.Session.Now()
 	views := make([]statusAccount, 0, len(accts))
 	for _, a := range accts {
 		v := newStatusAccount(a, ix.Defaults[a.Provider] == a.Account, now)
@@ -173,7 +171,7 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 // list and succeeds: scripts parse it, and nothing stored is a valid state.
 func statusEmpty(opts *StatusOptions) error {
 	if opts.Provider != "" {
-		cat, err := opts.Catalogue()
+		cat, err := opts.Session.Catalogue()
 		if err != nil {
 			return err
 		}
@@ -202,7 +200,7 @@ func statusEmpty(opts *StatusOptions) error {
 // is reported as "login required" (session.LoginRequired) and counts as
 // exit 4, not as ok.
 func statusVerify(ctx context.Context, opts *StatusOptions, accts []keyring.Account) (map[keyring.Key]*statusCheck, error) {
-	svc := &session.Service{Now: opts.Now, Paths: opts.Paths, State: opts.State, Catalogue: opts.Catalogue}
+	svc := opts.Session
 	out := map[keyring.Key]*statusCheck{}
 	var worst error
 	failed, relogin := 0, 0
@@ -338,7 +336,7 @@ func writeStatusJSON(opts *StatusOptions, views []statusAccount) error {
 func writeStatusTable(opts *StatusOptions, views []statusAccount) error {
 	tw := tabwriter.NewWriter(opts.IO.Out, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "PROVIDER\tACCOUNT\tDEFAULT\tEXPIRES IN\tREFRESHABLE\tLOGIN REQUIRED\tSCOPES")
-	now := opts.Now()
+	now := opts.Session.Now()
 	for _, v := range views {
 		def, login := "", ""
 		if v.Default {
@@ -385,7 +383,7 @@ func writeStatusGrouped(opts *StatusOptions, views []statusAccount) {
 	const width = 80
 	w := opts.IO.Out
 	cs := opts.IO.OutColorScheme()
-	now := opts.Now()
+	now := opts.Session.Now()
 	icon := func(ok, warn bool) string {
 		var sym string
 		switch {

@@ -44,7 +44,7 @@ func TestNewCmdStatus(t *testing.T) {
 			if tt.wantCode != 0 {
 				return
 			}
-			got.IO, got.Now, got.Paths, got.Catalogue, got.Check = nil, nil, nil, nil, nil
+			got.IO, got.Session, got.Check = nil, nil, nil
 			if diff := cmp.Diff(&tt.want, got); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}
@@ -223,8 +223,8 @@ func TestStatusCheck(t *testing.T) {
 			e.seed(acAccount("google", "https://accounts.google.com", "bob"), nil)
 			var checked []string
 			ios, _, out, errOut := iostreams.Test()
-			opts := &StatusOptions{IO: ios, Now: e.clock, Paths: func() (keyring.Paths, error) { return e.paths, nil },
-				Catalogue: e.catalogue, Verify: true, JSON: tt.json,
+			opts := &StatusOptions{IO: ios, Session: &session.Service{Now: e.clock, Paths: func() (keyring.Paths, error) { return e.paths, nil },
+				Catalogue: e.catalogue}, Verify: true, JSON: tt.json,
 				Check: func(_ context.Context, a *keyring.Account) ([]session.Warning, error) {
 					checked = append(checked, a.Account)
 					if a.Account == "alice" && tt.results["alice"] == nil {
@@ -354,8 +354,8 @@ func TestStatusCheckRejectedAccount(t *testing.T) {
 			e := newAcEnv(t, "")
 			e.seed(acAccount("google", "https://accounts.google.com", "bob"), nil)
 			ios, _, out, errOut := iostreams.Test()
-			opts := &StatusOptions{IO: ios, Now: e.clock, Paths: func() (keyring.Paths, error) { return e.paths, nil },
-				Catalogue: e.catalogue, Verify: true,
+			opts := &StatusOptions{IO: ios, Session: &session.Service{Now: e.clock, Paths: func() (keyring.Paths, error) { return e.paths, nil },
+				Catalogue: e.catalogue}, Verify: true,
 				Check: func(_ context.Context, a *keyring.Account) ([]session.Warning, error) { return tt.check(e, a), nil }}
 			err := statusRun(t.Context(), opts)
 			if code := ExitCode(err); code != ExitSignIn {

@@ -6,18 +6,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/oauthctl/oauthctl/auth"
 	"github.com/oauthctl/oauthctl/internal/iostreams"
-	"github.com/oauthctl/oauthctl/keyring"
 	"github.com/oauthctl/oauthctl/session"
 )
 
 // SwitchOptions are the inputs of `oauthctl switch`.
 type SwitchOptions struct {
-	IO        *iostreams.IOStreams
-	Paths     func() (keyring.Paths, error)
-	State     func() (keyring.StateStore, error)
-	Catalogue func() (*auth.Catalogue, error)
+	IO *iostreams.IOStreams
+	// Session carries the use cases (Factory.Session).
+	Session *session.Service
 
 	Provider string
 	Account  string
@@ -25,7 +22,7 @@ type SwitchOptions struct {
 
 // NewCmdSwitch builds `oauthctl switch`.
 func NewCmdSwitch(f *Factory, runF func(*SwitchOptions) error) *cobra.Command {
-	opts := &SwitchOptions{IO: f.IO, Paths: f.Paths, State: f.State, Catalogue: f.Catalogue}
+	opts := &SwitchOptions{IO: f.IO, Session: f.Session()}
 	c := &cobra.Command{
 		Use:   "switch PROVIDER ACCOUNT",
 		Short: "Make another stored account the provider's default",
@@ -55,8 +52,7 @@ accounts); 4 when nothing is stored for the provider.`,
 
 // switchRun sets the default (session.Switch) and says so on stderr.
 func switchRun(ctx context.Context, opts *SwitchOptions) error {
-	svc := &session.Service{Paths: opts.Paths, State: opts.State, Catalogue: opts.Catalogue}
-	chosen, previous, err := svc.Switch(ctx, opts.Provider, opts.Account)
+	chosen, previous, err := opts.Session.Switch(ctx, opts.Provider, opts.Account)
 	if err != nil {
 		return err
 	}

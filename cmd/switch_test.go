@@ -32,7 +32,7 @@ func TestNewCmdSwitch(t *testing.T) {
 			if tt.want == nil {
 				return
 			}
-			got.IO, got.Paths, got.Catalogue = nil, nil, nil
+			got.IO, got.Session = nil, nil
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}

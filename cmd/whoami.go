@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"text/tabwriter"
 	"unicode"
 	"unicode/utf16"
@@ -22,14 +21,9 @@ import (
 
 // WhoamiOptions are the inputs of `oauthctl whoami`.
 type WhoamiOptions struct {
-	IO         *iostreams.IOStreams
-	HTTPClient func() *http.Client
-	Catalogue  func() (*auth.Catalogue, error)
-	// Resolve finds the account (session.ResolveAccount in production).
-	Resolve func(ctx context.Context, provider, account string) (*keyring.Account, error)
-	// AccessToken returns a fresh access token of the account and the
-	// warnings to print (session.Acquire in production).
-	AccessToken func(ctx context.Context, acct *keyring.Account) (string, []session.Warning, error)
+	IO *iostreams.IOStreams
+	// Session carries the use cases (Factory.Session).
+	Session *session.Service
 
 	Provider string
 	Account  string
@@ -38,17 +32,7 @@ type WhoamiOptions struct {
 
 // NewCmdWhoami builds `oauthctl whoami`.
 func NewCmdWhoami(f *Factory, runF func(*WhoamiOptions) error) *cobra.Command {
-	opts := &WhoamiOptions{IO: f.IO, HTTPClient: f.HTTPClient, Catalogue: f.Catalogue}
-	opts.Resolve = func(ctx context.Context, provider, account string) (*keyring.Account, error) {
-		return f.Session().ResolveAccount(ctx, provider, account)
-	}
-	opts.AccessToken = func(ctx context.Context, acct *keyring.Account) (string, []session.Warning, error) {
-		rec, warnings, err := f.Session().Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
-		if err != nil {
-			return "", warnings, err
-		}
-		return rec.AccessToken, warnings, nil
-	}
+	opts := &WhoamiOptions{IO: f.IO, Session: f.Session()}
 	c := &cobra.Command{
 		Use:   "whoami [PROVIDER]",
 		Short: "Ask the provider who an account is signed in as",
@@ -95,27 +79,29 @@ userinfo needs); 5 when the provider could not be reached or failed.`,
 //     account logged in with, userinfo endpoint included
 //     (session.UserinfoProvider, docs/security.md §3.6): otherwise exit 4
 //     without sending anything;
-//  2. get a fresh access token (refreshing under the lock if needed);
+//  2. get a fresh access token (session.Acquire, refreshing under the lock
+//     if needed; not session.Token, which would acquire before the check
+//     of step 1);
 //  3. call userinfo with it; 401/403 mean a new login (exit 4), and
 //     check that an OIDC provider's `sub` is the account's subject
 //     (session.Userinfo);
 //  4. print the summary or the raw claims.
 func whoamiRun(ctx context.Context, opts *WhoamiOptions) error {
-	acct, err := opts.Resolve(ctx, opts.Provider, opts.Account)
+	svc := opts.Session
+	acct, err := svc.ResolveAccount(ctx, opts.Provider, opts.Account)
 	if err != nil {
 		return err
 	}
-	svc := &session.Service{HTTPClient: opts.HTTPClient, Catalogue: opts.Catalogue}
 	p, err := svc.UserinfoProvider(ctx, acct)
 	if err != nil {
 		return err
 	}
-	at, warnings, err := opts.AccessToken(ctx, acct)
+	rec, warnings, err := svc.Acquire(ctx, acct, session.AcquireOptions{MinTTL: DefaultMinTTL})
 	printWarnings(opts.IO.ErrOut, warnings)
 	if err != nil {
 		return err
 	}
-	info, err := svc.Userinfo(ctx, acct, p, at)
+	info, err := svc.Userinfo(ctx, acct, p, rec.AccessToken)
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ func TestNewCmdWhoami(t *testing.T) {
 			if tt.want == nil {
 				return
 			}
-			got.IO, got.HTTPClient, got.Catalogue, got.Resolve, got.AccessToken = nil, nil, nil, nil, nil
+			got.IO, got.Session = nil, nil
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("options (-want +got):\n%s", diff)
 			}

@@ -73,6 +73,10 @@ func lookupProvider(catalogue func() (*auth.Catalogue, error), name string) (*au
 	return cat.Get(name)
 }
 
+// Index reads the account index (`status`): the files under Paths, or
+// State's.
+func (s *Service) Index(ctx context.Context) (*keyring.Index, error) { return s.openIndex(ctx) }
+
 // ListAccounts returns the accounts of provider in ix (all when ""),
 // sorted by provider and account name.
 func ListAccounts(ix *keyring.Index, provider string) []keyring.Account {
