@@ -58,8 +58,9 @@ type AcquireOptions struct {
 // refreshing. It never prompts and never opens a browser. The record is a
 // copy: callers may print its tokens but must not store it.
 //
-// Callers: `token`, `exec`, `status --check`, `whoami`, `git-credential`.
-// acct comes from ResolveAccount (or the index). The warnings are for
+// Callers: Token (for `token`, `exec`, `git-credential`, `kube-credential`),
+// `status --check` and `whoami`. acct comes from ResolveAccount (or the
+// index). The warnings are for
 // stderr, without secrets (a token served despite a failed refresh, a
 // refresh token about to run out).
 //

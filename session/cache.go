@@ -39,12 +39,12 @@ func (s *Service) InvalidateProviderCache(provider string) {
 	c.InvalidateProvider(provider, names)
 }
 
-// Fill copies the access token that Acquire returned for acct into the
+// fill copies the access token that Acquire returned for acct into the
 // kernel cache as the answer to `token provider --account account` under
 // index (the account index file's bytes as cmd/front.Serve read them before
-// the store was read). It copies nothing for --id-token or --force-refresh;
-// hot.Fill says what else it leaves out.
-func (s *Service) Fill(provider, account string, index []byte, acct *keyring.Account, rec *keyring.Record, o AcquireOptions, warnings []Warning) {
+// the store was read): Token's last step. It copies nothing for --id-token
+// or --force-refresh; hot.Fill says what else it leaves out.
+func (s *Service) fill(provider, account string, index []byte, acct *keyring.Account, rec *keyring.Record, o AcquireOptions, warnings []Warning) {
 	if index == nil || o.IDToken || o.Force {
 		return
 	}

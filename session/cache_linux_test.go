@@ -36,7 +36,7 @@ func newCacheService(t *testing.T, env map[string]string) (*Service, []byte) {
 		Cache: func() *keyring.KernelCache { return cache }}, index
 }
 
-// TestCacheFillAndServe covers what Fill copies and what hot.FromCache then serves.
+// TestCacheFillAndServe covers what fill copies and what hot.FromCache then serves.
 func TestCacheFillAndServe(t *testing.T) {
 	t.Parallel()
 	now := time.Now()
@@ -79,7 +79,7 @@ func TestCacheFillAndServe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			s, index := newCacheService(t, tt.env)
-			s.Fill(tt.acct.Provider, "", index, tt.acct, tt.rec, tt.fill, tt.warnings)
+			s.fill(tt.acct.Provider, "", index, tt.acct, tt.rec, tt.fill, tt.warnings)
 			got := hot.FromCache(s.cache(), index, tt.acct.Provider, "", tt.get.hot(), s.Now(), s.Getenv)
 			if ok := got != nil; ok != tt.want {
 				t.Fatalf("FromCache: hit %t, want %t", ok, tt.want)

@@ -24,7 +24,7 @@ type TokenRequest struct {
 	// Index is the account index file's bytes as cmd/front.Serve read them
 	// before its kernel-cache miss. When set, the access token is copied
 	// into the kernel cache as the answer to the same request under those
-	// bytes (Fill); nil copies nothing.
+	// bytes (hot.Fill); nil copies nothing.
 	Index []byte
 }
 
@@ -65,7 +65,7 @@ func (e *NoIDTokenError) Unwrap() error { return auth.ErrReauthRequired }
 //  2. get a fresh token (Acquire: the keychain read, and under the lock a
 //     refresh or mint when needed);
 //  3. copy the access token into the kernel cache when req.Index is set
-//     (Fill);
+//     (hot.Fill);
 //  4. pick the token asked for and its expiry; an ID token request of an
 //     account with none stored is a *NoIDTokenError.
 func (s *Service) Token(ctx context.Context, req TokenRequest) (*TokenResult, []Warning, error) {
@@ -77,7 +77,7 @@ func (s *Service) Token(ctx context.Context, req TokenRequest) (*TokenResult, []
 	if err != nil {
 		return nil, warnings, err
 	}
-	s.Fill(req.Provider, req.Account, req.Index, acct, rec, req.Acquire, warnings)
+	s.fill(req.Provider, req.Account, req.Index, acct, rec, req.Acquire, warnings)
 	res := &TokenResult{Account: acct, Record: rec, Token: rec.AccessToken, Expiry: rec.Expiry}
 	if req.Acquire.IDToken {
 		if rec.IDToken == "" {
