@@ -70,24 +70,22 @@ if [ -z "${OAUTHCTL_BENCH_INNER:-}" ]; then
     OAUTHCTL_BENCH_INNER="$tmp" "$0" "$@"
     exit
   fi
-  for tool in dbus-run-session gnome-keyring-daemon; do
+  for tool in dbus-daemon gnome-keyring-daemon; do
     command -v "$tool" >/dev/null || { echo "bench-token.sh: $tool not found (apt-get install dbus gnome-keyring)" >&2; exit 1; }
   done
+  # A private session bus with a throwaway, unlocked gnome-keyring, started
+  # as the tests start theirs (internal/testkeyring): the bus activates no
+  # services, so a second, locked daemon cannot appear in the middle of a
+  # run (with dbus-run-session's default configuration one did, under load:
+  # "the keychain is locked").
   HOME="$tmp/home" XDG_DATA_HOME="$tmp/home/data" XDG_CONFIG_HOME="$tmp/home/config" \
     XDG_RUNTIME_DIR="$tmp/run" OAUTHCTL_BENCH_INNER="$tmp" \
-    dbus-run-session -- "$0" "$@"
+    "$tmp/bin/harness" keyring "$0" "$@"
   exit
 fi
 
 tmp=$OAUTHCTL_BENCH_INNER
 bin="$tmp/bin" static="$tmp/static"
-if [ "${BENCH_USE_SESSION_KEYRING:-}" != 1 ]; then
-  # A throwaway login keyring, created unlocked. Without --foreground the
-  # daemon returns once it serves the bus (so D-Bus activation cannot start
-  # a second, locked one first); it exits with the bus.
-  printf 'fake-bench-password' | gnome-keyring-daemon --unlock --components=secrets >/dev/null 2>&1
-fi
-
 export OAUTHCTL_STATE_DIR="$tmp/state"
 # Locks follow the UID, not XDG_RUNTIME_DIR (which only isolates the keyring
 # daemon above); keep the bench's out of the user's real lock directory.

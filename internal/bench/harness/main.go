@@ -1,12 +1,17 @@
 //go:build unix
 
-// Command harness drives scripts/bench-token.sh. It has three subcommands:
+// Command harness drives scripts/bench-token.sh. It has four subcommands:
 //
 //	harness seed PROVIDER ACCOUNT     store a fake, long-lived token set in the
 //	                                  OS keychain and the account index (from
 //	                                  OAUTHCTL_STATE_DIR, index lock in
 //	                                  OAUTHCTL_LOCK_DIR) as a login would
 //	harness unseed PROVIDER ACCOUNT   delete it again
+//	harness keyring CMD [ARG]...      run CMD in a private D-Bus session with
+//	                                  an unlocked gnome-keyring (the tests'
+//	                                  internal/testkeyring: no service
+//	                                  activation, so no second, locked daemon
+//	                                  can appear mid-run), then stop both
 //	harness run -n N [-goal G]... NAME=CMD...
 //	                                  run the commands N times each,
 //	                                  interleaved, print wall-time medians,
@@ -44,6 +49,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/oauthctl/oauthctl/internal/testkeyring"
 	"github.com/oauthctl/oauthctl/keyring"
 )
 
@@ -59,6 +65,8 @@ func main() {
 		err = unseed(os.Args[2:])
 	case "run":
 		err = run(os.Args[2:])
+	case "keyring":
+		err = withKeyring(os.Args[2:])
 	default:
 		usage()
 	}
@@ -313,3 +321,29 @@ func pct(d []time.Duration, p int) time.Duration {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+// withKeyring runs args[0] with args[1:] in a private session bus with an
+// unlocked gnome-keyring and returns its failure, if any. The session has no
+// D-Bus service activation: with it, a Secret Service request that found
+// the daemon between two states once activated a second gnome-keyring with
+// a locked collection in the middle of a run ("the keychain is locked").
+func withKeyring(args []string) error {
+	if len(args) == 0 {
+		usage()
+	}
+	env, stop, err := testkeyring.Start()
+	if err != nil {
+		return fmt.Errorf("starting a private gnome-keyring: %w", err)
+	}
+	defer stop()
+	c := exec.Command(args[0], args[1:]...)
+	c.Env = append(os.Environ(), env...)
+	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
+	err = c.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		stop()
+		os.Exit(exit.ExitCode())
+	}
+	return err
+}
