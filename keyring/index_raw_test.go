@@ -57,6 +57,24 @@ func TestReadIndexFile(t *testing.T) {
 	if _, err := ReadIndexFile(open); !errors.Is(err, safefile.ErrUnsafe) {
 		t.Errorf("ReadIndexFile of a world-writable index: %v, want ErrUnsafe", err)
 	}
+	// Nor in a directory that others can write (LoadIndex refuses it).
+	openDir := filepath.Join(t.TempDir(), "state")
+	if err := os.Mkdir(openDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	inOpenDir := filepath.Join(openDir, "accounts.json")
+	if err := os.WriteFile(inOpenDir, []byte(`{"version":1}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(openDir, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadIndex(inOpenDir); !errors.Is(err, safefile.ErrUnsafe) {
+		t.Fatalf("LoadIndex in a world-writable directory: %v, want ErrUnsafe", err)
+	}
+	if _, err := ReadIndexFile(inOpenDir); !errors.Is(err, safefile.ErrUnsafe) {
+		t.Errorf("ReadIndexFile in a world-writable directory: %v, want ErrUnsafe", err)
+	}
 }
 
 func TestParseIndexMatchesLoadIndex(t *testing.T) {
