@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -344,5 +345,81 @@ func TestFrontSetupGit(t *testing.T) {
 				t.Errorf("git config:\n%s\nwant helper = %s", config, value)
 			}
 		})
+	}
+}
+
+// TestFrontKeychainUnavailable: when the keychain cannot be read (here a
+// locked one whose unlock prompt is dismissed), the front reports it itself,
+// with the bytes and exit code of the full program, instead of handing
+// over to the full program, which would read (and prompt) a second time.
+// The front runs alone: a hand-over would fail with "cannot start".
+func TestFrontKeychainUnavailable(t *testing.T) {
+	t.Parallel()
+	requireUnix(t)
+	testkeyring.Require(t)
+	locked, stop, err := testkeyring.StartLocked()
+	if err != nil {
+		t.Fatalf("starting a locked keyring: %v", err)
+	}
+	t.Cleanup(stop)
+	e, acct, _ := frontKeychainEnv(t, time.Hour)
+	env := append(append(e.environ(), locked...), keyring.KernelCacheEnv+"=0")
+	args := []string{"token", "fake", "--account", acct.Account}
+	full := filepath.Join(filepath.Dir(buildOauthctl(t)), exe(front.FullProgram))
+	want := runProgram(t, full, env, "", args...)
+	if want.code != ExitStorage || want.out != "" {
+		t.Fatalf("oauthctl-full with a locked keychain: %+v, want exit %d and no output", want, ExitStorage)
+	}
+	if got := runProgram(t, frontOnly(t), env, "", args...); got != want {
+		t.Errorf("the front alone: %+v, the full program: %+v", got, want)
+	}
+}
+
+// TestFrontInterrupted: Ctrl-C while the front waits for the keychain (here
+// a bus that accepts the connection and never answers) ends it at once with
+// exit 130 and "interrupted", as the full program does; it does not start
+// the full program, which would go on to read again or refresh.
+func TestFrontInterrupted(t *testing.T) {
+	t.Parallel()
+	requireUnix(t)
+	sock := filepath.Join(t.TempDir(), "bus")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { c.Close() }) // hold it open, say nothing
+		}
+	}()
+	testkeyring.Require(t) // to seed the account; the front then gets a bus that never answers
+	e, acct, _ := frontKeychainEnv(t, time.Hour)
+	c := exec.CommandContext(t.Context(), frontOnly(t), "token", "fake", "--account", acct.Account)
+	c.Env = append(e.environ(), "DBUS_SESSION_BUS_ADDRESS=unix:path="+sock, keyring.KernelCacheEnv+"=0")
+	var out, errOut strings.Builder
+	c.Stdout, c.Stderr = &out, &errOut
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	start := time.Now()
+	if err := c.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != ExitInterrupted {
+		t.Fatalf("front after Ctrl-C: %v, want exit %d", err, ExitInterrupted)
+	}
+	if out.String() != "" || errOut.String() != "oauthctl: interrupted\n" {
+		t.Errorf("stdout %q, stderr %q; want nothing and %q", out.String(), errOut.String(), "oauthctl: interrupted\n")
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the front took %v to stop after Ctrl-C", d)
 	}
 }

@@ -1,6 +1,7 @@
 package cmd
 
 import (
+	"os"
 	"os/exec"
 	"slices"
 	"sort"
@@ -28,10 +29,22 @@ var frontForbidden = []string{
 }
 
 // TestFrontDependencies: the front binary (cmd/oauthctl) links none of
-// frontForbidden, on this platform. A failure names who imports each.
+// frontForbidden, on Linux, macOS or Windows. A failure names who imports
+// each.
 func TestFrontDependencies(t *testing.T) {
 	t.Parallel()
-	out, err := exec.CommandContext(t.Context(), "go", "list", "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", frontPackage).Output()
+	for _, goos := range []string{"linux", "darwin", "windows"} {
+		t.Run(goos, func(t *testing.T) {
+			t.Parallel()
+			frontDependencies(t, goos)
+		})
+	}
+}
+
+func frontDependencies(t *testing.T, goos string) {
+	c := exec.CommandContext(t.Context(), "go", "list", "-deps", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", frontPackage)
+	c.Env = append(os.Environ(), "GOOS="+goos)
+	out, err := c.Output()
 	if err != nil {
 		var stderr []byte
 		if ee, ok := err.(*exec.ExitError); ok {

@@ -14,6 +14,7 @@ set -eu
 dir=${1:-"$HOME/.local/bin"}
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$dir"
+dir=$(cd "$dir" && pwd) # absolute: the builds run in the checkout
 cd "$root"
 CGO_ENABLED=0 go build -trimpath -o "$dir/.oauthctl-full.new" .
 CGO_ENABLED=0 go build -trimpath -o "$dir/.oauthctl.new" ./cmd/oauthctl

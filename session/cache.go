@@ -19,9 +19,9 @@ func (s *Service) cache() *keyring.KernelCache {
 // invalidateCache drops the cached copies of key's token.
 func (s *Service) invalidateCache(key keyring.Key) { s.cache().Invalidate(key) }
 
-// InvalidateProviderCache drops the cached tokens of all of a provider's
+// invalidateProviderCache drops the cached tokens of all of a provider's
 // accounts: `client set` and `client unset` call it.
-func (s *Service) InvalidateProviderCache(provider string) {
+func (s *Service) invalidateProviderCache(provider string) {
 	c := s.cache()
 	if !c.Enabled() {
 		return

@@ -121,7 +121,7 @@ func (s *Service) SetClient(ctx context.Context, p *auth.Provider, clientID, sec
 		reg.SecretClientID = p.ClientID
 	}
 
-	s.InvalidateProviderCache(p.Name)
+	s.invalidateProviderCache(p.Name)
 	// Overwriting in place (step 5) is safe only when the stored secret
 	// already belongs to the new registration's client: then the store
 	// holds that client's old or new secret at every moment.
@@ -166,7 +166,7 @@ func (s *Service) SetClient(ctx context.Context, p *auth.Provider, clientID, sec
 			return nil, fmt.Errorf("storing the client secret: %w", err)
 		}
 	}
-	s.InvalidateProviderCache(p.Name)
+	s.invalidateProviderCache(p.Name)
 
 	res := &SetClientResult{State: state, Effective: clientID}
 	if p.ClientIDSource == "env" || p.ClientIDSource == "config" {
@@ -254,7 +254,7 @@ func (s *Service) UnsetClient(ctx context.Context, provider string) error {
 	if err != nil {
 		return err
 	}
-	s.InvalidateProviderCache(provider)
+	s.invalidateProviderCache(provider)
 	if err := st.DeleteClientSecret(ctx, provider); err != nil {
 		return fmt.Errorf("removing the client secret: %w", err)
 	}
@@ -267,6 +267,6 @@ func (s *Service) UnsetClient(ctx context.Context, provider string) error {
 			return fmt.Errorf("removing the client ID: %w", err)
 		}
 	}
-	s.InvalidateProviderCache(provider)
+	s.invalidateProviderCache(provider)
 	return nil
 }

@@ -3,8 +3,9 @@
 // alone (session/hot: the kernel keyring copy, else one keychain read) and
 // prints the token in the format asked for. cmd's token command runs it
 // first, and so does the small `oauthctl` front binary (cmd/oauthctl), which
-// starts the full program only when this package cannot answer: the two
-// cannot print differently because they run the same code.
+// starts the full program only when this package cannot answer. The two
+// print the token, its warnings and the errors Serve returns with the same
+// code (ErrorText agrees with cmd's error report: TestErrorTextAgrees).
 //
 // It must stay light (see session/hot): no cobra, no auth, no net/http.
 package front
@@ -102,75 +103,30 @@ func Parse(args []string) (req Request, ok bool) {
 	return req, true
 }
 
-// Deps are what Serve reads.
-type Deps struct {
-	Getenv func(string) string
-	Now    func() time.Time
-	// Paths says where the account index is.
-	Paths func() (keyring.Paths, error)
-	// Cache is the kernel keyring copy of the tokens; nil or disabled:
-	// none (it exists only for the local keychain store).
-	Cache *keyring.KernelCache
-	// Keychain is the local keychain store, read once when the cache
-	// misses; nil: Serve does not read a store (cmd's token command leaves
-	// that to session.Acquire, which reads it anyway).
-	Keychain func() keyring.Store
+// Deps are what Serve reads (hot.Deps).
+type Deps = hot.Deps
+
+// Serve answers req from stored state alone (hot.Answer) and prints the
+// token on out and any warnings on errOut. handled=false means it wrote
+// nothing and the caller takes the full path, then fills the kernel cache
+// with index (see hot.Answer). handled=true with an error means: report it
+// (ErrorText), do not take the full path: the output could not be written,
+// the keychain is unavailable, or ctx ended.
+func Serve(ctx context.Context, d Deps, req Request, out, errOut io.Writer) (handled bool, index []byte, err error) {
+	t, index, err := hot.Answer(ctx, d, hot.Request{Provider: req.Provider, Account: req.Account,
+		Options: hot.Options{MinTTL: req.MinTTL, MinTTLSet: req.MinTTLSet}})
+	switch {
+	case err != nil:
+		return true, index, err
+	case t == nil:
+		return false, index, nil
+	}
+	return true, index, printToken(out, errOut, req, d.Now(), t.Account, t.Record, t.Warnings)
 }
 
-// Serve answers req from stored state alone and prints the token on out
-// and any warnings on errOut. It returns served=false, having written
-// nothing, when it cannot: the caller then takes the full path (resolve,
-// Acquire with its refresh, errors and hints), and fills the cache with
-// index, the account index file's bytes Serve read before any store (nil:
-// nothing to fill). An error (served=true) is a failed write of the output.
-//
-// Steps: read the index file; with the cache, one keyctl search, describe
-// and read (hot.FromCache); else, with Keychain, resolve the account in that
-// index, one keychain read and session.Acquire's first-step rules
-// (hot.Serve), then copy the token into the cache (hot.Fill).
-func Serve(ctx context.Context, d Deps, req Request, out, errOut io.Writer) (served bool, index []byte, err error) {
-	if !d.Cache.Enabled() && d.Keychain == nil {
-		return false, nil, nil
-	}
-	paths, err := d.Paths()
-	if err != nil {
-		return false, nil, nil
-	}
-	index, err = keyring.ReadIndexFile(paths.Index)
-	if err != nil {
-		return false, nil, nil
-	}
-	o := hot.Options{MinTTL: req.MinTTL, MinTTLSet: req.MinTTLSet}
-	now := d.Now()
-	if t := hot.FromCache(d.Cache, index, req.Provider, req.Account, o, now, d.Getenv); t != nil {
-		return true, index, Print(out, errOut, req, now, t.Account, t.Record, t.Warnings)
-	}
-	if d.Keychain == nil {
-		return false, index, nil
-	}
-	ix, err := keyring.ParseIndex(paths.Index, index)
-	if err != nil {
-		return false, index, nil
-	}
-	acct, err := ix.Resolve(req.Provider, req.Account)
-	if err != nil {
-		return false, index, nil
-	}
-	rec, err := d.Keychain().Load(ctx, acct.Key())
-	if err != nil {
-		return false, index, nil
-	}
-	warnings, ok := hot.Serve(acct, rec, o, now, d.Getenv)
-	if !ok {
-		return false, index, nil
-	}
-	hot.Fill(d.Cache, index, req.Provider, req.Account, acct, rec, warnings)
-	return true, index, Print(out, errOut, req, now, acct, rec, warnings)
-}
-
-// Print prints warnings on errOut, then the access token of rec in the
+// printToken prints warnings on errOut, then the access token of rec in the
 // format req asks for on out.
-func Print(out, errOut io.Writer, req Request, now time.Time, acct *keyring.Account, rec *keyring.Record, warnings []hot.Warning) error {
+func printToken(out, errOut io.Writer, req Request, now time.Time, acct *keyring.Account, rec *keyring.Record, warnings []hot.Warning) error {
 	PrintWarnings(errOut, warnings)
 	return Write(out, req, now, acct, rec)
 }

@@ -32,18 +32,32 @@ import (
 func main() {
 	// Before anything reads a token (docs/security.md §3.5).
 	procsec.DisableCoreDumps()
+	defer func() {
+		// As the full program does (cmd.Main): exit 1, no Go stack.
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "oauthctl: internal error: %s\n", sanitize.Line(fmt.Sprint(r), front.MaxShownMessage))
+			os.Exit(1)
+		}
+	}()
 	args := os.Args[1:]
 	if len(args) > 0 && args[0] == "token" {
 		if req, ok := front.Parse(args[1:]); ok {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-			served, _, err := front.Serve(ctx, deps(os.Getenv), req, os.Stdout, os.Stderr)
+			handled, _, err := front.Serve(ctx, deps(os.Getenv), req, os.Stdout, os.Stderr)
+			if !handled && ctx.Err() != nil {
+				// Ctrl-C while the keychain was read: stop here (exit
+				// 130), as the full program would, rather than start it.
+				handled, err = true, ctx.Err()
+			}
 			stop()
-			if served {
+			if handled {
+				code := 0
 				if err != nil {
-					fmt.Fprintln(os.Stderr, "oauthctl: "+sanitize.Line(err.Error(), front.MaxShownMessage))
-					os.Exit(1)
+					var text string
+					text, code = front.ErrorText(err)
+					fmt.Fprint(os.Stderr, text)
 				}
-				os.Exit(0)
+				os.Exit(code)
 			}
 		}
 	}
