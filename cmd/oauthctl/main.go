@@ -16,7 +16,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -68,7 +70,11 @@ func main() {
 		}
 	}
 	fmt.Fprintf(os.Stderr, "oauthctl: cannot start the full program: %s\n", sanitize.Line(err.Error(), front.MaxShownMessage))
-	fmt.Fprintf(os.Stderr, "install %s beside %s: see README, Build and run (or run scripts/install.sh)\n", front.FullProgram, front.FrontProgram)
+	if errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintf(os.Stderr, "install %s beside %s: see README, Build and run (or run scripts/install.sh)\n", front.FullProgram, front.FrontProgram)
+	} else {
+		fmt.Fprintf(os.Stderr, "it must be the executable %s from the same build as %s: reinstall both (scripts/install.sh)\n", front.FullProgram, front.FrontProgram)
+	}
 	os.Exit(1)
 }
 

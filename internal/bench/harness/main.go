@@ -12,7 +12,7 @@
 //	                                  internal/testkeyring: no service
 //	                                  activation, so no second, locked daemon
 //	                                  can appear mid-run), then stop both
-//	harness run -n N [-goal G]... NAME=CMD...
+//	harness run -n N [-goal G]... [-known G]... NAME=CMD...
 //	                                  run the commands N times each,
 //	                                  interleaved, print wall-time medians,
 //	                                  ratios and peak RSS, then PASS or
@@ -122,14 +122,17 @@ func unseed(args []string) error {
 		usage()
 	}
 	key := keyring.Key{Provider: args[0], Account: args[1]}
-	if err := keyring.NewKeychain().Delete(context.Background(), key); err != nil {
-		return err
-	}
 	paths, err := keyring.DefaultPaths(os.Getenv)
 	if err != nil {
 		return err
 	}
-	keyring.NewKernelCache(paths.Index, "keychain", os.Getenv, time.Now).Invalidate(key)
+	// First, and whatever else fails: every kernel key of this state
+	// directory (the bench's own), which would otherwise stay in the
+	// user's keyring until the fake token expires.
+	keyring.NewKernelCache(paths.Index, "keychain", os.Getenv, time.Now).Clear()
+	if err := keyring.NewKeychain().Delete(context.Background(), key); err != nil {
+		return err
+	}
 	return keyring.UpdateIndex(context.Background(), paths, func(ix *keyring.Index) error {
 		ix.Remove(key.Provider, key.Account)
 		return nil
@@ -152,6 +155,14 @@ func run(args []string) error {
 	var goals []string
 	fs.Func("goal", "NAME/OTHER<=RATIO or NAME.rss<MIB (repeatable)", func(g string) error {
 		goals = append(goals, g)
+		return nil
+	})
+	// A known miss is a goal that a row is known not to meet, for a reason
+	// the README documents: it is measured and printed (PASS, or KNOWN when
+	// missed) but does not fail the run.
+	known := map[string]bool{}
+	fs.Func("known", "a -goal that is a documented, known miss (repeatable)", func(g string) error {
+		goals, known[g] = append(goals, g), true
 		return nil
 	})
 	_ = fs.Parse(args)
@@ -217,7 +228,10 @@ func run(args []string) error {
 			return err
 		}
 		verdict := "PASS"
-		if !ok {
+		switch {
+		case !ok && known[g]:
+			verdict = "KNOWN"
+		case !ok:
 			verdict, failed = "FAIL", true
 		}
 		fmt.Printf("%s  %s\n", verdict, text)
