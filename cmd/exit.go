@@ -54,7 +54,7 @@ func ExitCode(err error) int {
 	case errors.Is(err, context.Canceled):
 		return ExitInterrupted
 	case errors.As(err, &ue), errors.Is(err, auth.ErrConfig), errors.Is(err, keyring.ErrAmbiguous),
-		errors.Is(err, safefile.ErrUnsafe):
+		errors.Is(err, keyring.ErrConfig), errors.Is(err, safefile.ErrUnsafe):
 		return ExitUsage
 	case errors.Is(err, keyring.ErrUnavailable):
 		return ExitStorage

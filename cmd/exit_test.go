@@ -31,6 +31,7 @@ func TestExitCode(t *testing.T) {
 		{"ErrConfig", auth.ErrConfig, ExitUsage},
 		{"client rejected (invalid_client)", &auth.ClientAuthError{ProviderError: &auth.ProviderError{Code: "invalid_client"}}, ExitUsage},
 		{"ambiguous account", fmt.Errorf("%w: name a provider", keyring.ErrAmbiguous), ExitUsage},
+		{"relative OAUTHCTL_LOCK_DIR", &keyring.ConfigError{Msg: `OAUTHCTL_LOCK_DIR must be an absolute path, not "x"`}, ExitUsage},
 
 		{"login failed", auth.ErrLoginFailed, ExitLogin},
 		{"login timeout", auth.ErrTimeout, ExitLogin},

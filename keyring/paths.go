@@ -33,34 +33,65 @@ type Paths struct {
 // serialize their refreshes.
 const LockDirEnv = "OAUTHCTL_LOCK_DIR"
 
+// ErrConfig marks an environment variable oauthctl cannot use, a
+// configuration error (exit 2): the fix is in the environment, not a retry.
+var ErrConfig = errors.New("configuration error")
+
+// ConfigError is a bad setting in the environment; it matches ErrConfig.
+type ConfigError struct {
+	Msg string
+	Err error
+}
+
+func (e *ConfigError) Error() string {
+	if e.Err != nil {
+		return e.Msg + ": " + e.Err.Error()
+	}
+	return e.Msg
+}
+
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// Is makes every ConfigError match ErrConfig.
+func (e *ConfigError) Is(target error) bool { return target == ErrConfig }
+
 // DefaultPaths derives the paths: the index under $XDG_STATE_HOME/oauthctl
 // (default ~/.local/state/oauthctl), overridable with OAUTHCTL_STATE_DIR.
 // The lock directory does not depend on the environment (a cron job has no
 // XDG_RUNTIME_DIR, a login shell does): on Unix it is /tmp/oauthctl-<uid>;
 // elsewhere oauthctl-<user> in the temp directory. OAUTHCTL_LOCK_DIR (LockDirEnv) overrides it.
+//
+// A relative OAUTHCTL_STATE_DIR or OAUTHCTL_LOCK_DIR is a *ConfigError: it
+// would name another directory in every working directory, so processes
+// would neither find the same index nor serialize their refreshes. A
+// relative XDG_STATE_HOME is ignored, as the XDG Base Directory
+// specification says.
 func DefaultPaths(getenv func(string) string) (Paths, error) {
 	state := getenv("OAUTHCTL_STATE_DIR")
-	if state == "" {
+	switch {
+	case state == "":
 		base := getenv("XDG_STATE_HOME")
-		if base == "" {
+		if !filepath.IsAbs(base) {
 			home := getenv("HOME")
 			if home == "" {
 				h, err := os.UserHomeDir()
 				if err != nil {
-					return Paths{}, fmt.Errorf("finding the home directory: %w", err)
+					return Paths{}, &ConfigError{Msg: "finding the home directory", Err: err}
 				}
 				home = h
 			}
 			base = filepath.Join(home, ".local", "state")
 		}
 		state = filepath.Join(base, "oauthctl")
+	case !filepath.IsAbs(state):
+		return Paths{}, &ConfigError{Msg: fmt.Sprintf("OAUTHCTL_STATE_DIR must be an absolute path, not %q", state)}
 	}
 	locks := getenv(LockDirEnv)
 	switch {
 	case locks == "":
 		locks = defaultLockDir()
 	case !filepath.IsAbs(locks):
-		return Paths{}, fmt.Errorf("%s must be an absolute path, not %q", LockDirEnv, locks)
+		return Paths{}, &ConfigError{Msg: fmt.Sprintf("%s must be an absolute path, not %q", LockDirEnv, locks)}
 	default:
 		locks = filepath.Clean(locks)
 	}

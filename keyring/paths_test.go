@@ -43,6 +43,13 @@ func TestDefaultPaths(t *testing.T) {
 			env:  map[string]string{"HOME": "/h", "OAUTHCTL_LOCK_DIR": "/l"},
 			want: keyring.Paths{Index: "/h/.local/state/oauthctl/accounts.json", LockDir: "/l"},
 		},
+		{
+			// The XDG Base Directory specification: a relative path is
+			// invalid and ignored.
+			name: "relative XDG state home",
+			env:  map[string]string{"XDG_STATE_HOME": "x", "HOME": "/h", "OAUTHCTL_LOCK_DIR": "/l"},
+			want: keyring.Paths{Index: "/h/.local/state/oauthctl/accounts.json", LockDir: "/l"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,15 +64,36 @@ func TestDefaultPaths(t *testing.T) {
 	}
 }
 
-// TestDefaultPathsRelativeLockDir: a relative OAUTHCTL_LOCK_DIR would put
-// the locks of processes in different directories in different places, so
-// it is refused.
-func TestDefaultPathsRelativeLockDir(t *testing.T) {
-	env := map[string]string{"HOME": "/h", "OAUTHCTL_LOCK_DIR": "locks"}
-	_, err := keyring.DefaultPaths(func(k string) string { return env[k] })
-	want := `OAUTHCTL_LOCK_DIR must be an absolute path, not "locks"`
-	if err == nil || err.Error() != want {
-		t.Errorf("DefaultPaths = %v, want %q", err, want)
+// TestDefaultPathsConfigErrors: a relative OAUTHCTL_LOCK_DIR would put the
+// locks of processes in different directories in different places, and a
+// relative OAUTHCTL_STATE_DIR their indexes, so both are refused as
+// configuration errors (ErrConfig: exit 2), not as failures (exit 1).
+func TestDefaultPathsConfigErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{name: "relative lock dir", env: map[string]string{"HOME": "/h", "OAUTHCTL_LOCK_DIR": "locks"},
+			want: `OAUTHCTL_LOCK_DIR must be an absolute path, not "locks"`},
+		{name: "relative state dir", env: map[string]string{"OAUTHCTL_STATE_DIR": "state", "OAUTHCTL_LOCK_DIR": "/l"},
+			want: `OAUTHCTL_STATE_DIR must be an absolute path, not "state"`},
+		{name: "dot state dir", env: map[string]string{"OAUTHCTL_STATE_DIR": ".", "OAUTHCTL_LOCK_DIR": "/l"},
+			want: `OAUTHCTL_STATE_DIR must be an absolute path, not "."`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := keyring.DefaultPaths(func(k string) string { return tt.env[k] })
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("DefaultPaths = %v, want %q", err, tt.want)
+			}
+			if !errors.Is(err, keyring.ErrConfig) {
+				t.Errorf("DefaultPaths = %v, not a keyring.ErrConfig", err)
+			}
+			if got := cmd.ExitCode(fmt.Errorf("token: %w", err)); got != cmd.ExitUsage {
+				t.Errorf("exit code = %d, want %d", got, cmd.ExitUsage)
+			}
+		})
 	}
 }
 

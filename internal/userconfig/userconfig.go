@@ -12,12 +12,14 @@ import (
 
 // Path is the user's providers.yaml: $OAUTHCTL_CONFIG, else
 // $XDG_CONFIG_HOME/oauthctl/providers.yaml, else ~/.config/oauthctl/providers.yaml.
+// A relative XDG_CONFIG_HOME is ignored, as the XDG Base Directory
+// specification says (keyring.DefaultPaths does the same for XDG_STATE_HOME).
 func Path(getenv func(string) string) string {
 	if p := getenv("OAUTHCTL_CONFIG"); p != "" {
 		return p
 	}
 	base := getenv("XDG_CONFIG_HOME")
-	if base == "" {
+	if !filepath.IsAbs(base) {
 		home := getenv("HOME")
 		if home == "" {
 			home, _ = os.UserHomeDir()
