@@ -120,6 +120,7 @@ func NewCmdRoot(f *Factory) *cobra.Command {
 			c.RunE = func(c *cobra.Command, args []string) error { return c.Help() }
 		}
 	}
+	markCommandInUse(root)
 	return root
 }
 
@@ -132,8 +133,9 @@ func newRootCommand(f *Factory) *cobra.Command {
 terminal, keeps the tokens in the OS keychain, and prints fresh access tokens
 for scripts, refreshing them when needed.
 
-Built-in providers: google, github, microsoft, gitlab; add your own in
-~/.config/oauthctl/providers.yaml.`,
+Built-in providers: google, github, microsoft, gitlab; add your own with
+"oauthctl providers add" or in your providers.yaml (see "oauthctl help
+environment" for where it is).`,
 		Example: `  oauthctl login google
   curl -H "Authorization: Bearer $(oauthctl token google)" https://openidconnect.googleapis.com/v1/userinfo
   oauthctl providers`,
@@ -150,9 +152,39 @@ Built-in providers: google, github, microsoft, gitlab; add your own in
 	root.SetIn(f.IO.In)
 	root.SetVersionTemplate("oauthctl {{.Version}}\n")
 	root.SetFlagErrorFunc(flagError)
+	root.SetUsageTemplate(usageTemplate(root.UsageTemplate()))
 	root.CompletionOptions.HiddenDefaultCmd = false
 
 	return root
+}
+
+// commandInUseAnnotation marks a command whose Use line names its
+// subcommand already ("client COMMAND"); see usageTemplate.
+const commandInUseAnnotation = "oauthctl/command-in-use"
+
+// usageTemplate is cobra's usage template def without the second usage line
+// "oauthctl client [command]" under "oauthctl client COMMAND [flags]", for
+// the commands marked with commandInUseAnnotation (markCommandInUse): it
+// would say the same thing twice. (cobra compiles a template only when it
+// prints one: `token` pays nothing for it.)
+func usageTemplate(def string) string {
+	const line = "{{if .HasAvailableSubCommands}}\n  {{.CommandPath}} [command]{{end}}"
+	return strings.Replace(def, line,
+		"{{if and .HasAvailableSubCommands (not (index .Annotations \""+commandInUseAnnotation+"\"))}}\n  {{.CommandPath}} [command]{{end}}", 1)
+}
+
+// markCommandInUse marks c and its descendants whose Use line names a
+// COMMAND and that have subcommands (usageTemplate).
+func markCommandInUse(c *cobra.Command) {
+	if c.HasSubCommands() && strings.Contains(" "+c.Use+" ", " COMMAND ") {
+		if c.Annotations == nil {
+			c.Annotations = map[string]string{}
+		}
+		c.Annotations[commandInUseAnnotation] = "true"
+	}
+	for _, sub := range c.Commands() {
+		markCommandInUse(sub)
+	}
 }
 
 // flagError is the usage error for a command line cobra could not parse. An
