@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -216,22 +217,89 @@ func flagNames(c *cobra.Command) []string {
 
 // flagErrorMsg is a flag parse error in words, not pflag's and strconv's
 // ("invalid argument "5" for "--min-ttl" flag: time: missing unit in
-// duration "5"").
+// duration "5""). The value is quoted as given (shownValue), so a stray
+// space shows; a duration that is well formed but beyond time.Duration's
+// range (about 292 years) is said to be too large, not malformed.
 func flagErrorMsg(err error) string {
 	var ive *pflag.InvalidValueError
 	if !errors.As(err, &ive) {
 		return err.Error()
 	}
-	name, value := "--"+ive.GetFlag().Name, auth.Sanitize(ive.GetValue(), 40)
+	name, raw := "--"+ive.GetFlag().Name, ive.GetValue()
+	value := shownValue(raw)
 	switch ive.GetFlag().Value.Type() {
 	case "duration":
-		return fmt.Sprintf("%s %q is not a duration: give a number and a unit, e.g. 30s, 5m or 1h", name, value)
+		if durationSyntax(raw) {
+			if strings.HasPrefix(raw, "-") {
+				return fmt.Sprintf("%s %s is too large a negative duration (the limit is -%s)", name, value, maxDurationHours)
+			}
+			return fmt.Sprintf("%s %s is too large: at most %s", name, value, maxDurationHours)
+		}
+		return fmt.Sprintf("%s %s is not a duration: give a number and a unit, e.g. 30s, 5m or 1h", name, value)
 	case "bool":
-		return fmt.Sprintf("%s=%q: use %s, %s=true or %s=false", name, value, name, name, name)
+		return fmt.Sprintf("%s=%s: use %s, %s=true or %s=false", name, value, name, name, name)
 	case "int", "int64", "uint", "uint64":
-		return fmt.Sprintf("%s %q is not a whole number", name, value)
+		return fmt.Sprintf("%s %s is not a whole number", name, value)
 	}
 	return err.Error()
+}
+
+// maxDurationHours is the largest duration a flag takes, in whole hours
+// (math.MaxInt64 nanoseconds is 2562047h47m16.854775807s).
+const maxDurationHours = "2562047h"
+
+// shownValue is a flag value as the user gave it, for an error message: cut
+// to 40 runes and Go-quoted, so that spaces, tabs and control characters
+// show as such (strconv escapes every rune that is not printable, bidi
+// controls included) rather than disappear.
+func shownValue(v string) string {
+	if r := []rune(v); len(r) > 40 {
+		v = string(r[:40]) + "…"
+	}
+	return strconv.Quote(v)
+}
+
+// durationSyntax reports whether s has time.ParseDuration's syntax: an
+// optional sign, then "0" or one or more decimal numbers each with a unit
+// (ns, us, µs, μs, ms, s, m, h). time.ParseDuration gives the same error
+// for a malformed duration and for one out of range; a string with this
+// syntax that it rejects is out of range.
+func durationSyntax(s string) bool {
+	if s != "" && (s[0] == '-' || s[0] == '+') {
+		s = s[1:]
+	}
+	if s == "0" {
+		return true
+	}
+	if s == "" {
+		return false
+	}
+	for s != "" {
+		digits := 0
+		for s != "" && s[0] >= '0' && s[0] <= '9' {
+			s, digits = s[1:], digits+1
+		}
+		if s != "" && s[0] == '.' {
+			s = s[1:]
+			for s != "" && s[0] >= '0' && s[0] <= '9' {
+				s, digits = s[1:], digits+1
+			}
+		}
+		if digits == 0 {
+			return false
+		}
+		i := 0
+		for i < len(s) && s[i] != '.' && (s[i] < '0' || s[i] > '9') {
+			i++
+		}
+		switch s[:i] {
+		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
+		default:
+			return false
+		}
+		s = s[i:]
+	}
+	return true
 }
 
 // noArgs rejects positional arguments with a usage error.
