@@ -387,16 +387,29 @@ func TestFrontInterrupted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	// The bus accepts and then says nothing; the first connection tells that
+	// the front is in its keychain read (its Ctrl-C handling is set up).
+	accepted := make(chan net.Conn, 8)
 	go func() {
 		for {
 			c, err := ln.Accept()
 			if err != nil {
 				return
 			}
-			t.Cleanup(func() { c.Close() }) // hold it open, say nothing
+			accepted <- c
 		}
 	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for {
+			select {
+			case c := <-accepted:
+				c.Close()
+			default:
+				return
+			}
+		}
+	})
 	testkeyring.Require(t) // to seed the account; the front then gets a bus that never answers
 	e, acct, _ := frontKeychainEnv(t, time.Hour)
 	c := exec.CommandContext(t.Context(), frontOnly(t), "token", "fake", "--account", acct.Account)
@@ -406,7 +419,13 @@ func TestFrontInterrupted(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	select {
+	case c := <-accepted:
+		accepted <- c // for the cleanup
+	case <-time.After(30 * time.Second):
+		t.Fatal("the front never connected to the session bus")
+	}
+	time.Sleep(100 * time.Millisecond) // into the read
 	start := time.Now()
 	if err := c.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
