@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -265,41 +266,8 @@ func shownValue(v string) string {
 // for a malformed duration and for one out of range; a string with this
 // syntax that it rejects is out of range.
 func durationSyntax(s string) bool {
-	if s != "" && (s[0] == '-' || s[0] == '+') {
-		s = s[1:]
-	}
-	if s == "0" {
-		return true
-	}
-	if s == "" {
-		return false
-	}
-	for s != "" {
-		digits := 0
-		for s != "" && s[0] >= '0' && s[0] <= '9' {
-			s, digits = s[1:], digits+1
-		}
-		if s != "" && s[0] == '.' {
-			s = s[1:]
-			for s != "" && s[0] >= '0' && s[0] <= '9' {
-				s, digits = s[1:], digits+1
-			}
-		}
-		if digits == 0 {
-			return false
-		}
-		i := 0
-		for i < len(s) && s[i] != '.' && (s[i] < '0' || s[i] > '9') {
-			i++
-		}
-		switch s[:i] {
-		case "ns", "us", "µs", "μs", "ms", "s", "m", "h":
-		default:
-			return false
-		}
-		s = s[i:]
-	}
-	return true
+	// Compiled here, on the error path only: no start-up cost.
+	return regexp.MustCompile(`^[-+]?(0|((\d+\.?\d*|\.\d+)(ns|us|µs|μs|ms|s|m|h))+)$`).MatchString(s)
 }
 
 // noArgs rejects positional arguments with a usage error.
