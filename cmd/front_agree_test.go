@@ -49,9 +49,9 @@ func TestErrorTextAgrees(t *testing.T) {
 	}
 }
 
-// TestKeychainStoreAgrees: the front binary treats the state as the local
-// keychain's exactly when the full program's store choice says "keychain"
-// without an error.
+// TestKeychainStoreAgrees: which configurations the front binary treats as
+// the local keychain's (want), and that it does exactly when the full
+// program's store choice says "keychain" without an error.
 func TestKeychainStoreAgrees(t *testing.T) {
 	t.Parallel()
 	file := func(t *testing.T, body string, mode os.FileMode) string {
@@ -68,9 +68,10 @@ func TestKeychainStoreAgrees(t *testing.T) {
 	tests := []struct {
 		name string
 		env  func(t *testing.T) map[string]string
+		want bool
 	}{
-		{name: "default, no file", env: func(t *testing.T) map[string]string { return map[string]string{"XDG_CONFIG_HOME": t.TempDir()} }},
-		{name: "OAUTHCTL_STORE=keychain", env: func(t *testing.T) map[string]string {
+		{name: "default, no file", want: true, env: func(t *testing.T) map[string]string { return map[string]string{"XDG_CONFIG_HOME": t.TempDir()} }},
+		{name: "OAUTHCTL_STORE=keychain", want: true, env: func(t *testing.T) map[string]string {
 			return map[string]string{"OAUTHCTL_STORE": "keychain", "XDG_CONFIG_HOME": t.TempDir()}
 		}},
 		{name: "OAUTHCTL_STORE=vault", env: func(t *testing.T) map[string]string {
@@ -79,10 +80,10 @@ func TestKeychainStoreAgrees(t *testing.T) {
 		{name: "OAUTHCTL_STORE=bogus", env: func(t *testing.T) map[string]string {
 			return map[string]string{"OAUTHCTL_STORE": "bogus", "XDG_CONFIG_HOME": t.TempDir()}
 		}},
-		{name: "file without store", env: func(t *testing.T) map[string]string {
+		{name: "file without store", want: true, env: func(t *testing.T) map[string]string {
 			return map[string]string{"OAUTHCTL_CONFIG": file(t, "providers: {}\n", 0o600)}
 		}},
-		{name: "store: keychain", env: func(t *testing.T) map[string]string {
+		{name: "store: keychain", want: true, env: func(t *testing.T) map[string]string {
 			return map[string]string{"OAUTHCTL_CONFIG": file(t, "store: keychain # local\n", 0o600)}
 		}},
 		{name: "store: vault", env: func(t *testing.T) map[string]string {
@@ -105,7 +106,11 @@ func TestKeychainStoreAgrees(t *testing.T) {
 			getenv := func(k string) string { return env[k] }
 			kind, err := storeKind(getenv, func() (auth.ConfigSource, error) { return readUserConfig(getenv) })
 			full := err == nil && kind == StoreKeychain
-			if got := front.KeychainStore(getenv); got != full {
+			got := front.KeychainStore(getenv)
+			if got != tt.want {
+				t.Errorf("front.KeychainStore = %v, want %v", got, tt.want)
+			}
+			if got != full {
 				t.Errorf("front.KeychainStore = %v; the full program: %q, %v", got, kind, err)
 			}
 		})
