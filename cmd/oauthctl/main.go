@@ -82,14 +82,15 @@ func main() {
 // when the user's state lives in the local keychain, else none (front.Serve
 // then answers nothing and the full program runs).
 func deps(getenv func(string) string) front.Deps {
-	d := front.Deps{Getenv: getenv, Now: time.Now, Paths: func() (keyring.Paths, error) { return keyring.DefaultPaths(getenv) }}
+	d := front.Deps{Getenv: getenv, Now: time.Now}
 	if !front.KeychainStore(getenv) {
-		return d
+		return d // no cache and no keychain: Answer reads nothing
 	}
-	p, err := d.Paths()
+	p, err := keyring.DefaultPaths(getenv)
 	if err != nil {
 		return d
 	}
+	d.Paths = func() (keyring.Paths, error) { return p, nil }
 	d.Cache = keyring.NewKernelCache(p.Index, "keychain", getenv, time.Now)
 	d.Keychain = func() keyring.Store { return keyring.NewKeychain() }
 	return d
