@@ -79,7 +79,8 @@ func newCmdClientSet(f *Factory, runF func(*ClientOptions) error) *cobra.Command
 		Use:   "set PROVIDER",
 		Short: "Store a provider's client ID and secret (read from stdin)",
 		Long: `Read a provider's OAuth client ID and client secret from stdin and store them:
-the secret in the OS keychain, the client ID in clients.json.
+the secret in the OS keychain, the client ID in clients.json (with the Vault
+store, OAUTHCTL_STORE=vault, both in Vault).
 
 Stdin holds two lines: the client ID, then the client secret. A public client
 (no secret) gives only the first line. An empty first line keeps the client ID

@@ -40,6 +40,9 @@ type Factory struct {
 	// Store returns the credential store: the OS keychain, or Vault
 	// (OAUTHCTL_STORE=vault; see storeKind).
 	Store func() (keyring.Store, error)
+	// StoreKind is StoreKeychain or StoreVault, as the environment and
+	// providers.yaml choose (storeKind); the Store above is that one.
+	StoreKind func() (string, error)
 	// State returns where the account index and the client registrations
 	// live: local files (nil means those under Paths) or the same Vault.
 	State func() (keyring.StateStore, error)
@@ -125,13 +128,12 @@ func newFactory(ctx context.Context, io *iostreams.IOStreams, builtin []byte, ve
 	f.HTTPClient = sync.OnceValue(NewHTTPClient)
 	f.Paths = sync.OnceValues(func() (keyring.Paths, error) { return keyring.DefaultPaths(getenv) })
 	f.UserConfig = sync.OnceValues(func() (auth.ConfigSource, error) { return readConfig(getenv) })
-	var storeKind func() (string, error)
-	f.Store, f.State, storeKind = newStores(getenv, f.UserConfig, f.Paths)
+	f.Store, f.State, f.StoreKind = newStores(getenv, f.UserConfig, f.Paths)
 	// The kernel cache copies tokens of the local keychain store only: a
 	// store shared with other machines could replace a token behind it
 	// (with Vault, a logout on another machine must end the session here).
 	f.KernelCache = sync.OnceValue(func() *keyring.KernelCache {
-		if k, err := storeKind(); err != nil || k != StoreKeychain {
+		if k, err := f.StoreKind(); err != nil || k != StoreKeychain {
 			return nil
 		}
 		p, err := f.Paths()

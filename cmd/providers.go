@@ -23,6 +23,9 @@ type ProvidersOptions struct {
 	IO        *iostreams.IOStreams
 	Catalogue func() (*auth.Catalogue, error)
 	Store     func() (keyring.Store, error)
+	// StoreKind names where stored client secrets are (Factory.StoreKind);
+	// nil: the keychain.
+	StoreKind func() (string, error)
 	Getenv    func(string) string
 
 	JSON bool
@@ -42,9 +45,9 @@ The table shows where each entry comes from, its issuer (or authorization
 host), whether a client ID is configured and where it comes from (env:
 OAUTHCTL_<NAME>_CLIENT_ID; config: providers.yaml; stored: "oauthctl client
 set"), where the client secret comes from (env: OAUTHCTL_<NAME>_CLIENT_SECRET;
-keychain: "oauthctl client set"; "keychain (for other client ID)": stored for
-another client ID than the one in use, so not sent; needed: the provider
-requires one and none is set), and whether the provider offers the device
+keychain, or vault with the Vault store: "oauthctl client set"; "keychain (for
+other client ID)": stored for another client ID than the one in use, so not
+sent; needed: the provider requires one and none is set), and whether the provider offers the device
 flow ("discovery": known once its discovery document is read at login). On a
 terminal the table is shortened to fit 80 columns. The keychain is read only
 with --secrets, to confirm the stored secrets are there.
@@ -53,8 +56,8 @@ with --secrets, to confirm the stored secrets are there.
 name, source (built-in, user, built-in+user), issuer, auth_url, token_url,
 device_auth_url, revocation_url, grant_revocation_url, userinfo_url, jwks_url,
 manage_url, tenant, client_id, client_id_source (env, config, stored),
-client_secret_source (env, keychain, "keychain (for other client ID)",
-needed), client_secret_stored ("oauthctl client set" stored one),
+client_secret_source (env, keychain or vault, "keychain (for other client
+ID)" or "vault (...)", needed), client_secret_stored ("oauthctl client set" stored one),
 client_secret_other_client_id (the client ID a stored secret belongs to, when
 that is not the one in use), client_secret_required,
 token_endpoint_auth_method (null: chosen from discovery or by probing), scopes, auth_params, incremental_param,
@@ -66,7 +69,7 @@ that is not set.`
 // NewCmdProviders builds `oauthctl providers` with its add, remove and show
 // subcommands.
 func NewCmdProviders(f *Factory, runF func(*ProvidersOptions) error) *cobra.Command {
-	opts := &ProvidersOptions{IO: f.IO, Catalogue: f.Catalogue, Store: f.Store, Getenv: f.Getenv}
+	opts := &ProvidersOptions{IO: f.IO, Catalogue: f.Catalogue, Store: f.Store, StoreKind: f.StoreKind, Getenv: f.Getenv}
 	c := &cobra.Command{
 		Use:   "providers",
 		Short: "List the known providers, built-in and from your providers.yaml",
@@ -254,12 +257,12 @@ func printProvidersCompact(w io.Writer, rows []providerLine, width int) {
 			id = strings.TrimSuffix(strings.TrimPrefix(r.clientID, "yes ("), ")")
 		}
 		secret := r.secret
-		switch secret {
-		case "keychain (for other client ID)":
+		switch {
+		case strings.HasSuffix(secret, " (for other client ID)"):
 			secret = "other ID"
-		case "keychain (missing)":
+		case strings.HasSuffix(secret, " (missing)"):
 			secret = "missing"
-		case "keychain (unreadable)":
+		case strings.HasSuffix(secret, " (unreadable)"):
 			secret = "unreadable"
 		}
 		return []string{r.name, r.source, where, id, secret, r.device}
@@ -343,11 +346,12 @@ type secretChecker struct {
 // "keychain (for other client ID)".
 func (c *secretChecker) source(ctx context.Context, p *auth.Provider) string {
 	opts := c.opts
+	stored := c.storeName()
 	if opts.Getenv(auth.ClientSecretEnv(p.Name)) != "" {
 		return "env"
 	}
 	if p.ClientSecretOtherClientID != "" {
-		return "keychain (for other client ID)"
+		return stored + " (for other client ID)"
 	}
 	if opts.Secrets && opts.Store != nil && c.err == nil {
 		if !c.opened {
@@ -358,10 +362,10 @@ func (c *secretChecker) source(ctx context.Context, p *auth.Provider) string {
 			_, err := c.store.ClientSecret(ctx, p.Name)
 			switch {
 			case err == nil:
-				return "keychain"
+				return stored
 			case errors.Is(err, keyring.ErrNotFound):
 				if p.ClientSecretStored {
-					return "keychain (missing)"
+					return stored + " (missing)"
 				}
 			default:
 				c.err = err
@@ -370,14 +374,25 @@ func (c *secretChecker) source(ctx context.Context, p *auth.Provider) string {
 	}
 	if p.ClientSecretStored {
 		if opts.Secrets && c.err != nil {
-			return "keychain (unreadable)"
+			return stored + " (unreadable)"
 		}
-		return "keychain"
+		return stored
 	}
 	if p.ClientSecretRequired {
 		return "needed"
 	}
 	return "-"
+}
+
+// storeName is where `client set` stored the secret: "keychain", or "vault"
+// with the Vault store.
+func (c *secretChecker) storeName() string {
+	if c.opts.StoreKind != nil {
+		if k, err := c.opts.StoreKind(); err == nil && k == StoreVault {
+			return StoreVault
+		}
+	}
+	return StoreKeychain
 }
 
 // warnOtherClientSecret warns on stderr when p's stored client secret is not

@@ -526,6 +526,7 @@ type ProvidersShowOptions struct {
 	IO        *iostreams.IOStreams
 	Getenv    func(string) string
 	Catalogue func() (*auth.Catalogue, error)
+	StoreKind func() (string, error)
 
 	Name string
 	JSON bool
@@ -533,7 +534,7 @@ type ProvidersShowOptions struct {
 
 // NewCmdProvidersShow builds `oauthctl providers show`.
 func NewCmdProvidersShow(f *Factory, runF func(*ProvidersShowOptions) error) *cobra.Command {
-	opts := &ProvidersShowOptions{IO: f.IO, Getenv: f.Getenv, Catalogue: f.Catalogue}
+	opts := &ProvidersShowOptions{IO: f.IO, Getenv: f.Getenv, Catalogue: f.Catalogue, StoreKind: f.StoreKind}
 	c := &cobra.Command{
 		Use:   "show PROVIDER",
 		Short: "Show every detail of one provider",
@@ -562,7 +563,7 @@ func providersShowRun(ctx context.Context, opts *ProvidersShowOptions) error {
 	if err != nil {
 		return err
 	}
-	lopts := &ProvidersOptions{IO: opts.IO, Getenv: opts.Getenv}
+	lopts := &ProvidersOptions{IO: opts.IO, Getenv: opts.Getenv, StoreKind: opts.StoreKind}
 	secret := (&secretChecker{opts: lopts}).source(ctx, p)
 	v := newProviderJSON(p, secret)
 	if opts.JSON {
